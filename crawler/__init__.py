@@ -1,0 +1,1 @@
+"""newsarchive: the Scrapy side (settings, spiders, pipelines, parsers, records, command line)."""

@@ -1,0 +1,24 @@
+"""The `newsarchive` command line: a click group; each command's docstring is its --help."""
+
+from __future__ import annotations
+
+import click
+
+from crawler.commands.parse import parse_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="newsarchive")
+def cli() -> None:
+    """Archive Newsis (www.newsis.com) articles: crawl, keep every fetch, track every edit.
+
+    Start with `newsarchive demo`; the database is a SQLite file in the working directory
+    unless --db or NEWSARCHIVE_DB names another (e.g. postgresql+psycopg://user@host/db).
+    """
+
+
+cli.add_command(parse_command)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""The `newsarchive` subcommands, one module per group of related commands."""

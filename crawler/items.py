@@ -1,0 +1,26 @@
+"""What the spider hands the pipeline: one fetched page, exactly as it came."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedPage:
+    """One fetch of one URL. `fetched_at` is timezone-aware UTC; `body` is the raw bytes."""
+
+    url: str
+    status: int
+    headers: dict[str, str]  # only the ones that matter: ETag, Last-Modified, Content-Type
+    body: bytes
+    fetched_at: datetime
+    # The article id the request was made for (feed link, list link or due revisit), when known.
+    article_id: str | None = None
+    # Why the fetch did not yield a usable page (timeout, reset, 5xx after retries …), when it failed.
+    fetch_error: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.fetched_at.utcoffset() is None:
+            raise ValueError("fetched_at must be timezone-aware")
