@@ -1,0 +1,70 @@
+"""Alembic environment: the URL from storage.db, the metadata from storage.models."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+
+from storage.db import UtcDateTime, make_engine, resolve_db_url
+from storage.models import Base
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def _render_item(type_: str, obj, autogen_context):
+    # Migrations stay free of storage imports: UtcDateTime is a plain timezone-aware DateTime
+    # in the database, the UTC conversion happens in Python.
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def _configure(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_item,
+    )
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.attributes.get("db_url") or resolve_db_url(None),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(config.attributes.get("db_url") or resolve_db_url(None))
+    try:
+        with engine.connect() as connection:
+            _configure(connection)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

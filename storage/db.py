@@ -1,0 +1,250 @@
+"""Engines and sessions from one database URL, the constraint naming convention, schema checks."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import DateTime, TypeDecorator
+
+DB_ENV_VAR = "NEWSARCHIVE_DB"
+DEFAULT_DB_FILE = "newsarchive.sqlite3"
+# A SQLite file in the working directory: `newsarchive demo` must work with no setup at all.
+DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DB_FILE}"
+
+# Stable constraint names on both databases, so migrations can name what they alter or drop
+# (SQLite's batch mode rebuilds tables and needs every constraint named).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class ArchiveError(Exception):
+    """A problem with the archive the user can fix; its message is one line, URL redacted."""
+
+
+class ArchiveNotAtHead(ArchiveError):
+    """The database schema is not the one this code writes."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database.
+
+    PostgreSQL keeps the instant (timestamptz); SQLite drops offsets, so the UTC wall time is
+    stored without one and read back as UTC. Naive datetimes are refused: their zone is unknown.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"naive datetime cannot be stored: {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def resolve_db_url(option_value: str | None = None) -> str:
+    """The database URL: the --db option, else $NEWSARCHIVE_DB, else the default SQLite file."""
+    url = option_value or os.environ.get(DB_ENV_VAR) or DEFAULT_DB_URL
+    url = url.strip()
+    # Plain postgresql:// would pick psycopg2, which is not installed; psycopg 3 is.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        make_url(url)
+    except ArgumentError as error:
+        raise ArchiveError(f"not a database URL: {redact_url(url)!r}") from error
+    return url
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL with any password replaced by ***: safe for logs, errors and summaries."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        # Unparseable: cut anything between "://user:" and "@" by hand.
+        text = str(url)
+        scheme, sep, rest = text.partition("://")
+        if sep and "@" in rest:
+            credentials, _, host = rest.rpartition("@")
+            user = credentials.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{host}" if ":" in credentials else text
+        return text
+    return parsed.render_as_string(hide_password=True)
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of a SQLite URL, None for in-memory databases and other backends."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, *, immediate: bool = False) -> Engine:
+    """An engine for `url`. SQLite gets WAL, a 30 s busy timeout and foreign keys on.
+
+    `immediate=True` (SQLite only) starts every transaction with BEGIN IMMEDIATE: a writer that
+    first reads and then writes would otherwise fail with "database is locked" when another
+    writer committed in between, instead of waiting its turn.
+    """
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    path = sqlite_path(url)
+    if path is not None and not path.parent.exists():
+        raise ArchiveError(f"no such directory for the SQLite file: {path.parent}")
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin (SQLAlchemy's
+        # documented pysqlite recipe), so BEGIN IMMEDIATE below takes effect.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # Objects stay readable after commit: commands print what they just wrote.
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+# --- schema revision -------------------------------------------------------------------------
+
+
+def migrations_dir() -> Path:
+    """The Alembic script directory, found from the installed `migrations` package."""
+    import migrations
+
+    return Path(migrations.__file__).resolve().parent
+
+
+def alembic_config(url: str):
+    """An Alembic Config for `url` that needs no alembic.ini and no working directory."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    # Passed as an attribute, not a main option: configparser would choke on "%" in passwords.
+    config.attributes["db_url"] = url
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(DEFAULT_DB_URL)).get_current_head()
+    assert head is not None, "migrations/versions holds no revision"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply the migrations up to `revision` (head by default)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def schema_state(engine: Engine) -> str:
+    """'head', 'empty' (no tables), 'behind' (older revision) or 'unknown' (no known revision)."""
+    tables = set(inspect(engine).get_table_names())
+    if not tables:
+        return "empty"
+    if "alembic_version" not in tables:
+        return "unknown"
+    revision = current_revision(engine)
+    if revision == head_revision():
+        return "head"
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(DEFAULT_DB_URL))
+    known = {rev.revision for rev in script.walk_revisions()}
+    return "behind" if revision in known or revision is None else "unknown"
+
+
+def open_archive(url: str, *, for_writing: bool) -> Engine:
+    """An engine on an archive whose schema is at head, or a clear ArchiveError.
+
+    A fresh SQLite database (missing or empty file) is brought to head on the spot; anything else
+    not at head is refused, naming the command that fixes it.
+    """
+    fresh_sqlite = False
+    path = sqlite_path(url)
+    if path is not None and (not path.exists() or path.stat().st_size == 0):
+        fresh_sqlite = True
+    engine = make_engine(url, immediate=for_writing)
+    try:
+        state = schema_state(engine)
+    except Exception as error:  # connection refused, bad credentials, not a database …
+        engine.dispose()
+        raise ArchiveError(f"cannot open {redact_url(url)}: {_first_line(error)}") from error
+    if state == "empty" and (fresh_sqlite or is_sqlite(url)):
+        upgrade(url)
+        state = schema_state(engine)
+    if state == "head":
+        return engine
+    engine.dispose()
+    fix = f"run `newsarchive db upgrade --db {redact_url(url)}`"
+    if state == "empty":
+        message = f"{redact_url(url)} has no archive tables yet; {fix}"
+    elif state == "behind":
+        message = f"{redact_url(url)} is at an older schema revision; {fix}"
+    else:
+        message = (
+            f"{redact_url(url)} holds tables that are not a newsarchive archive at a known "
+            f"revision; point --db at an archive or an empty database, or {fix}"
+        )
+    raise ArchiveNotAtHead(message)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

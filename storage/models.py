@@ -1,0 +1,173 @@
+"""Typed models of the archive: crawl runs, captures and their bodies, articles, versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.db import NAMING_CONVENTION, UtcDateTime
+
+# JSON on SQLite, JSONB on PostgreSQL (indexable, compact, compares by value).
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+# sha256 hex digests.
+Hash = String(64)
+
+# Values of Capture.outcome (and of IngestResult.outcome, which adds "duplicate").
+OUTCOME_NEW_ARTICLE = "new_article"
+OUTCOME_NEW_VERSION = "new_version"
+OUTCOME_UNCHANGED = "unchanged"
+OUTCOME_NOT_MODIFIED = "not_modified"
+OUTCOME_FAILED = "failed"
+OUTCOME_DUPLICATE = "duplicate"
+
+# Values of Body.compression.
+COMPRESSION_ZSTD = "zstd"  # standalone zstd frame
+COMPRESSION_ZSTD_DELTA = "zstd-delta"  # zstd frame with the base body as raw-content dictionary
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CrawlRun(Base):
+    """One run of the crawler (or of an import): when, how it ended, what it found."""
+
+    __tablename__ = "crawl_runs"
+
+    crawl_run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="crawl")  # crawl / import
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # running / finished / failed / interrupted
+    outcome: Mapped[str] = mapped_column(String(20), default="running")
+    new_article_count: Mapped[int] = mapped_column(Integer, default=0)
+    new_version_count: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Pages that parsed but lack a field nearly every article has: a sign of layout drift.
+    missing_field_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    captures: Mapped[list[Capture]] = relationship(back_populates="crawl_run")
+
+
+class Body(Base):
+    """A raw response body, stored once per sha256, zstd-compressed.
+
+    A delta body is compressed with its base body as dictionary; a base is always standalone,
+    so reading any body decompresses at most two frames.
+    """
+
+    __tablename__ = "bodies"
+
+    body_hash: Mapped[str] = mapped_column(Hash, primary_key=True)
+    compression: Mapped[str] = mapped_column(String(20))
+    base_hash: Mapped[str | None] = mapped_column(Hash, ForeignKey("bodies.body_hash"), index=True)
+    raw_size: Mapped[int] = mapped_column(Integer)
+    stored_size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Capture(Base):
+    """One fetch of one URL, kept whatever came back: the evidence versions are derived from."""
+
+    __tablename__ = "captures"
+    __table_args__ = (
+        Index("ix_captures_url_fetched_at", "url", "fetched_at"),
+        Index("ix_captures_article_id_fetched_at", "article_id", "fetched_at"),
+    )
+
+    capture_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.crawl_run_id"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    # The article the fetch was for (from the request or the URL), or the one the page turned
+    # out to be. No foreign key: a capture that failed may precede any article row.
+    article_id: Mapped[str | None] = mapped_column(String(32))
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    status: Mapped[int | None] = mapped_column(Integer)  # None when the fetch itself failed
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(ForeignKey("bodies.body_hash"), index=True)
+    fetch_error: Mapped[str | None] = mapped_column(Text)
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    parser_version: Mapped[str | None] = mapped_column(String(40))
+    content_hash: Mapped[str | None] = mapped_column(Hash)
+    # Comma-separated record fields that came out empty although nearly every article has them.
+    missing_fields: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20))
+
+    crawl_run: Mapped[CrawlRun | None] = relationship(back_populates="captures")
+    body: Mapped[Body | None] = relationship()
+
+
+class Article(Base):
+    """One Newsis article (one article_id): where it lives, when it was seen, when to look again."""
+
+    __tablename__ = "articles"
+
+    article_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    current_version_no: Mapped[int] = mapped_column(Integer)
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # For conditional requests on the next revisit (If-None-Match / If-Modified-Since).
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="article", order_by="Version.version_no", cascade="all, delete-orphan"
+    )
+
+
+class Version(Base):
+    """One distinct content of an article (RECORD.md § Versions), numbered 1..n by first sight."""
+
+    __tablename__ = "versions"
+    # Not unique on content_hash: an edit that is reverted brings old content back as a new number.
+    __table_args__ = (UniqueConstraint("article_id", "version_no"),)
+
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.article_id"), index=True)
+    version_no: Mapped[int] = mapped_column(Integer)
+    headline: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    section: Mapped[str | None] = mapped_column(Text)
+    dateline: Mapped[str | None] = mapped_column(Text)
+    subheadlines: Mapped[list[str]] = mapped_column(JsonType)
+    reporters: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    captions: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
+    body: Mapped[list[str]] = mapped_column(JsonType)
+    content_hash: Mapped[str] = mapped_column(Hash, index=True)
+    parser_version: Mapped[str] = mapped_column(String(40))
+    first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.capture_id"))
+    last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.capture_id"))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    article: Mapped[Article] = relationship(back_populates="versions")
+    first_capture: Mapped[Capture] = relationship(foreign_keys=[first_capture_id])
+    last_capture: Mapped[Capture] = relationship(foreign_keys=[last_capture_id])
