@@ -1,1 +1,29 @@
-"""Parsers: pure functions from page bytes + URL (+ capture time) to a record; no Scrapy, no storage."""
+"""Parsers: pure functions, page bytes + URL (+ capture time) → record; no Scrapy, no storage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.parsers.newsis import PARSERS, NewsisParser2017, NewsisParser2023, parser_for
+from crawler.records import ArticleRecord
+
+__all__ = [
+    "PARSERS",
+    "NewsisParser2017",
+    "NewsisParser2023",
+    "NotAnArticle",
+    "ParseError",
+    "parse_article",
+    "parser_for",
+]
+
+
+def parse_article(
+    body: bytes | str, url: str, fetched_at: datetime | None = None
+) -> ArticleRecord:
+    """The record of one Newsis page, by the parser version of its capture time (None: the latest).
+
+    Raises NotAnArticle (a ParseError) with a one-line `.reason` when the page gives no record.
+    """
+    return parser_for(fetched_at).parse(body, url)

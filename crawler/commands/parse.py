@@ -1,0 +1,60 @@
+"""`newsarchive parse`: one stored or downloaded page → its record as JSON, offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import click
+
+from crawler.parsers import NotAnArticle, ParseError, parse_article
+
+
+def _capture_time(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+    if when.utcoffset() is None:
+        raise click.BadParameter(f"give a timezone offset, e.g. {value}+09:00")
+    return when
+
+
+@click.command("parse")
+@click.argument("page")
+@click.option("--url", required=True, help="The URL the page was fetched from (any Newsis form).")
+@click.option(
+    "--fetched-at",
+    callback=_capture_time,
+    metavar="ISO",
+    help="Capture time with offset (e.g. 2024-11-15T07:00:00+09:00); picks the parser version."
+    " Default: the latest version.",
+)
+def parse_command(page: str, url: str, fetched_at: datetime | None) -> None:
+    """Print the article record of one saved Newsis page (PAGE a file, or - for stdin) as JSON.
+
+    Exits 1 with one line on stderr when the page is not an article, 2 when PAGE cannot be read.
+    """
+    try:
+        if page == "-":
+            body = sys.stdin.buffer.read()
+        else:
+            with open(page, "rb") as handle:
+                body = handle.read()
+    except OSError as error:
+        click.echo(f"newsarchive: cannot read {page}: {error.strerror or error}", err=True)
+        sys.exit(2)
+    try:
+        record = parse_article(body, url, fetched_at)
+    except ParseError as error:
+        kind = "not an article" if isinstance(error, NotAnArticle) else "parse error"
+        click.echo(f"newsarchive: {kind}: {error.reason}", err=True)
+        sys.exit(1)
+    output = json.dumps(record.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.buffer.write(output.encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()

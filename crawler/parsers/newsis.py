@@ -1,0 +1,425 @@
+"""The Newsis article parser: one class per layout version, chosen by the capture time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from lxml import etree
+
+from crawler.parsers import text as kt
+from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.records import ArticleRecord, Caption, Reporter
+from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
+
+
+def _has(token: str) -> str:
+    """XPath test for one class token (`div.top` must not match `div.topBar`)."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {token} ')"
+
+
+# --- Selectors, current design (2023–): STRUCTURE.md § Article page, current design -------------
+CUR_ARTICLE = etree.XPath(f"//div[{_has('viewer')}]/article")
+CUR_HEADLINE = etree.XPath(f"//div[{_has('top')}]/h1[{_has('title_area')}]")
+CUR_SECTION = etree.XPath(f"//div[{_has('top')}]/p[{_has('tit')}]")
+CUR_TIMES = etree.XPath(f"//div[{_has('infoLine')}]//p[{_has('txt')}]/span")
+CUR_SUMMARY = etree.XPath(f"./div[{_has('summury')}]")
+# Beside (or inside) the article: the hidden #textBody copy and the .copyright line are not body.
+CUR_SKIP_ATTR = re.compile(r"\btextBody\b|copyright", re.IGNORECASE)
+
+# --- Selectors, older design (mid-2017 – 2022): STRUCTURE.md § Article page, older design ---------
+OLD_BODY = etree.XPath("//div[@id='textBody']")
+OLD_HEADLINE = etree.XPath(f"//div[{_has('article_tbx')}]/h1")
+OLD_SECTION = etree.XPath(f"//div[{_has('subMenu')}]/div/p/a")
+OLD_DATES = etree.XPath(f"//div[{_has('article_tbx')}]//*[{_has('date')}]")
+OLD_SKIP_ATTR = re.compile(r"copyright", re.IGNORECASE)
+
+# --- Both designs ---------------------------------------------------------------------------------
+META_PUBLISHED = etree.XPath("//meta[@property='article:published_time']/@content")
+PAGE_URLS = etree.XPath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
+ERROR_BOX = etree.XPath(f"//div[{_has('errorBox')}]")
+# Photo blocks: `div.thumCont` (caption `p.photojournal`), older `div.view_img` (caption `.desc`).
+PHOTO_BOXES = etree.XPath(
+    f".//*[{_has('thumCont')} or {_has('view_img')}]"
+    f" | .//*[{_has('photojournal')} or {_has('desc')}]/.."
+)
+PHOTO_CAPTION = etree.XPath(f".//*[{_has('photojournal')} or {_has('desc')}]")
+PHOTO_IMAGE = etree.XPath(".//img")
+# Boxes and buttons inside the text that are not body: ads (#view_ad), related/ranking boxes,
+# share/font buttons, the subheadline block (handled apart), banners.
+SKIP_ATTR = re.compile(
+    r"summury|view_ad|relat|rank|share|btn|banner|\bsns|(?:^|[\s_-])(?:ad|ads)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+SKIP_TAGS = frozenset(
+    {"script", "style", "iframe", "button", "noscript", "form", "select", "textarea", "input",
+     "object", "embed", "video", "audio", "svg", "canvas", "template", "head", "title"}
+)
+BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "blockquote", "ul", "ol", "li", "table", "tbody", "thead",
+     "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "figure",
+     "figcaption", "header", "footer", "pre", "hr", "center", "address", "aside", "nav", "main"}
+)
+
+# --- Guards ---------------------------------------------------------------------------------------
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+MAX_UNDECODABLE_SHARE = 0.01
+_CHARSET_RE = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.I)
+_HTML_END_RE = re.compile(rb"</html\s*>", re.I)
+_UNDECODED_RE = re.compile("[\udc80-\udcff]")
+# EUC-KR pages use the cp949 (UHC) extensions, e.g. 똠, 햏: decode them all as cp949.
+_CP949_NAMES = frozenset(
+    {"euc-kr", "euckr", "euc_kr", "ks_c_5601-1987", "ks_c_5601", "ksc5601", "x-windows-949",
+     "windows-949", "cp949", "ms949", "uhc", "ks_x_1001", "korean"}
+)
+ERROR_MARKER = b"GISA FILE NOT EXISTS"
+WEB_HOST = "https://www.newsis.com"
+
+
+def decode_page(body: bytes | str) -> bytes:
+    """The page as UTF-8 bytes for lxml, after the guards on size, emptiness and binary content."""
+    if isinstance(body, str):
+        if len(body) > MAX_PAGE_BYTES:
+            raise NotAnArticle("page too large")
+        if "\x00" in body:
+            raise NotAnArticle("binary page (NUL bytes)")
+        body = body.encode("utf-8", "replace")
+    elif isinstance(body, (bytearray, memoryview)):
+        body = bytes(body)
+    elif not isinstance(body, bytes):
+        raise TypeError(f"page body must be bytes or str, not {type(body).__name__}")
+    if len(body) > MAX_PAGE_BYTES:
+        raise NotAnArticle("page too large")
+    if not body.strip():
+        raise NotAnArticle("empty page")
+    if b"\x00" in body:
+        raise NotAnArticle("binary page (NUL bytes)")
+    declared = _CHARSET_RE.search(body, 0, 16384)
+    charset = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    if charset in _CP949_NAMES:
+        charset = "cp949"
+    elif charset.replace("_", "-") in ("utf-8", "utf8"):
+        charset = "utf-8"
+    if charset == "utf-8":
+        try:
+            body.decode("utf-8")
+            return body
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = body.decode(charset, "surrogateescape")
+    except LookupError:
+        # An unknown declared charset: read it as the default, UTF-8.
+        text = body.decode("utf-8", "surrogateescape")
+    undecodable = len(_UNDECODED_RE.findall(text))
+    if undecodable > MAX_UNDECODABLE_SHARE * len(body):
+        raise NotAnArticle(f"binary page ({undecodable} undecodable bytes)")
+    if undecodable:
+        text = _UNDECODED_RE.sub("\ufffd", text)
+    return text.encode("utf-8")
+
+
+def parse_tree(data: bytes) -> etree._Element:
+    """One lxml parse of the whole page; libxml2's default depth limit stays on (no huge_tree)."""
+    parser = etree.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
+        recover=True, huge_tree=False, default_doctype=False, collect_ids=False,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.LxmlError, ValueError) as error:
+        raise NotAnArticle("unparseable page") from error
+    if root is None:
+        raise NotAnArticle("unparseable page")
+    return root
+
+
+def _text(element: etree._Element | None) -> str:
+    return kt.clean_text("".join(element.itertext())) if element is not None else ""
+
+
+def _first(elements: list) -> etree._Element | None:
+    return elements[0] if elements else None
+
+
+def text_runs(container: etree._Element, skip: Callable[[etree._Element], bool]) -> list[str]:
+    """The cleaned text runs that `<br>` or blocks separate (iterative: deep trees are safe)."""
+    runs: list[str] = []
+    parts: list[str] = []
+
+    def flush() -> None:
+        if parts:
+            run = kt.clean_text("".join(parts))
+            if run:
+                runs.append(run)
+            parts.clear()
+
+    if container.text:
+        parts.append(container.text)
+    stack: list[tuple[etree._Element, bool]] = [(child, False) for child in reversed(container)]
+    while stack:
+        element, closing = stack.pop()
+        tag = element.tag
+        if closing:
+            if tag in BLOCK_TAGS:
+                flush()
+        elif not isinstance(tag, str):
+            pass  # comments and processing instructions: only their tail is text
+        elif tag == "br":
+            flush()
+        elif tag in SKIP_TAGS or skip(element):
+            if tag in BLOCK_TAGS:
+                flush()
+        else:
+            if tag in BLOCK_TAGS:
+                flush()
+            if element.text:
+                parts.append(element.text)
+            stack.append((element, True))
+            stack.extend((child, False) for child in reversed(element))
+            continue
+        if element.tail:
+            parts.append(element.tail)
+    flush()
+    return runs
+
+
+@dataclass(slots=True)
+class _Page:
+    """What a design's selectors found, before the shared text rules run."""
+
+    headline: str
+    section: str | None
+    time_line: str
+    container: etree._Element
+    summary: etree._Element | None
+    skip_attr: re.Pattern[str]
+
+
+class NewsisParser2017:
+    """Older design (mid-2017 – 2022) and pre-2017 datelines. Last day of its layout: 2022-12-31."""
+
+    VERSION = "newsis-2017.1"
+    FIRST_DAY = date.min
+    LAST_DAY: date | None = date(2022, 12, 31)
+
+    def parse(self, body: bytes | str, url: str) -> ArticleRecord:
+        data = decode_page(body)
+        try:
+            return self._parse(data, url)
+        except ParseError:
+            raise
+        except Exception as error:
+            # Safety net: a page must never crash the caller; the reason names the bug to fix.
+            raise ParseError(f"parser failed: {type(error).__name__}: {error}") from error
+
+    def _parse(self, data: bytes, url: str) -> ArticleRecord:
+        if ERROR_MARKER in data:
+            raise NotAnArticle("error page (GISA FILE NOT EXISTS)")
+        if _is_error_url(url):
+            raise NotAnArticle("error page (/error/)")
+        if not _HTML_END_RE.search(data, max(0, len(data) - 16384)):
+            raise NotAnArticle("truncated page (no closing </html>)")
+        root = parse_tree(data)
+        page_urls = PAGE_URLS(root)
+        if ERROR_BOX(root) or any(_is_error_url(page_url) for page_url in page_urls):
+            raise NotAnArticle("error page")
+        article_id = _article_id(url, page_urls)
+        page = self._find(root)
+        if page is None or not page.headline:
+            raise NotAnArticle("no headline")
+        published_at, modified_at = kt.parse_kst_times(page.time_line)
+        if published_at is None:
+            published_at = kt.parse_iso_time(_first(META_PUBLISHED(root)))
+        if published_at is None:
+            raise NotAnArticle("no registration time")
+        return self._record(article_id, page, published_at, modified_at)
+
+    def _find(self, root: etree._Element) -> _Page | None:
+        return self._find_older(root)
+
+    def _find_older(self, root: etree._Element) -> _Page | None:
+        container = _first(OLD_BODY(root))
+        if container is None:
+            return None
+        return _Page(
+            headline=_text(_first(OLD_HEADLINE(root))),
+            section=_text(_first(OLD_SECTION(root))) or None,
+            time_line=" ".join(_text(element) for element in OLD_DATES(root)),
+            container=container,
+            summary=None,
+            skip_attr=OLD_SKIP_ATTR,
+        )
+
+    def _record(
+        self, article_id: str, page: _Page, published_at: datetime, modified_at: datetime | None
+    ) -> ArticleRecord:
+        boxes = PHOTO_BOXES(page.container)
+        box_set = set(boxes)
+        captions = []
+        for box in boxes:
+            if any(ancestor in box_set for ancestor in box.iterancestors()):
+                continue  # a caption inside a box already read
+            caption = _caption(box)
+            if caption is not None:
+                captions.append(caption)
+
+        def skip(element: etree._Element) -> bool:
+            if element in box_set:
+                return True
+            marks = (element.get("class") or "") + " " + (element.get("id") or "")
+            return bool(marks.strip()) and bool(
+                SKIP_ATTR.search(marks) or page.skip_attr.search(marks)
+            )
+
+        subheadlines: tuple[str, ...] = ()
+        if page.summary is not None:
+            subheadlines = tuple(text_runs(page.summary, skip=lambda _: False))
+        paragraphs = [
+            p for p in text_runs(page.container, skip)
+            if not kt.is_photo_desk_footer(p) and not kt.is_copyright_line(p)
+        ]
+        closing_email = None
+        body: list[str] = []
+        for paragraph in paragraphs:
+            rest, email, closed = kt.split_closing(paragraph)
+            if closed and closing_email is None:
+                closing_email = email
+            if rest:
+                body.append(rest)
+        dateline = None
+        reporters: tuple[Reporter, ...] = ()
+        if article_id.startswith("NISI"):
+            # A photo item: one photo and its caption, which is its content (RECORD.md § Body).
+            body = []
+            if not any(caption.text for caption in captions):
+                raise NotAnArticle("photo item without caption")
+        else:
+            if body:
+                lead = kt.split_lead(body[0])
+                if lead.dateline is not None:
+                    dateline = lead.dateline
+                    reporters = tuple(
+                        Reporter(name, lead.title or "", closing_email if index == 0 else None)
+                        for index, name in enumerate(lead.names)
+                    )
+                    body = ([lead.rest] if lead.rest else []) + body[1:]
+            if not body:
+                raise NotAnArticle("no body")
+        return ArticleRecord(
+            article_id=article_id,
+            url=canonical_article_url(article_id),
+            headline=page.headline,
+            published_at=published_at,
+            section=page.section,
+            subheadlines=subheadlines,
+            modified_at=modified_at,
+            dateline=dateline,
+            reporters=reporters,
+            captions=tuple(captions),
+            body=tuple(body),
+            parser_version=self.VERSION,
+        )
+
+
+class NewsisParser2023(NewsisParser2017):
+    """Current design (2023–); pages still served in the older design are read as before."""
+
+    VERSION = "newsis-2023.1"
+    FIRST_DAY = date(2023, 1, 1)
+    LAST_DAY = None
+
+    def _find(self, root: etree._Element) -> _Page | None:
+        # The design is detected from the page: old articles are still served in the older design.
+        container = _first(CUR_ARTICLE(root))
+        if container is None:
+            return self._find_older(root)
+        return _Page(
+            headline=_text(_first(CUR_HEADLINE(root))),
+            section=_text(_first(CUR_SECTION(root))) or None,
+            time_line=" ".join(_text(element) for element in CUR_TIMES(root)),
+            container=container,
+            summary=_first(CUR_SUMMARY(container)),
+            skip_attr=CUR_SKIP_ATTR,
+        )
+
+
+# Oldest first; the capture time picks the version whose layout was live then.
+PARSERS: tuple[NewsisParser2017, ...] = (NewsisParser2017(), NewsisParser2023())
+
+
+def parser_for(fetched_at: datetime | None = None) -> NewsisParser2017:
+    """The parser version for a capture time (KST day); None means now, i.e. the latest."""
+    if fetched_at is None:
+        return PARSERS[-1]
+    if fetched_at.utcoffset() is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)  # FetchedPage times are UTC
+    day = fetched_at.astimezone(kt.KST).date()
+    chosen = PARSERS[0]
+    for parser in PARSERS:
+        if parser.FIRST_DAY <= day:
+            chosen = parser
+    return chosen
+
+
+def _is_error_url(url: str) -> bool:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return path == "/error" or path.startswith("/error/")
+
+
+def _article_id(url: str, page_urls: list[str]) -> str:
+    """From the URL fetched; else the canonical link / og:url; else an id in a mirror's URL."""
+    found = article_id_from_url(url)
+    for page_url in page_urls:
+        if found:
+            break
+        found = article_id_from_url(page_url)
+    if not found:
+        match = ARTICLE_ID_RE.search(url)
+        found = match.group(0) if match else None
+    if not found:
+        raise NotAnArticle("no article id in the URL or the page")
+    return found
+
+
+def _caption(box: etree._Element) -> Caption | None:
+    image = _first(PHOTO_IMAGE(box))
+    image_url = _image_url(image.get("src") or image.get("data-src")) if image is not None else None
+    raw = _text(_first(PHOTO_CAPTION(box)))
+    if not raw and image_url is None:
+        return None
+    parts = kt.parse_caption(raw)
+    return Caption(
+        image_url=image_url,
+        text=parts.text,
+        dateline=parts.dateline,
+        photographer=parts.photographer,
+        credit=parts.credit,
+        photo_date=parts.photo_date,
+        email=parts.email,
+        restriction=parts.restriction,
+    )
+
+
+def _image_url(src: str | None) -> str | None:
+    """Absolute https URL without the query: `?rnd=` changes between renders of one photo."""
+    src = kt.clean_text(src)
+    if not src:
+        return None
+    if src.startswith("//"):
+        src = "https:" + src
+    elif src.startswith("/"):
+        src = WEB_HOST + src
+    try:
+        parts = urlsplit(src)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return urlunsplit(("https", parts.netloc.lower(), parts.path, "", ""))
