@@ -1,0 +1,91 @@
+"""The cron lock: one crawl per database at a time, freed by the OS when the holder dies."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+# sysexits.h EX_TEMPFAIL ("try again later"): what a cron job meeting a running crawl should do.
+LOCKED_EXIT_CODE = 75
+
+_LOCK_NAME = "newsarchive crawl"
+
+
+class RunLockBusy(Exception):
+    """Another crawl holds the lock for this database."""
+
+
+def lock_file_for(db_url: str) -> Path:
+    """The lock file of a database: beside a SQLite file, else in the temp dir keyed by the URL."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).resolve().with_name(Path(url.database).name + ".crawl.lock")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"newsarchive-{digest}.crawl.lock"
+
+
+def _advisory_key() -> int:
+    # pg_advisory_lock takes a signed bigint; the same name gives the same key in every process.
+    return int.from_bytes(hashlib.sha256(_LOCK_NAME.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise RunLockBusy(f"another crawl (pid {holder}) is running on this database") from None
+        # The pid is only for the message above; the lock itself is the flock, which dies with us.
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        # Closing the descriptor releases the flock; the file stays so no one races on creating it.
+        os.close(fd)
+
+
+@contextmanager
+def _advisory_lock(db_url: str) -> Iterator[None]:
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            key = _advisory_key()
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+            if not taken.scalar():
+                raise RunLockBusy("another crawl is running on this database")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def run_lock(db_url: str) -> Iterator[None]:
+    """Hold the crawl lock of `db_url` for the block; raise RunLockBusy at once if it is taken.
+
+    SQLite (and other file databases): fcntl.flock on a file beside the database. PostgreSQL: a
+    session advisory lock on a connection kept open for the block. Either way the OS (or the
+    server, when the connection drops) frees the lock if the process is killed.
+    """
+    if make_url(db_url).get_backend_name() == "postgresql":
+        with _advisory_lock(db_url):
+            yield
+    else:
+        with _file_lock(lock_file_for(db_url)):
+            yield

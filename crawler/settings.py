@@ -1,0 +1,80 @@
+"""Scrapy settings for the newsis crawl: polite by default (crawler.crawl.FAST_SETTINGS: off)."""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Where newsis.com is fetched from: the live site, or a local copy of it in tests and demos.
+# Records and captures keep the canonical https://www.newsis.com URLs whatever this says.
+NEWSARCHIVE_BASE_URL = os.environ.get("NEWSARCHIVE_BASE_URL", "https://www.newsis.com")
+
+# The archive database (a URL storage.db understands); None = storage's default (NEWSARCHIVE_DB,
+# else the SQLite file in the working directory).
+NEWSARCHIVE_DB = None
+
+# The crawl run the pipeline records into; set by `newsarchive crawl`, which holds the run lock.
+# Left None under plain `scrapy crawl newsis`: the pipeline then takes the lock and opens the run.
+NEWSARCHIVE_CRAWL_RUN_ID = None
+
+# Say who we are and how to reach us, so the site's operators can ask us to slow down.
+USER_AGENT = os.environ.get(
+    "NEWSARCHIVE_USER_AGENT",
+    "newsarchive/0.1 (+https://github.com/newsarchive; archive@example.org)",
+)
+
+# The site says what may be crawled (robots.txt disallows /common/, /search/, /ar_detail/).
+ROBOTSTXT_OBEY = True
+
+# Adapt the pace to the server's latency, never more than two requests in flight to it.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_DELAY = 1.0
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+
+# Real article pages are ~100 KB: anything near 8 MB is not an article; keep it out of the archive.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 60
+
+# A cut-off body must fail (and be retried), never reach the parser as if it were the page.
+DOWNLOAD_FAIL_ON_DATALOSS = True
+
+# Transient faults are retried a few times; 429 is left to our RetryAfterMiddleware, which waits
+# as long as the server asks (bounded) before trying again.
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+NEWSARCHIVE_RETRY_AFTER_TIMES = 3
+NEWSARCHIVE_RETRY_AFTER_DEFAULT = 30.0  # seconds, when a 429 carries no usable Retry-After
+NEWSARCHIVE_RETRY_AFTER_MAX = 300.0  # never wait longer than this on one 429
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryAfterMiddleware": 540,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArchivePipeline": 300,
+}
+
+# Every fetch is stored by the archive itself: a local HTTP cache would hide revisits and 304s.
+HTTPCACHE_ENABLED = False
+
+# Nothing listens on a port of ours: no telnet console, no remote control endpoint.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# Only the pages we ask for: no cookies kept between fetches, no following of meta refreshes.
+COOKIES_ENABLED = False
+METAREFRESH_ENABLED = False
+
+# Pages are handed to the archive in the order they arrive; ingest is the slow part.
+CONCURRENT_ITEMS = 16
+
+LOG_LEVEL = "INFO"

@@ -1,0 +1,290 @@
+"""The newsis spider: finds article URLs (feeds, list pages, due revisits) and fetches them.
+
+It extracts no fields: every article fetch goes to the pipeline as a FetchedPage, exactly as it
+came (a 304, a 429 or a dropped connection included), and storage's ingest does the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.selector import Selector
+from twisted.python.failure import Failure
+
+from crawler.archive_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
+from crawler.items import FetchedPage
+from crawler.urls import article_id_from_url, canonical_article_url
+
+logger = logging.getLogger(__name__)
+
+# STRUCTURE.md § Lists, feeds, sitemaps: https://www.newsis.com/RSS/{slug}.xml
+FEED_SLUGS = (
+    "sokbo", "politics", "international", "economy", "bank", "industry", "society", "health",
+    "met", "country", "sports", "culture", "entertain", "square", "photo", "newsiseyes",
+)
+# STRUCTURE.md § Sections: list pages /{path}/list/?cid={cid}&page={n}, 20 items a page.
+LIST_SECTIONS = (
+    ("politic", "10300"), ("world", "10100"), ("economy", "10400"), ("money", "15000"),
+    ("business", "13000"), ("health", "13100"), ("society", "10200"), ("metro", "14000"),
+    ("region", "10800"), ("culture", "10700"), ("sports", "10500"), ("entertainment", "10600"),
+)
+REVISIT_MODES = ("due", "all", "none")
+
+# Relative links on list pages are resolved against the real site, whatever we fetch from.
+CANONICAL_ORIGIN = "https://www.newsis.com/"
+# Feed links longer than this are junk or hostile; no real article URL comes near it.
+MAX_LINK_LENGTH = 2048
+# Backfill never pages further back than this on one list, whatever --since says.
+MAX_LIST_PAGES = 2000
+_REVISIT_BATCH = 500
+
+# Keep the headers revisits and the archive need; the rest of the response is in the body.
+KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
+
+# Markers of the bot-check pages CDNs and Newsis' own firewall show instead of the article.
+CAPTCHA_MARKERS = (b"g-recaptcha", b"h-captcha", b"hcaptcha.com", b"cf-challenge", b"cf_chl_",
+                   b"captcha-form", b"id=\"captcha", b"class=\"captcha")
+
+
+def article_id_of_link(link: str | None) -> str | None:
+    """The article id a feed or list link names, or None for anything that is not a Newsis article.
+
+    Other hosts, javascript:, file:, data: and over-long links give None.
+    """
+    if not link:
+        return None
+    link = link.strip()
+    if len(link) > MAX_LINK_LENGTH:
+        return None
+    try:
+        absolute = urljoin(CANONICAL_ORIGIN, link)
+    except ValueError:
+        return None
+    return article_id_from_url(absolute)
+
+
+def registration_date(article_id: str) -> date:
+    """The KST registration date in the id (NISX20241115_… → 2024-11-15)."""
+    digits = article_id[4:12]
+    return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+
+
+def looks_like_captcha(body: bytes) -> bool:
+    head = body[:65536].lower()
+    return any(marker in head for marker in CAPTCHA_MARKERS) or (
+        b"captcha" in head and b"<article" not in head
+    )
+
+
+def normalize_base_url(value: str) -> str:
+    """The base URL without a trailing slash; ValueError unless it is an http(s) origin."""
+    value = (value or "").strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the base URL must be http(s)://host[:port], not {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"the base URL takes no query or fragment: {value!r}")
+    return value
+
+
+class NewsisSpider(scrapy.Spider):
+    """Feeds and list pages give article ids; each id is fetched once a run from the base URL.
+
+    Arguments (`-a name=value` under `scrapy crawl`): `since=YYYY-MM-DD` pages back through the
+    section lists and /realnews/ to that registration date; `revisit=due|all|none` picks which
+    archived articles are fetched again (default due: those whose next_check_at has passed).
+    """
+
+    name = "newsis"
+    # Every answer of an article fetch is evidence: 304 (unchanged), 403/429 (blocked), 404/410
+    # (deleted), 5xx after retries. The spider records them; HttpErrorMiddleware would drop them.
+    handle_httpstatus_list: ClassVar[list[int]] = [
+        304, 400, 403, 404, 408, 410, 429, 500, 502, 503, 504, 522, 524,
+    ]
+
+    def __init__(self, since: str | date | None = None, revisit: str = "due", **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(since, str):
+            since = date.fromisoformat(since) if since.strip() else None
+        self.since: date | None = since
+        if revisit not in REVISIT_MODES:
+            raise ValueError(f"revisit must be one of {', '.join(REVISIT_MODES)}, not {revisit!r}")
+        self.revisit = revisit
+        self.base_url = ""
+        self.claimed_ids: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.base_url = normalize_base_url(crawler.settings.get("NEWSARCHIVE_BASE_URL"))
+        # Offsite filtering also stops redirects that leave the site we fetch from.
+        host = urlsplit(spider.base_url).hostname
+        spider.allowed_domains = ["newsis.com"] if host.endswith("newsis.com") else [host]
+        spider.archive = ArchiveThread.of(crawler)
+        spider.started_at = datetime.now(UTC)
+        return spider
+
+    # --- discovery -------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for slug in FEED_SLUGS:
+            yield scrapy.Request(
+                f"{self.base_url}/RSS/{slug}.xml", callback=self.parse_feed,
+                errback=self.discovery_failed, priority=20, cb_kwargs={"slug": slug},
+            )
+        if self.since is not None:
+            for path, cid in LIST_SECTIONS:
+                yield self.list_request(f"/{path}/list/?cid={cid}&page={{page}}", 1)
+            yield self.list_request("/realnews/?page={page}", 1)
+        if self.revisit == "none":
+            return
+        due_by = None if self.revisit == "all" else self.started_at
+        after_id = ""
+        while True:
+            batch = await self.archive.call(revisit_batch, due_by, after_id, _REVISIT_BATCH)
+            if not batch:
+                break
+            after_id = batch[-1].article_id
+            for known in batch:
+                if known.article_id not in self.claimed_ids:
+                    self.claimed_ids.add(known.article_id)
+                    self.crawler.stats.inc_value("newsarchive/discovered/revisit")
+                    yield self.article_request(known.article_id, known, "revisit")
+
+    def list_request(self, path_template: str, page: int) -> scrapy.Request:
+        return scrapy.Request(
+            self.base_url + path_template.format(page=page), callback=self.parse_list,
+            errback=self.discovery_failed, priority=10,
+            cb_kwargs={"path_template": path_template, "page": page},
+        )
+
+    async def parse_feed(self, response: Response, slug: str) -> AsyncIterator[Any]:
+        if response.status != 200:
+            self.discovery_failed_status(response)
+            return
+        self.crawler.stats.inc_value("newsarchive/feeds_read")
+        links = Selector(text=response.text, type="xml").xpath("//item/link/text()").getall()
+        ids = [article_id for link in links if (article_id := article_id_of_link(link))]
+        ignored = len(links) - len(ids)
+        if ignored:
+            self.crawler.stats.inc_value("newsarchive/links_ignored", ignored)
+            logger.info("Feed %s: ignored %d link(s) that name no Newsis article", slug, ignored)
+        async for request in self.article_requests(ids, "feed"):
+            yield request
+
+    async def parse_list(self, response: Response, path_template: str, page: int):
+        if response.status != 200:
+            # A list page past the last one may well answer 404: that ends its paging quietly.
+            if not (response.status == 404 and page > 1):
+                self.discovery_failed_status(response)
+            return
+        self.crawler.stats.inc_value("newsarchive/list_pages_read")
+        hrefs = response.css("ul.articleList2 li p.tit a::attr(href)").getall()
+        if not hrefs:
+            hrefs = response.css("ul.articleList2 li a::attr(href)").getall()
+        ids = list(dict.fromkeys(i for href in hrefs if (i := article_id_of_link(href))))
+        assert self.since is not None
+        wanted = [i for i in ids if registration_date(i) >= self.since]
+        async for request in self.article_requests(wanted, "list"):
+            yield request
+        # Photo items (NISI) carry the photo's date, which can be older than the list around it.
+        dated = [i for i in ids if i.startswith("NISX")] or ids
+        if dated and min(map(registration_date, dated)) >= self.since and page < MAX_LIST_PAGES:
+            yield self.list_request(path_template, page + 1)
+
+    async def article_requests(self, ids: Iterable[str], source: str) -> AsyncIterator[Any]:
+        """Requests for the ids not yet claimed this run: new ones always, archived ones as due."""
+        fresh = [i for i in dict.fromkeys(ids) if i not in self.claimed_ids]
+        # Claimed before the look-up, so a second feed listing the same id meanwhile skips it.
+        self.claimed_ids.update(fresh)
+        if not fresh:
+            return
+        known = await self.archive.call(known_articles, fresh)
+        for article_id in fresh:
+            archived = known.get(article_id)
+            if archived is not None and not self.wants_revisit(archived):
+                self.crawler.stats.inc_value("newsarchive/skipped_not_due")
+                continue
+            self.crawler.stats.inc_value(f"newsarchive/discovered/{source}")
+            yield self.article_request(article_id, archived, source)
+
+    def wants_revisit(self, archived: KnownArticle) -> bool:
+        if self.revisit == "all":
+            return True
+        if self.revisit == "none" or archived.next_check_at is None:
+            return False
+        return archived.next_check_at <= self.started_at
+
+    def article_request(
+        self, article_id: str, archived: KnownArticle | None, source: str
+    ) -> scrapy.Request:
+        headers = {}
+        if archived is not None and archived.etag:
+            headers["If-None-Match"] = archived.etag
+        if archived is not None and archived.last_modified:
+            headers["If-Modified-Since"] = archived.last_modified
+        return scrapy.Request(
+            f"{self.base_url}/view/{article_id}", headers=headers, callback=self.parse_article,
+            errback=self.article_failed, priority=0 if source == "revisit" else 5,
+            meta={"article_id": article_id, "discovered_by": source},
+        )
+
+    # --- article fetches -> pipeline -------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterable[FetchedPage]:
+        article_id = response.meta["article_id"]
+        headers = {}
+        for name in KEPT_HEADERS:
+            value = response.headers.get(name)
+            if value is not None:
+                headers[name] = value.decode("latin-1")
+        fetch_error = None
+        if response.status == 200 and looks_like_captcha(response.body):
+            # A bot check answered instead of the article: never a version (issue 4).
+            fetch_error = "captcha page instead of the article"
+            self.crawler.stats.inc_value("newsarchive/captcha")
+        yield FetchedPage(
+            url=canonical_article_url(article_id),
+            status=response.status,
+            headers=headers,
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            article_id=article_id,
+            fetch_error=fetch_error,
+            extra={"fetched_url": response.url, "discovered_by": response.meta["discovered_by"]},
+        )
+
+    def article_failed(self, failure: Failure) -> Iterable[FetchedPage]:
+        request = failure.request
+        if failure.check(IgnoreRequest):
+            # Refused by robots.txt or the offsite filter: nothing was fetched, nothing to keep.
+            self.crawler.stats.inc_value("newsarchive/ignored_requests")
+            logger.warning("Not fetched: %s (%s)", request.url, failure.getErrorMessage())
+            return
+        article_id = request.meta["article_id"]
+        error = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
+        yield FetchedPage(
+            url=canonical_article_url(article_id),
+            status=0,
+            headers={},
+            body=b"",
+            fetched_at=datetime.now(UTC),
+            article_id=article_id,
+            fetch_error=error[:1000],
+            extra={"fetched_url": request.url, "discovered_by": request.meta["discovered_by"]},
+        )
+
+    def discovery_failed(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value("newsarchive/discovery_failed")
+        logger.warning("Could not read %s: %s", failure.request.url, failure.getErrorMessage())
+
+    def discovery_failed_status(self, response: Response) -> None:
+        self.crawler.stats.inc_value("newsarchive/discovery_failed")
+        logger.warning("Could not read %s: HTTP %d", response.url, response.status)
