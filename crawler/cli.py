@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from crawler.commands.crawl import crawl_command
 from crawler.commands.parse import parse_command
 
 
@@ -18,6 +19,7 @@ def cli() -> None:
 
 
 cli.add_command(parse_command)
+cli.add_command(crawl_command)
 
 
 def main() -> None:

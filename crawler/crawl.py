@@ -1,0 +1,186 @@
+"""One crawl run in this process: lock, crawl_runs row, Scrapy, summary line, drift check."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
+from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
+from crawler.spiders.newsis import NewsisSpider, normalize_base_url
+from storage import archive
+from storage.db import make_session_factory, open_archive
+from storage.models import Capture, CrawlRun
+
+__all__ = ["DRIFT_EXIT_CODE", "LOCKED_EXIT_CODE", "RunLockBusy", "run_crawl"]
+
+FAILED_EXIT_CODE = 1
+OUTCOMES = ("new_article", "new_version", "unchanged", "not_modified", "failed", "duplicate")
+
+# Politeness off, for tests and benchmarks against a local site only (`newsarchive crawl --fast`).
+FAST_SETTINGS: dict[str, Any] = {
+    "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY": 0,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "DOWNLOAD_TIMEOUT": 10,
+    "NEWSARCHIVE_RETRY_AFTER_DEFAULT": 0.5,
+    "NEWSARCHIVE_RETRY_AFTER_MAX": 2.0,
+}
+
+
+@dataclass
+class CrawlSummary:
+    crawl_run_id: int
+    outcome: str  # finished / failed / interrupted
+    counts: dict[str, int] = field(default_factory=dict)  # captures of the run by ingest outcome
+    seconds: float = 0.0
+    note: str | None = None
+    drift: DriftReport | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome != "finished":
+            return FAILED_EXIT_CODE
+        if self.drift is not None and self.drift.is_drift:
+            return DRIFT_EXIT_CODE
+        return 0
+
+    def line(self) -> str:
+        c = self.counts
+        text = (
+            f"crawl run {self.crawl_run_id} {self.outcome}: "
+            f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
+            f"{c.get('unchanged', 0)} unchanged, "
+            f"{c.get('not_modified', 0)} not modified, {c.get('failed', 0)} failed "
+            f"({sum(c.values())} fetches in {self.seconds:.1f} s)"
+        )
+        return f"{text}; {self.note}" if self.note else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "crawl_run_id": self.crawl_run_id,
+            "outcome": self.outcome,
+            **{outcome: self.counts.get(outcome, 0) for outcome in OUTCOMES},
+            "seconds": round(self.seconds, 3),
+            "note": self.note,
+            "drift": None if self.drift is None else {
+                "share": round(self.drift.share, 4),
+                "pages": self.drift.pages,
+                "recent_median": self.drift.recent_median,
+                "is_drift": self.drift.is_drift,
+            },
+            "exit_code": self.exit_code,
+        }
+
+
+def begin_run(session: Session) -> int:
+    """Mark crawl runs left 'running' (their process died) as interrupted, open a new one.
+
+    Only called under the run lock, so no other crawl can be running on this database.
+    """
+    now = datetime.now(UTC)
+    session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.kind == "crawl", CrawlRun.outcome == "running")
+        .values(outcome="interrupted", finished_at=now)
+    )
+    session.commit()
+    return archive.start_run(session)
+
+
+def run_counts(session: Session, crawl_run_id: int) -> dict[str, int]:
+    """The run's captures by ingest outcome, read back from the archive (what was really kept)."""
+    rows = session.execute(
+        select(Capture.outcome, func.count())
+        .where(Capture.crawl_run_id == crawl_run_id)
+        .group_by(Capture.outcome)
+    )
+    return {outcome: count for outcome, count in rows}
+
+
+def end_run(
+    session: Session, crawl_run_id: int, outcome: str, note: str | None, seconds: float
+) -> CrawlSummary:
+    """Close the run's crawl_runs row with its counts; check drift when it finished."""
+    counts = run_counts(session, crawl_run_id)
+    summary = CrawlSummary(crawl_run_id, outcome, counts, seconds, note)
+    if outcome == "finished":
+        summary.drift = check_drift(session, crawl_run_id)
+        if summary.drift.is_drift:
+            summary.note = "; ".join(filter(None, [note, summary.drift.message()]))
+    archive.finish_run(session, crawl_run_id, outcome=outcome, note=summary.note)
+    return summary
+
+
+def judge_run(stats: dict[str, Any]) -> tuple[str, str | None]:
+    """The run's outcome and why, from Scrapy's stats at the end of the crawl."""
+    reason = stats.get("finish_reason")
+    if reason == "shutdown":
+        return "interrupted", "stopped by a signal before the end"
+    if reason != "finished":
+        return "failed", f"crawl ended early: {reason}"
+    if stats.get("newsarchive/ingest_errors"):
+        return "failed", f"{stats['newsarchive/ingest_errors']} page(s) could not be stored"
+    if not stats.get("newsarchive/feeds_read") and not stats.get("newsarchive/list_pages_read"):
+        return "failed", "no feed or list page could be read (site down or blocking us?)"
+    return "finished", None
+
+
+def crawl_settings(
+    db_url: str, base_url: str | None = None, fast: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    if fast:
+        settings.update(FAST_SETTINGS, priority="cmdline")
+    if base_url:
+        settings.set("NEWSARCHIVE_BASE_URL", normalize_base_url(base_url), priority="cmdline")
+    settings.set("NEWSARCHIVE_DB", db_url, priority="cmdline")
+    settings.update(overrides or {}, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    db_url: str,
+    *,
+    base_url: str | None = None,
+    since: date | None = None,
+    revisit: str = "due",
+    fast: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> CrawlSummary:
+    """Crawl once under the run lock and return the summary (RunLockBusy if a crawl is running).
+
+    Each page is stored by its own ingest transaction as it arrives, so a run killed at any
+    point leaves whole captures behind; the next run marks it interrupted and goes on.
+    """
+    settings = crawl_settings(db_url, base_url, fast, overrides)
+    with run_lock(db_url):
+        engine = open_archive(db_url, for_writing=True)
+        sessions = make_session_factory(engine)
+        try:
+            with sessions() as session:
+                crawl_run_id = begin_run(session)
+            settings.set("NEWSARCHIVE_CRAWL_RUN_ID", crawl_run_id, priority="cmdline")
+            started = time.monotonic()
+            process = CrawlerProcess(settings)
+            crawler = process.create_crawler(NewsisSpider)
+            process.crawl(crawler, since=since, revisit=revisit)
+            try:
+                process.start()
+                outcome, note = judge_run(crawler.stats.get_stats())
+            except Exception as error:  # the crawl itself broke: record it, then say so
+                outcome, note = "failed", f"crawl raised {type(error).__name__}: {error}"
+            with sessions() as session:
+                return end_run(session, crawl_run_id, outcome, note, time.monotonic() - started)
+        finally:
+            engine.dispose()

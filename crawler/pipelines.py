@@ -1,0 +1,87 @@
+"""The one pipeline: each fetched page goes to storage's ingest, on the crawl's database thread."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import ExitStack
+from typing import Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from sqlalchemy.orm import Session
+
+from crawler.archive_thread import ArchiveThread
+from crawler.items import FetchedPage
+from storage import archive
+
+logger = logging.getLogger(__name__)
+
+
+def _ingest(session: Session, page: FetchedPage, crawl_run_id: int | None) -> str:
+    # One page, one transaction: a crash mid-way leaves the page out, never half in.
+    result = archive.ingest(session, page, crawl_run_id=crawl_run_id)
+    session.commit()
+    return result.outcome
+
+
+class ArchivePipeline:
+    """Hands every FetchedPage to `storage.archive.ingest` and counts the outcomes in the stats.
+
+    Under `newsarchive crawl` the run (lock and crawl_runs row) is the command's; under plain
+    `scrapy crawl newsis` this pipeline takes the lock and keeps the run itself.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.archive = ArchiveThread.of(crawler)
+        self.crawl_run_id: int | None = crawler.settings.getint("NEWSARCHIVE_CRAWL_RUN_ID") or None
+        self._own_run = ExitStack()
+        self._owns_run = False
+        self._started = time.monotonic()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def open_spider(self) -> None:
+        if self.crawl_run_id is not None:
+            return
+        from crawler.crawl import begin_run
+        from crawler.runlock import run_lock
+
+        # Fails at once (RunLockBusy) when another crawl holds the database.
+        self._own_run.enter_context(run_lock(self.archive.db_url))
+        self._owns_run = True
+        self.crawl_run_id = await self.archive.call(begin_run)
+        self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        try:
+            outcome = await self.archive.call(_ingest, item, self.crawl_run_id)
+        except Exception:
+            self.crawler.stats.inc_value("newsarchive/ingest_errors")
+            logger.exception("Could not store the fetch of %s", item.url)
+            return item
+        self.crawler.stats.inc_value(f"newsarchive/outcome/{outcome}")
+        return item
+
+    async def close_spider(self) -> None:
+        if not self._owns_run:
+            self.archive.close()
+
+    async def _spider_closed(self, reason: str) -> None:
+        # Signalled after close_spider, with the reason the crawl ended (finished, shutdown …).
+        try:
+            from crawler.crawl import end_run, judge_run
+
+            outcome, note = judge_run({**self.crawler.stats.get_stats(), "finish_reason": reason})
+            summary = await self.archive.call(
+                end_run, self.crawl_run_id, outcome, note, time.monotonic() - self._started
+            )
+            logger.info("%s", summary.line())
+        finally:
+            self.archive.close()
+            self._own_run.close()
