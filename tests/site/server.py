@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -38,6 +38,7 @@ from tests.site.articles import (
 
 DEFAULT_NOW = datetime(2024, 11, 15, 9, 0, tzinfo=KST)
 FEED_SIZE = 50
+PAGE_CACHE_SIZE = 400
 ARTICLE_ID = r"NIS[XI]\d{8}_\d{10}"
 _VIEW_RE = re.compile(rf"^/view/({ARTICLE_ID})/?$")
 _LIST_RE = re.compile(r"^/([a-z]+)/list/?$")
@@ -120,6 +121,7 @@ class NewsisSite:
         self._next_publish_at = self.now + publish_gap(seed, articles, per_hour)
         self._state_no = 0
         self._cache: dict[tuple[Any, ...], bytes] = {}
+        self._pages: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         recent = [a for a in reversed(generated) if a.design == "current"][:60]
         self.chrome = pages.Chrome(seed, [(a.article_id, a.headline) for a in recent])
         self._error_page = pages.render_error(self.chrome)
@@ -134,8 +136,7 @@ class NewsisSite:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> NewsisSite:
         handler = type("Handler", (_Handler,), {"site": self})
-        server = ThreadingHTTPServer((self.host, self.port), handler)
-        server.daemon_threads = True
+        server = _Server((self.host, self.port), handler)
         self._server = server
         self.port = server.server_address[1]
         self._thread = threading.Thread(
@@ -185,13 +186,18 @@ class NewsisSite:
     def page(self, article_id: str) -> bytes:
         """The article page as served (UTF-8, no fault)."""
         article = self.article(article_id)
-        key = ("page", article_id, article.version)
+        key = (article_id, article.version)
         with self._lock:
-            cached = self._cache.get(key)
-        if cached is None:
-            cached = pages.render_article(article, self.chrome)
-            with self._lock:
-                self._cache[key] = cached
+            cached = self._pages.get(key)
+            if cached is not None:
+                self._pages.move_to_end(key)
+                return cached
+        cached = pages.render_article(article, self.chrome)
+        with self._lock:
+            self._pages[key] = cached
+            # Bounded: a 2,000-article benchmark would otherwise hold ~280 MB of pages.
+            while len(self._pages) > PAGE_CACHE_SIZE:
+                self._pages.popitem(last=False)
         return cached
 
     # -- driving the clock and the newsroom ------------------------------------------------
@@ -282,7 +288,7 @@ class NewsisSite:
 
     def _changed(self) -> None:
         self._state_no += 1
-        self._cache = {key: value for key, value in self._cache.items() if key[0] == "page"}
+        self._cache = {}
 
     # -- faults ----------------------------------------------------------------------------
     def set_faults(
@@ -534,6 +540,12 @@ def _page_no(query: dict[str, list[str]]) -> int:
         return max(1, int((query.get("page") or ["1"])[0]))
     except ValueError:
         return 1
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog of 5 refuses connections when a crawler opens dozens at once.
+    request_queue_size = 256
 
 
 class _Handler(BaseHTTPRequestHandler):
