@@ -8,6 +8,7 @@ from alembic import context
 
 from storage.db import UtcDateTime, make_engine, resolve_db_url
 from storage.models import Base
+from storage.search import include_in_autogenerate
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -32,6 +33,8 @@ def _configure(connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        # The search index (migration 0002) is SQL the models cannot describe.
+        include_object=include_in_autogenerate,
     )
 
 
@@ -42,6 +45,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()
