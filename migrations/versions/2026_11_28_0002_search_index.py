@@ -49,7 +49,9 @@ def _sqlite_insert(row: str) -> str:
 
 
 def _upgrade_sqlite() -> None:
-    op.execute(f"CREATE VIRTUAL TABLE {SQLITE_TABLE} USING fts5(headline, text, tokenize='trigram')")
+    op.execute(
+        f"CREATE VIRTUAL TABLE {SQLITE_TABLE} USING fts5(headline, text, tokenize='trigram')"
+    )
     op.execute(
         f"CREATE TRIGGER {SQLITE_TABLE}_insert AFTER INSERT ON versions BEGIN "
         f"{_sqlite_insert('NEW')} END"
