@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from crawler.commands.archive import db_group, import_command, reparse_command
 from crawler.commands.crawl import crawl_command
 from crawler.commands.parse import parse_command
 
@@ -20,6 +21,9 @@ def cli() -> None:
 
 cli.add_command(parse_command)
 cli.add_command(crawl_command)
+cli.add_command(db_group)
+cli.add_command(import_command)
+cli.add_command(reparse_command)
 
 
 def main() -> None:

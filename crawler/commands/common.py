@@ -1,0 +1,91 @@
+"""What every command shares: the --db option, opening the archive, one-line errors."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage.db import ArchiveError, open_archive, redact_url, resolve_db_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+db_option = click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="NEWSARCHIVE_DB",
+    show_envvar=True,
+    help="Database URL: sqlite:///FILE or postgresql://user@host/db "
+    "(default: newsarchive.sqlite3 in the working directory).",
+)
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """Bad input the user can fix; printed as one line, exit code 1."""
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    """Print one line on stderr and exit: the user never sees a traceback."""
+    click.echo(f"newsarchive: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn known errors of a command into one line on stderr and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        db_url = kwargs.get("db_url")
+        try:
+            return func(*args, **kwargs)
+        except (ArchiveError, CommandError) as error:
+            fail(str(error))
+        except SQLAlchemyError as error:
+            fail(f"database error on {_where(db_url)}: {_first_line(error)}")
+        except OSError as error:
+            name = f"{error.filename}: " if error.filename else ""
+            fail(f"{name}{error.strerror or error}")
+        except KeyboardInterrupt:
+            fail("interrupted; what was committed is kept, run the command again", EXIT_INTERRUPTED)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_db(db_url: str | None, *, for_writing: bool) -> Engine:
+    """The archive named by --db / $NEWSARCHIVE_DB / the default, at head (or a clear error)."""
+    return open_archive(resolve_db_url(db_url), for_writing=for_writing)
+
+
+def parse_time(value: str, *, what: str) -> datetime:
+    """An ISO 8601 time with offset (a bare date means midnight UTC), as aware UTC."""
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CommandError(f"{what}: not an ISO 8601 time: {value!r}") from None
+    if when.utcoffset() is None:
+        if len(value.strip()) == 10:  # a date alone: YYYY-MM-DD
+            return when.replace(tzinfo=UTC)
+        raise CommandError(f"{what}: give a timezone offset, e.g. {value.strip()}+09:00")
+    return when.astimezone(UTC)
+
+
+def _where(db_url: str | None) -> str:
+    try:
+        return redact_url(resolve_db_url(db_url))
+    except ArchiveError:
+        return "the database"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
