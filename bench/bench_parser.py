@@ -1,4 +1,4 @@
-"""Benchmark: the Newsis parser against a bare lxml parse and trafilatura, on the same ~100 KB pages.
+"""Benchmark: the Newsis parser against a bare lxml parse and trafilatura, on the same pages.
 
 Run: `.venv/bin/python bench/bench_parser.py [--write]`; --write replaces the "## Parser (issue 2)"
 section of bench/RESULTS.md with the figures and the machine.
