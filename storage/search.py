@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, func, literal_column, or_
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Version
+from storage.models import Article, Version
 
 # The objects of migration 0002 (names repeated there: migrations do not import storage).
 SQLITE_SEARCH_TABLE = "versions_search"
@@ -83,3 +98,112 @@ def match_condition(dialect_name: str, query: str) -> tuple[ColumnElement[bool],
         )
     # ILIKE: case-insensitive like FTS5's trigram tokenizer; pg_trgm's GIN index serves both.
     return pg_search_text().ilike(like_pattern(query), escape=LIKE_ESCAPE), False
+
+
+# --- the search ----------------------------------------------------------------------------------
+
+SNIPPET_CONTEXT_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One article whose text matched: the newest version of it that matches the query."""
+
+    article_id: str
+    version: int
+    current_version: int
+    published_at: datetime
+    section: str | None
+    headline: str
+    reporters: list[str]
+    snippet: str
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    section: str | None = None,
+    reporter: str | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Articles whose headline or text holds `query` (a literal substring), newest published first.
+
+    Every version is searched; filters apply to the matching version. `until` is exclusive.
+    An empty query (after collapsing white space) raises ValueError.
+    """
+    query = normalize_query(query)
+    if not query:
+        raise ValueError("the search text is empty")
+    dialect_name = session.get_bind().dialect.name
+    condition, joins_fts = match_condition(dialect_name, query)
+    matched = select(Version.article_id, func.max(Version.version_no).label("version_no"))
+    if joins_fts:
+        matched = matched.join(search_table, search_table.c.rowid == Version.version_id)
+    matched = matched.where(condition)
+    if since is not None:
+        matched = matched.where(Version.published_at >= since)
+    if until is not None:
+        matched = matched.where(Version.published_at < until)
+    if section is not None:
+        matched = matched.where(Version.section == section)
+    if reporter is not None:
+        matched = matched.where(_has_reporter(dialect_name, reporter))
+    hits = matched.group_by(Version.article_id).subquery()
+    statement = (
+        select(Version, Article.current_version_no)
+        .join(
+            hits,
+            (Version.article_id == hits.c.article_id) & (Version.version_no == hits.c.version_no),
+        )
+        .join(Article, Article.article_id == Version.article_id)
+        .order_by(Version.published_at.desc(), Version.article_id.desc())
+        .limit(limit)
+    )
+    return [
+        SearchHit(
+            article_id=version.article_id,
+            version=version.version_no,
+            current_version=current,
+            published_at=version.published_at,
+            section=version.section,
+            headline=version.headline,
+            reporters=[reporter["name"] for reporter in version.reporters],
+            snippet=snippet(version, query),
+        )
+        for version, current in session.execute(statement)
+    ]
+
+
+def _has_reporter(dialect_name: str, name: str) -> ColumnElement[bool]:
+    if dialect_name == "sqlite":
+        return text(
+            "EXISTS (SELECT 1 FROM json_each(versions.reporters) AS reporter "
+            "WHERE json_extract(reporter.value, '$.name') = :reporter_name)"
+        ).bindparams(reporter_name=name)
+    return text("versions.reporters @> CAST(:reporter_json AS jsonb)").bindparams(
+        reporter_json=json.dumps([{"name": name}], ensure_ascii=False)
+    )
+
+
+def snippet(version: Version, query: str) -> str:
+    """The first indexed text holding `query`, cut to some context around the match."""
+    texts = [
+        version.headline,
+        *version.subheadlines,
+        *version.body,
+        *(caption.get("text") or "" for caption in version.captions),
+    ]
+    needle = query.casefold()
+    for candidate in texts:
+        position = candidate.casefold().find(needle)
+        if position < 0:
+            continue
+        start = max(position - SNIPPET_CONTEXT_CHARS, 0)
+        end = position + len(query) + SNIPPET_CONTEXT_CHARS
+        prefix = "…" if start > 0 else ""
+        suffix = "…" if end < len(candidate) else ""
+        return prefix + candidate[start:end] + suffix
+    return version.headline

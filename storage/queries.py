@@ -1,0 +1,406 @@
+"""The read path: history, show, diff, records for export, stats; returns data, prints nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from difflib import SequenceMatcher
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from crawler.records import SOURCE
+from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
+from storage.models import Article, Body, Capture, CrawlRun, Version
+
+# Newsis prints its times in KST; records carry them so (RECORD.md), the database keeps UTC.
+KST = timezone(timedelta(hours=9))
+
+# The record's fields in RECORD.md order, then what the archive adds.
+RECORD_FIELDS = (
+    "source",
+    "article_id",
+    "url",
+    "section",
+    "headline",
+    "subheadlines",
+    "published_at",
+    "modified_at",
+    "dateline",
+    "reporters",
+    "captions",
+    "body",
+    "parser_version",
+    "content_hash",
+)
+ARCHIVE_FIELDS = ("version", "first_seen_at", "last_seen_at")
+EXPORT_FIELDS = RECORD_FIELDS + ARCHIVE_FIELDS
+
+# Diff order: what a reader notices first.
+SCALAR_DIFF_FIELDS = ("headline", "section", "dateline", "published_at", "modified_at")
+LIST_DIFF_FIELDS = ("subheadlines", "reporters", "captions", "body")
+DIFF_FIELD_ORDER = (
+    "headline",
+    "subheadlines",
+    "section",
+    "dateline",
+    "published_at",
+    "modified_at",
+    "reporters",
+    "captions",
+    "body",
+)
+
+CHANGE_ADDED = "added"
+CHANGE_REMOVED = "removed"
+CHANGE_CHANGED = "changed"
+
+
+class NotFound(LookupError):
+    """An article or version the archive does not hold; str() is the one line to show."""
+
+
+# --- times ---------------------------------------------------------------------------------------
+
+
+def kst_iso(value: datetime | None) -> str | None:
+    return value.astimezone(KST).isoformat() if value is not None else None
+
+
+def utc_iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+# --- article ids ---------------------------------------------------------------------------------
+
+
+def article_id_of(text: str) -> str:
+    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
+    text = text.strip()
+    if ARTICLE_ID_RE.fullmatch(text):
+        return text
+    return article_id_from_url(text) or text
+
+
+def _article(session: Session, article_id: str) -> Article:
+    article = session.get(Article, article_id)
+    if article is None:
+        raise NotFound(f"no article {article_id} in the archive")
+    return article
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSummary:
+    version: int
+    headline: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    first_capture_id: int
+    last_capture_id: int
+    modified_at: datetime | None
+    content_hash: str
+    is_current: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("first_seen_at", "last_seen_at"):
+            data[name] = utc_iso(data[name])
+        data["modified_at"] = kst_iso(self.modified_at)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    article_id: str
+    url: str
+    first_seen_at: datetime
+    last_checked_at: datetime
+    current_version: int
+    versions: list[VersionSummary]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "url": self.url,
+            "first_seen_at": utc_iso(self.first_seen_at),
+            "last_checked_at": utc_iso(self.last_checked_at),
+            "current_version": self.current_version,
+            "versions": [version.to_dict() for version in self.versions],
+        }
+
+
+def history(session: Session, article_id: str) -> History:
+    """The versions of an article, oldest first, with when each was first and last seen."""
+    article = _article(session, article_id)
+    versions = session.scalars(
+        select(Version).where(Version.article_id == article_id).order_by(Version.version_no)
+    ).all()
+    return History(
+        article_id=article.article_id,
+        url=article.url,
+        first_seen_at=article.first_seen_at,
+        last_checked_at=article.last_checked_at,
+        current_version=article.current_version_no,
+        versions=[
+            VersionSummary(
+                version=version.version_no,
+                headline=version.headline,
+                first_seen_at=version.first_seen_at,
+                last_seen_at=version.last_seen_at,
+                first_capture_id=version.first_capture_id,
+                last_capture_id=version.last_capture_id,
+                modified_at=version.modified_at,
+                content_hash=version.content_hash,
+                is_current=version.version_no == article.current_version_no,
+            )
+            for version in versions
+        ],
+    )
+
+
+# --- show ----------------------------------------------------------------------------------------
+
+
+def version_record(version: Version | Row) -> dict[str, Any]:
+    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`.
+
+    Times go back to KST as the page showed them; seen times are the archive's own, in UTC.
+    """
+    return {
+        "source": SOURCE,
+        "article_id": version.article_id,
+        "url": canonical_article_url(version.article_id),
+        "section": version.section,
+        "headline": version.headline,
+        "subheadlines": list(version.subheadlines),
+        "published_at": kst_iso(version.published_at),
+        "modified_at": kst_iso(version.modified_at),
+        "dateline": version.dateline,
+        "reporters": list(version.reporters),
+        "captions": list(version.captions),
+        "body": list(version.body),
+        "parser_version": version.parser_version,
+        "content_hash": version.content_hash,
+        "version": version.version_no,
+        "first_seen_at": utc_iso(version.first_seen_at),
+        "last_seen_at": utc_iso(version.last_seen_at),
+    }
+
+
+def show(session: Session, article_id: str, version_no: int | None = None) -> dict[str, Any]:
+    """One version of an article as a record (the current one unless `version_no` is given)."""
+    article = _article(session, article_id)
+    wanted = article.current_version_no if version_no is None else version_no
+    version = session.scalar(
+        select(Version).where(Version.article_id == article_id, Version.version_no == wanted)
+    )
+    if version is None:
+        raise NotFound(
+            f"article {article_id} has no version {wanted} "
+            f"(versions 1..{article.current_version_no})"
+        )
+    return version_record(version)
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One field-level change. `index` is 1-based (in the new version; the old one if removed)."""
+
+    field: str
+    index: int | None
+    change: str  # added / removed / changed
+    old: Any
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    article_id: str
+    from_version: dict[str, Any]
+    to_version: dict[str, Any]
+    changes: list[Change]
+
+
+def diff(
+    session: Session, article_id: str, from_no: int | None = None, to_no: int | None = None
+) -> Diff:
+    """The changes between two versions (default: the last two; one version: none)."""
+    article = _article(session, article_id)
+    current = article.current_version_no
+    if to_no is None:
+        to_no = current if from_no is None or from_no < current else from_no + 1
+    if from_no is None:
+        from_no = max(to_no - 1, 1)
+    old = show(session, article_id, from_no)
+    new = show(session, article_id, to_no)
+    return Diff(article_id, old, new, diff_records(old, new))
+
+
+def diff_records(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Field-level changes from record `old` to record `new`; lists aligned by SequenceMatcher."""
+    changes: list[Change] = []
+    for name in DIFF_FIELD_ORDER:
+        before, after = old.get(name), new.get(name)
+        if name in LIST_DIFF_FIELDS:
+            changes.extend(_list_changes(name, list(before or []), list(after or [])))
+        elif before != after:
+            kind = (
+                CHANGE_ADDED
+                if before is None
+                else CHANGE_REMOVED
+                if after is None
+                else CHANGE_CHANGED
+            )
+            changes.append(Change(name, None, kind, before, after))
+    return changes
+
+
+def _item_key(item: Any) -> str:
+    return json.dumps(item, ensure_ascii=False, sort_keys=True)
+
+
+def _list_changes(name: str, old: list[Any], new: list[Any]) -> Iterator[Change]:
+    matcher = SequenceMatcher(
+        None, [_item_key(x) for x in old], [_item_key(x) for x in new], autojunk=False
+    )
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        # A replaced run pairs up item by item (an edited paragraph); what is left over was
+        # inserted or removed.
+        paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+        for offset in range(paired):
+            yield Change(name, j1 + offset + 1, CHANGE_CHANGED, old[i1 + offset], new[j1 + offset])
+        for i in range(i1 + paired, i2):
+            yield Change(name, i + 1, CHANGE_REMOVED, old[i], None)
+        for j in range(j1 + paired, j2):
+            yield Change(name, j + 1, CHANGE_ADDED, None, new[j])
+
+
+_WORD_RE = re.compile(r"\s+|[^\s]+")
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """`old` → `new` as (op, text) runs, op in equal/removed/added, word by word."""
+    old_words, new_words = _WORD_RE.findall(old), _WORD_RE.findall(new)
+    runs: list[tuple[str, str]] = []
+    matcher = SequenceMatcher(None, old_words, new_words, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            runs.append(("equal", "".join(old_words[i1:i2])))
+            continue
+        if i2 > i1:
+            runs.append(("removed", "".join(old_words[i1:i2])))
+        if j2 > j1:
+            runs.append(("added", "".join(new_words[j1:j2])))
+    return runs
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def iter_records(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    all_versions: bool = False,
+    batch_size: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Records (with version and seen times), streamed in batches, by article id then version.
+
+    Without `all_versions`, each article's current version only. `since`: versions first seen
+    at or after it (what is new or changed since an earlier export).
+    """
+    statement = select(*Version.__table__.columns).order_by(Version.article_id, Version.version_no)
+    if not all_versions:
+        statement = statement.join(
+            Article,
+            (Article.article_id == Version.article_id)
+            & (Article.current_version_no == Version.version_no),
+        )
+    if since is not None:
+        statement = statement.where(Version.first_seen_at >= since)
+    # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
+    # yield_per streams (a server-side cursor on PostgreSQL).
+    for row in session.execute(statement.execution_options(yield_per=batch_size)):
+        yield version_record(row)
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+
+def stats(session: Session) -> dict[str, Any]:
+    """Counts and sizes of the archive, and the last crawl run's summary."""
+    outcomes = dict(
+        session.execute(
+            select(Capture.outcome, func.count())
+            .group_by(Capture.outcome)
+            .order_by(Capture.outcome)
+        ).all()
+    )
+    body_count, raw_size, stored_size = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Body.raw_size), 0),
+            func.coalesce(func.sum(Body.stored_size), 0),
+        )
+    ).one()
+    last_run = session.scalar(
+        select(CrawlRun).order_by(CrawlRun.started_at.desc(), CrawlRun.crawl_run_id.desc()).limit(1)
+    )
+    return {
+        "articles": session.scalar(select(func.count()).select_from(Article)),
+        "versions": session.scalar(select(func.count()).select_from(Version)),
+        "captures": sum(outcomes.values()),
+        "captures_by_outcome": outcomes,
+        "bodies": body_count,
+        "bodies_raw_bytes": int(raw_size),
+        "bodies_stored_bytes": int(stored_size),
+        "compression_ratio": round(raw_size / stored_size, 2) if stored_size else None,
+        "crawl_runs": session.scalar(select(func.count()).select_from(CrawlRun)),
+        "last_run": _run_summary(last_run) if last_run is not None else None,
+        "database_bytes": database_size(session),
+    }
+
+
+def _run_summary(run: CrawlRun) -> dict[str, Any]:
+    return {
+        "crawl_run_id": run.crawl_run_id,
+        "kind": run.kind,
+        "started_at": utc_iso(run.started_at),
+        "finished_at": utc_iso(run.finished_at),
+        "outcome": run.outcome,
+        "new_articles": run.new_article_count,
+        "new_versions": run.new_version_count,
+        "unchanged": run.unchanged_count,
+        "not_modified": run.not_modified_count,
+        "failed": run.failed_count,
+        "duplicates": run.duplicate_count,
+        "missing_fields": run.missing_field_count,
+    }
+
+
+def database_size(session: Session) -> int:
+    """Bytes the database takes: SQLite pages in use (WAL included), PostgreSQL's database size."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        page_count = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+        return int(page_count) * int(page_size)
+    return int(
+        connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one()
+    )
