@@ -150,7 +150,7 @@ def import_command(
 
 def _is_warc(path: Path) -> bool:
     name = path.name.lower()
-    return name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz"))
+    return name.endswith((".warc", ".warc.gz"))
 
 
 def _html_page(path: Path, url: str, fetched_at: datetime) -> FetchedPage:
@@ -171,6 +171,9 @@ def _warc_pages(path: Path) -> Iterator[FetchedPage]:
     with path.open("rb") as stream:
         try:
             for record in ArchiveIterator(stream):
+                if record.format not in ("warc", "warc/1.0", "warc/1.1"):
+                    # warcio reads anything with a header-like first line as an ARC record.
+                    raise CommandError(f"{path}: not a WARC file ({record.format} record)")
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
                 target = record.rec_headers.get_header("WARC-Target-URI")
