@@ -6,6 +6,7 @@ import click
 
 from crawler.commands.archive import db_group, import_command, reparse_command
 from crawler.commands.crawl import crawl_command
+from crawler.commands.demo import demo_command
 from crawler.commands.parse import parse_command
 
 
@@ -21,6 +22,7 @@ def cli() -> None:
 
 cli.add_command(parse_command)
 cli.add_command(crawl_command)
+cli.add_command(demo_command)
 cli.add_command(db_group)
 cli.add_command(import_command)
 cli.add_command(reparse_command)
