@@ -269,7 +269,8 @@ class NewsisSpider(scrapy.Spider):
             logger.warning("Not fetched: %s (%s)", request.url, failure.getErrorMessage())
             return
         article_id = request.meta["article_id"]
-        error = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
+        message = failure.getErrorMessage().strip()
+        error = f"{failure.type.__name__}: {message}" if message else failure.type.__name__
         yield FetchedPage(
             url=canonical_article_url(article_id),
             status=0,
