@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import FetchedPage
 from storage.db import make_session_factory, open_archive, upgrade
+from tests.paths import SHARED_EXAMPLES
 
 POSTGRES_ENV_VAR = "NEWSARCHIVE_TEST_POSTGRES"
 
@@ -62,11 +62,8 @@ def session_factory(archive_engine) -> sessionmaker[Session]:
     return make_session_factory(archive_engine)
 
 
-# The reference pages of RECORD.md: the repository's copies when present, else the shared ones.
-EXAMPLE_DIRS = (
-    Path(__file__).parent / "fixtures" / "newsis" / "examples",
-    Path("/work/shared/newsis/examples"),
-)
+# The reference pages of RECORD.md, in shared/ beside the clone.
+EXAMPLE_DIRS = (SHARED_EXAMPLES,)
 
 
 def example_page(name: str) -> tuple[bytes, str, dict[str, Any] | None]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from click.testing import CliRunner
 
 from crawler.cli import cli
+from tests.paths import REPO_ROOT, SHARED_EXAMPLES
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO.parent / "shared" / "newsis" / "examples"
-SEED = EXAMPLES / "seed-l3.html"
+SEED = SHARED_EXAMPLES / "seed-l3.html"
 SEED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"
 NOT_FOUND_URL = "https://www.newsis.com/view/NISX20241115_0009999999"
 
@@ -38,7 +36,7 @@ def test_parse_reads_stdin_when_page_is_dash():
 
 
 def test_parse_fetched_at_picks_the_older_parser_version():
-    older = EXAMPLES / "older-l2.html"
+    older = SHARED_EXAMPLES / "older-l2.html"
     url = "http://www.newsis.com/view/?id=NISX20190304_0000577521&cID=10201&pID=10200"
     result = _run(str(older), "--url", url, "--fetched-at", "2019-03-04T18:00:00+09:00")
     assert result.exit_code == 0
@@ -46,7 +44,7 @@ def test_parse_fetched_at_picks_the_older_parser_version():
 
 
 def test_parse_of_a_non_article_prints_one_line_and_exits_1():
-    result = _run(str(EXAMPLES / "not-found.html"), "--url", NOT_FOUND_URL)
+    result = _run(str(SHARED_EXAMPLES / "not-found.html"), "--url", NOT_FOUND_URL)
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.startswith("newsarchive: not an article: ")
@@ -71,12 +69,12 @@ def test_parse_runs_as_a_real_process_without_traceback(tmp_path):
     command = [sys.executable, "-m", "crawler", "parse"]
     ok = subprocess.run(
         [*command, "-", "--url", SEED_URL], input=SEED.read_bytes(), capture_output=True,
-        cwd=REPO, timeout=60, check=False,
+        cwd=REPO_ROOT, timeout=60, check=False,
     )
     assert ok.returncode == 0
     assert json.loads(ok.stdout.decode("utf-8"))["section"] == "산업"
     bad = subprocess.run(
-        [*command, str(page), "--url", SEED_URL], capture_output=True, cwd=REPO, timeout=60,
+        [*command, str(page), "--url", SEED_URL], capture_output=True, cwd=REPO_ROOT, timeout=60,
         check=False,
     )
     assert bad.returncode == 1
