@@ -8,6 +8,14 @@ from crawler.commands.archive import db_group, import_command, reparse_command
 from crawler.commands.crawl import crawl_command
 from crawler.commands.demo import demo_command
 from crawler.commands.parse import parse_command
+from crawler.commands.query import (
+    diff_command,
+    export_command,
+    history_command,
+    search_command,
+    show_command,
+    stats_command,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,6 +29,12 @@ def cli() -> None:
 
 
 cli.add_command(parse_command)
+cli.add_command(history_command)
+cli.add_command(show_command)
+cli.add_command(diff_command)
+cli.add_command(search_command)
+cli.add_command(export_command)
+cli.add_command(stats_command)
 cli.add_command(crawl_command)
 cli.add_command(demo_command)
 cli.add_command(db_group)

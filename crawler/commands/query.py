@@ -1,0 +1,415 @@
+"""Read commands: history, show, diff, search, export, stats; formatting only."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from crawler.commands.common import db_option, fail, handle_errors, open_db
+from storage import export as exports
+from storage import queries
+from storage.search import normalize_query, search
+
+HEADLINE_WIDTH = 60
+SNIPPET_WIDTH = 70
+
+
+# --- options -------------------------------------------------------------------------------------
+
+
+def _time_bound(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """YYYY-MM-DD (a day in KST, as Newsis dates are) or an ISO 8601 time with offset.
+
+    For --until a bare date includes that whole day: the bound is the next midnight (exclusive).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not a date (YYYY-MM-DD) or ISO 8601 time: {value!r}") from None
+    if when.utcoffset() is None:
+        if len(text) != 10:
+            raise click.BadParameter(f"give a timezone offset, e.g. {text}+09:00")
+        when = when.replace(tzinfo=queries.KST)
+        if param.name == "until":
+            when += timedelta(days=1)
+    return when
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+article_argument = click.argument("article", metavar="ID")
+
+
+@contextmanager
+def _reading(db_url: str | None) -> Iterator[Session]:
+    engine = open_db(db_url, for_writing=False)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _print_json(data: Any) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    sys.stdout.buffer.write(text.encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` cut to `width` terminal columns (Hangul takes two) and padded to it."""
+    if _width(text) <= width:
+        return text + " " * (width - _width(text))
+    out, used = [], 0
+    for char in text:
+        if used + _width(char) > width - 1:
+            break
+        out.append(char)
+        used += _width(char)
+    return "".join(out) + "…" + " " * (width - 1 - used)
+
+
+def _seen(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _lookup(session: Session, article: str, action):
+    try:
+        return action(session, queries.article_id_of(article))
+    except queries.NotFound as error:
+        fail(str(error))
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+@click.command("history")
+@article_argument
+@json_option
+@db_option
+@handle_errors
+def history_command(article: str, as_json: bool, db_url: str | None) -> None:
+    """The versions of article ID (an id or any Newsis URL), with when each was first and last seen.
+
+    Exits 1 with one line on stderr when the archive does not hold the article.
+    """
+    with _reading(db_url) as session:
+        found = _lookup(session, article, queries.history)
+    if as_json:
+        _print_json(found.to_dict())
+        return
+    click.echo(f"{found.article_id}  {found.url}")
+    click.echo(f"{'ver':>4}  {'first seen':<20}  {'last seen':<20}  headline")
+    for version in found.versions:
+        marker = "*" if version.is_current else " "
+        click.echo(
+            f"{version.version:>3}{marker}  {_seen(version.first_seen_at):<20}  "
+            f"{_seen(version.last_seen_at):<20}  {_fit(version.headline, HEADLINE_WIDTH).rstrip()}"
+        )
+
+
+# --- show ----------------------------------------------------------------------------------------
+
+
+@click.command("show")
+@article_argument
+@click.option("--version", "version_no", type=click.IntRange(min=1), help="Version number.")
+@json_option
+@db_option
+@handle_errors
+def show_command(article: str, version_no: int | None, as_json: bool, db_url: str | None) -> None:
+    """One version of article ID (default: the current one), readable or as its record (--json).
+
+    The JSON is the RECORD.md record (times in KST) plus version, first_seen_at, last_seen_at (UTC).
+    """
+    with _reading(db_url) as session:
+        record = _lookup(session, article, lambda s, i: queries.show(s, i, version_no))
+    if as_json:
+        _print_json(record)
+        return
+    click.echo(click.style(record["headline"], bold=True))
+    for line in record["subheadlines"]:
+        click.echo(f"  {line}")
+    reporters = ", ".join(f"{r['name']} {r['title']}" for r in record["reporters"]) or "-"
+    click.echo("")
+    for label, value in (
+        ("article", f"{record['article_id']}  {record['url']}"),
+        ("section", record["section"] or "-"),
+        ("published", record["published_at"]),
+        ("modified", record["modified_at"] or "-"),
+        ("dateline", record["dateline"] or "-"),
+        ("reporters", reporters),
+        (
+            "version",
+            f"{record['version']}  (seen {record['first_seen_at']} .. {record['last_seen_at']})",
+        ),
+    ):
+        click.echo(f"{label:>10}: {value}")
+    click.echo("")
+    for number, paragraph in enumerate(record["body"], start=1):
+        click.echo(f"[{number}] {paragraph}")
+    for number, caption in enumerate(record["captions"], start=1):
+        click.echo(f"(photo {number}) {caption['text']}  <{caption['image_url']}>")
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+
+@click.command("diff")
+@article_argument
+@click.option("--from", "from_no", type=click.IntRange(min=1), help="Older version (default: M-1).")
+@click.option("--to", "to_no", type=click.IntRange(min=1), help="Newer version (default: current).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Highlight changed words (default: only when stdout is a terminal).",
+)
+@json_option
+@db_option
+@handle_errors
+def diff_command(
+    article: str,
+    from_no: int | None,
+    to_no: int | None,
+    color: bool | None,
+    as_json: bool,
+    db_url: str | None,
+) -> None:
+    """What changed in article ID between two versions (default: the last two), field by field.
+
+    --json prints a list of {field, index, change, old, new}; change is added, removed or changed,
+    index the 1-based position in a list field (in the new version; in the old one if removed).
+    """
+    with _reading(db_url) as session:
+        found = _lookup(session, article, lambda s, i: queries.diff(s, i, from_no, to_no))
+    if as_json:
+        _print_json([change.to_dict() for change in found.changes])
+        return
+    old_no, new_no = found.from_version["version"], found.to_version["version"]
+    click.echo(f"{found.article_id}: version {old_no} → {new_no}", color=color)
+    if not found.changes:
+        click.echo("no changes", color=color)
+    for change in found.changes:
+        for line in _describe(change):
+            click.echo(line, color=color)
+
+
+_FIELD_NAMES = {"body": "paragraph", "subheadlines": "subheadline", "captions": "caption"}
+
+
+def _describe(change: queries.Change) -> Iterator[str]:
+    name = _FIELD_NAMES.get(change.field, change.field.rstrip("s"))
+    title = f"{name} {change.index}" if change.index is not None else name
+    yield click.style(f"{title} {change.change}:", bold=True)
+    old, new = _as_text(change.old), _as_text(change.new)
+    if change.change == queries.CHANGE_CHANGED and isinstance(old, str) and isinstance(new, str):
+        yield "  - " + "".join(
+            click.style(text, fg="red", bold=True) if op == "removed" else text
+            for op, text in queries.word_diff(old, new)
+            if op != "added"
+        )
+        yield "  + " + "".join(
+            click.style(text, fg="green", bold=True) if op == "added" else text
+            for op, text in queries.word_diff(old, new)
+            if op != "removed"
+        )
+        return
+    if old is not None:
+        yield "  - " + click.style(old, fg="red")
+    if new is not None:
+        yield "  + " + click.style(new, fg="green")
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "text" in value:  # a caption reads best as its text
+        return value["text"]
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+@click.command("search")
+@click.argument("text")
+@click.option("--since", callback=_time_bound, metavar="DATE", help="Published on/after (KST day).")
+@click.option(
+    "--until", callback=_time_bound, metavar="DATE", help="Published on/before (KST day)."
+)
+@click.option("--section", help="Only this section label (e.g. 정치, 사회).")
+@click.option("--reporter", help="Only articles by this reporter (exact name).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@json_option
+@db_option
+@handle_errors
+def search_command(
+    text: str,
+    since: datetime | None,
+    until: datetime | None,
+    section: str | None,
+    reporter: str | None,
+    limit: int,
+    as_json: bool,
+    db_url: str | None,
+) -> None:
+    """Articles whose headline, subheadlines, body or captions hold TEXT, newest published first.
+
+    TEXT is a literal substring (quotes, *, %, AND/OR mean themselves). Every version is searched:
+    an article whose matching text was later edited away shows the version that had it.
+    DATE is YYYY-MM-DD (a KST day) or an ISO 8601 time with offset.
+    """
+    if not normalize_query(text):
+        raise click.UsageError("the search text is empty")
+    with _reading(db_url) as session:
+        hits = search(
+            session, text, since=since, until=until, section=section, reporter=reporter, limit=limit
+        )
+    if as_json:
+        _print_json(
+            [
+                {
+                    "article_id": hit.article_id,
+                    "version": hit.version,
+                    "current_version": hit.current_version,
+                    "published_at": queries.kst_iso(hit.published_at),
+                    "section": hit.section,
+                    "headline": hit.headline,
+                    "reporters": hit.reporters,
+                    "snippet": hit.snippet,
+                }
+                for hit in hits
+            ]
+        )
+        return
+    for hit in hits:
+        published = hit.published_at.astimezone(queries.KST).strftime("%Y-%m-%d %H:%M")
+        old = (
+            ""
+            if hit.version == hit.current_version
+            else f" (v{hit.version} of {hit.current_version})"
+        )
+        click.echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}")
+        click.echo(f"    {_fit(hit.snippet, SNIPPET_WIDTH).rstrip()}")
+    click.echo(f"{len(hits)} article(s)", err=True)
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+@click.command("export")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["jsonl", "csv", "warc"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--since",
+    callback=_time_bound,
+    metavar="DATE",
+    help="Records first seen (WARC: captures fetched) at or after this time.",
+)
+@click.option("--all-versions", is_flag=True, help="Every version, not only each current one.")
+@click.option("-o", "--output", default="-", metavar="FILE", help="Output file; - is stdout.")
+@db_option
+@handle_errors
+def export_command(
+    format_: str, since: datetime | None, all_versions: bool, output: str, db_url: str | None
+) -> None:
+    """Records as JSONL or CSV, or the raw captures as a WARC file, streamed.
+
+    JSONL/CSV records are RECORD.md records plus version, first_seen_at, last_seen_at; CSV has one
+    row per version, list and object fields as JSON, UTF-8 without BOM (in Excel, import it as
+    UTF-8). WARC: one gzip'd response record per HTTP capture, with the exact stored body.
+    """
+    with _reading(db_url) as session, _output(output, binary=format_ == "warc") as out:
+        if format_ == "warc":
+            with Session(session.get_bind()) as body_session:
+                count = exports.write_warc(session, body_session, out, since=since)
+        else:
+            records = queries.iter_records(session, since=since, all_versions=all_versions)
+            writer = exports.write_jsonl if format_ == "jsonl" else exports.write_csv
+            count = writer(records, out)
+    click.echo(f"exported {count} {'captures' if format_ == 'warc' else 'records'}", err=True)
+
+
+@contextmanager
+def _output(path: str, *, binary: bool):
+    if path == "-":
+        if binary:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+            return
+        wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+        try:
+            yield wrapper
+        finally:
+            wrapper.flush()
+            wrapper.detach()
+        return
+    with open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="") as out:
+        yield out
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+
+@click.command("stats")
+@json_option
+@db_option
+@handle_errors
+def stats_command(as_json: bool, db_url: str | None) -> None:
+    """Counts of articles, versions, captures (by outcome), stored bodies, crawl runs; sizes."""
+    with _reading(db_url) as session:
+        numbers = queries.stats(session)
+    if as_json:
+        _print_json(numbers)
+        return
+    ratio = numbers["compression_ratio"]
+    lines = [
+        ("articles", numbers["articles"]),
+        ("versions", numbers["versions"]),
+        ("captures", numbers["captures"]),
+        *((f"  {outcome}", count) for outcome, count in numbers["captures_by_outcome"].items()),
+        ("bodies", numbers["bodies"]),
+        ("  raw", _size(numbers["bodies_raw_bytes"])),
+        ("  stored", _size(numbers["bodies_stored_bytes"])),
+        ("  ratio", f"{ratio}x" if ratio else "-"),
+        ("crawl runs", numbers["crawl_runs"]),
+        ("database", _size(numbers["database_bytes"])),
+    ]
+    for label, value in lines:
+        click.echo(f"{label:<14} {value}")
+    run = numbers["last_run"]
+    if run:
+        click.echo(
+            f"last run #{run['crawl_run_id']} ({run['kind']}, {run['outcome']}) "
+            f"{run['started_at']} .. {run['finished_at'] or '-'}: {run['new_articles']} new, "
+            f"{run['new_versions']} changed, {run['unchanged']} unchanged, "
+            f"{run['not_modified']} not modified, {run['failed']} failed"
+        )
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return str(count)
