@@ -1,0 +1,21 @@
+"""Parsers for the reparse benchmark: importable by name, as reparse's spawned workers need."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from crawler.parsers import parse_article
+from crawler.records import ArticleRecord
+
+BENCH_SUFFIX = "+bench"
+
+
+def parse_as_next_version(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
+    """The current parser's record under another parser_version: reparse must rewrite every version.
+
+    Only parser_version differs, so the content hashes and version numbers stay as they are and
+    the work measured is the full parse plus an update of each version and capture row.
+    """
+    record = parse_article(body, url, fetched_at)
+    return replace(record, parser_version=record.parser_version + BENCH_SUFFIX)
