@@ -1,0 +1,230 @@
+"""Search benchmark: p50/p95 of `search` on 100,000 synthetic versions against a plain LIKE scan.
+
+Run: .venv/bin/python bench/bench_search.py [--versions N]; PostgreSQL too when
+NEWSARCHIVE_TEST_POSTGRES is set (a throw-away database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from storage import db
+from storage.search import search
+
+SYLLABLES = [chr(code) for code in range(0xAC00, 0xD7A4, 37)]  # a spread of Hangul syllables
+SECTIONS = ["정치", "경제", "사회", "산업", "국제", "문화", "스포츠", "포토"]
+REPORTERS = ["김민수", "이현주", "박지훈", "최서연", "정우성", "한지민"]
+QUERIES = ["대통령", "반도체", "엔비디아", "미세먼지 비상", "수험생", "기자회견", "경제", "AI"]
+RUNS_PER_QUERY = 20
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}"
+
+
+def synthetic_rows(count: int, seed: int = 7):
+    """Articles, captures, versions: random Hangul words with the query words sprinkled in."""
+    rng = random.Random(seed)
+    vocabulary = ["".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(5000)]
+    # Query words at different frequencies: common (~5% of versions) to rare (~0.1%).
+    planted = {
+        "대통령": 0.05,
+        "반도체": 0.02,
+        "엔비디아": 0.005,
+        "미세먼지 비상": 0.002,
+        "수험생": 0.01,
+        "기자회견": 0.001,
+        "경제": 0.03,
+    }
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for number in range(count):
+        words = rng.choices(vocabulary, k=60)
+        for word, share in planted.items():
+            if rng.random() < share:
+                words[rng.randrange(len(words))] = word
+        body = [" ".join(words[i : i + 15]) + "." for i in range(6, 60, 15)]
+        published = start + timedelta(minutes=number * 3 + rng.randint(0, 120))
+        article_id = f"NISX{published:%Y%m%d}_{number:010d}"
+        yield {
+            "article_id": article_id,
+            "url": f"https://www.newsis.com/view/{article_id}",
+            "headline": " ".join(words[:6]),
+            "published_at": published,
+            "section": rng.choice(SECTIONS),
+            "reporters": json.dumps(
+                [{"name": rng.choice(REPORTERS), "title": "기자", "email": None}],
+                ensure_ascii=False,
+            ),
+            "body": json.dumps(body, ensure_ascii=False),
+            "capture_id": number + 1,
+        }
+
+
+def build(url: str, count: int) -> float:
+    db.upgrade(url)
+    engine = create_engine(url)
+    sqlite = db.is_sqlite(url)
+    began = time.perf_counter()
+    rows = list(synthetic_rows(count))
+    with engine.begin() as connection:
+        stamp = "CURRENT_TIMESTAMP" if sqlite else "now()"
+        connection.execute(
+            text(
+                f"INSERT INTO captures (capture_id, url, article_id, fetched_at, status, outcome) "
+                f"VALUES (:capture_id, :url, :article_id, {stamp}, 200, 'new_article')"
+            ),
+            rows,
+        )
+        connection.execute(
+            text(
+                f"INSERT INTO articles (article_id, url, section, published_at, first_seen_at, "
+                f"last_checked_at, last_changed_at, current_version_no) VALUES (:article_id, :url, "
+                f":section, :published_at, {stamp}, {stamp}, {stamp}, 1)"
+            ),
+            rows,
+        )
+        cast = "" if sqlite else "::jsonb"
+        connection.execute(
+            text(
+                f"INSERT INTO versions (article_id, version_no, headline, published_at, section, "
+                f"subheadlines, reporters, captions, body, content_hash, parser_version, "
+                f"first_capture_id, last_capture_id, first_seen_at, last_seen_at) VALUES "
+                f"(:article_id, 1, :headline, :published_at, :section, '[]'{cast}, "
+                f":reporters{cast}, '[]'{cast}, :body{cast}, 'x', 'bench', :capture_id, "
+                f":capture_id, {stamp}, {stamp})"
+            ),
+            [
+                {**row, "published_at": row["published_at"].replace(tzinfo=None)} if sqlite else row
+                for row in rows
+            ],
+        )
+    if not sqlite:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE versions"))
+    engine.dispose()
+    return time.perf_counter() - began
+
+
+def timings(fn) -> list[float]:
+    out = []
+    for _ in range(RUNS_PER_QUERY):
+        began = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+def pct(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
+
+
+def measure(url: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    engine = db.open_archive(url, for_writing=False)
+    indexed: dict[str, list[float]] = {}
+    scanned: dict[str, list[float]] = {}
+    sqlite = db.is_sqlite(url)
+    with Session(engine) as session:
+        for query in QUERIES:
+            search(session, query)  # warm the cache once, as a running archive is
+            indexed[query] = timings(lambda q=query: search(session, q, limit=20))
+            pattern = f"%{query}%"
+            if sqlite:
+                peer = text(
+                    "SELECT rowid FROM versions_search WHERE headline LIKE :p ESCAPE '\\' "
+                    "OR text LIKE :p ESCAPE '\\'"
+                )
+            else:
+                session.execute(text("SET enable_bitmapscan = off"))
+                session.execute(text("SET enable_indexscan = off"))
+                peer = text(
+                    "SELECT version_id FROM versions WHERE versions_search_text(headline, "
+                    "subheadlines, body, captions) ILIKE :p"
+                )
+            scanned[query] = timings(lambda p=pattern, s=peer: session.execute(s, {"p": p}).all())
+            if not sqlite:
+                session.execute(text("RESET enable_bitmapscan"))
+                session.execute(text("RESET enable_indexscan"))
+    engine.dispose()
+    return indexed, scanned
+
+
+def report(name: str, built: float, indexed, scanned) -> list[str]:
+    every_indexed = [t for values in indexed.values() for t in values]
+    every_scanned = [t for values in scanned.values() for t in values]
+    lines = [
+        f"### {name}: build {built:.1f} s",
+        "",
+        "| query | search p50 ms | search p95 ms | LIKE scan p50 ms | scan/search (p50) |",
+        "|---|---|---|---|---|",
+    ]
+    for query in QUERIES:
+        a, b = statistics.median(indexed[query]), statistics.median(scanned[query])
+        lines.append(
+            f"| {query} | {a:.1f} | {pct(indexed[query], 0.95):.1f} | {b:.1f} | {b / a:.1f}x |"
+        )
+    p50, p95 = statistics.median(every_indexed), pct(every_indexed, 0.95)
+    scan50 = statistics.median(every_scanned)
+    lines += [
+        f"| **all** | **{p50:.1f}** | **{p95:.1f}** | **{scan50:.1f}** | **{scan50 / p50:.1f}x** |",
+        "",
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--versions", type=int, default=100_000)
+    args = parser.parse_args()
+    lines = [
+        f"Machine: {machine()}; {args.versions} versions; {RUNS_PER_QUERY} runs per query.",
+        "",
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+        built = build(url, args.versions)
+        lines += report("SQLite FTS5 trigram", built, *measure(url))
+    server = os.environ.get("NEWSARCHIVE_TEST_POSTGRES")
+    if server:
+        name = f"na_bench_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = make_url(server).set(database=name).render_as_string(hide_password=False)
+            built = build(url, args.versions)
+            lines += report("PostgreSQL pg_trgm GIN", built, *measure(url))
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
