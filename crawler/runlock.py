@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from storage.db import ArchiveError
+
 # sysexits.h EX_TEMPFAIL ("try again later"): what a cron job meeting a running crawl should do.
 LOCKED_EXIT_CODE = 75
 
@@ -33,14 +35,15 @@ def lock_file_for(db_url: str) -> Path:
     return Path(tempfile.gettempdir()) / f"newsarchive-{digest}.crawl.lock"
 
 
-def _advisory_key() -> int:
+def _advisory_key(name: str) -> int:
     # pg_advisory_lock takes a signed bigint; the same name gives the same key in every process.
-    return int.from_bytes(hashlib.sha256(_LOCK_NAME.encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise ArchiveError(f"no such directory for the database: {path.parent}")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -58,11 +61,11 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _advisory_lock(db_url: str) -> Iterator[None]:
+def _advisory_lock(db_url: str, name: str) -> Iterator[None]:
     engine = create_engine(db_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            key = _advisory_key()
+            key = _advisory_key(name)
             taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
             if not taken.scalar():
                 raise RunLockBusy("another crawl is running on this database")
@@ -76,7 +79,7 @@ def _advisory_lock(db_url: str) -> Iterator[None]:
 
 
 @contextmanager
-def run_lock(db_url: str) -> Iterator[None]:
+def run_lock(db_url: str, name: str = _LOCK_NAME) -> Iterator[None]:
     """Hold the crawl lock of `db_url` for the block; raise RunLockBusy at once if it is taken.
 
     SQLite (and other file databases): fcntl.flock on a file beside the database. PostgreSQL: a
@@ -84,7 +87,7 @@ def run_lock(db_url: str) -> Iterator[None]:
     server, when the connection drops) frees the lock if the process is killed.
     """
     if make_url(db_url).get_backend_name() == "postgresql":
-        with _advisory_lock(db_url):
+        with _advisory_lock(db_url, name):
             yield
     else:
         with _file_lock(lock_file_for(db_url)):

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from crawler.crawl import DRIFT_EXIT_CODE, FAILED_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
+from crawler.commands.common import db_option, fail, handle_errors
+from crawler.crawl import DRIFT_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
 from crawler.runlock import RunLockBusy
 from crawler.spiders.newsis import REVISIT_MODES, normalize_base_url
-from storage.db import ArchiveError, redact_url, resolve_db_url
+from storage.db import redact_url, resolve_db_url
 
 
 def _base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -35,10 +36,7 @@ def _overrides(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
 
 
 @click.command("crawl")
-@click.option(
-    "--db", "db", envvar="NEWSARCHIVE_DB", metavar="URL",
-    help="Database URL (default: $NEWSARCHIVE_DB, else the SQLite file newsarchive.sqlite3).",
-)
+@db_option
 @click.option(
     "--base-url", callback=_base_url, envvar="NEWSARCHIVE_BASE_URL", metavar="URL",
     help="Fetch newsis.com from here (e.g. a local copy); records keep the canonical"
@@ -65,8 +63,9 @@ def _overrides(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
     show_default=True, help="Scrapy's log on stderr.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@handle_errors
 def crawl_command(
-    db: str | None,
+    db_url: str | None,
     base_url: str | None,
     since: datetime | None,
     revisit: str,
@@ -90,8 +89,8 @@ def crawl_command(
           recent runs (the pages are stored; check the parser)
       75  another crawl is running on this database (try again later)
     """
+    db_url = resolve_db_url(db_url)
     try:
-        db_url = resolve_db_url(db)
         summary = run_crawl(
             db_url,
             base_url=base_url,
@@ -101,14 +100,10 @@ def crawl_command(
             overrides={"LOG_LEVEL": log_level, **overrides},
         )
     except RunLockBusy as error:
-        click.echo(f"newsarchive crawl: {error} ({redact_url(db_url)}); exiting", err=True)
-        sys.exit(LOCKED_EXIT_CODE)
-    except ArchiveError as error:
-        click.echo(f"newsarchive crawl: {error}", err=True)
-        sys.exit(FAILED_EXIT_CODE)
+        fail(f"{error} ({redact_url(db_url)}); exiting", LOCKED_EXIT_CODE)
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.line())
     if summary.drift is not None and summary.drift.is_drift:
-        click.echo(f"newsarchive crawl: warning: {summary.drift.message()}", err=True)
+        click.echo(f"newsarchive: warning: {summary.drift.message()}", err=True)
     if summary.exit_code:
         sys.exit(summary.exit_code)
 
