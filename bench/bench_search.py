@@ -109,14 +109,18 @@ def build(url: str, count: int) -> float:
             rows,
         )
         cast = "" if sqlite else "::jsonb"
+
+        def json_param(name: str) -> str:
+            return f":{name}" if sqlite else f"CAST(:{name} AS jsonb)"
+
         connection.execute(
             text(
                 f"INSERT INTO versions (article_id, version_no, headline, published_at, section, "
                 f"subheadlines, reporters, captions, body, content_hash, parser_version, "
                 f"first_capture_id, last_capture_id, first_seen_at, last_seen_at) VALUES "
                 f"(:article_id, 1, :headline, :published_at, :section, '[]'{cast}, "
-                f":reporters{cast}, '[]'{cast}, :body{cast}, 'x', 'bench', :capture_id, "
-                f":capture_id, {stamp}, {stamp})"
+                f"{json_param('reporters')}, '[]'{cast}, {json_param('body')}, 'x', 'bench', "
+                f":capture_id, :capture_id, {stamp}, {stamp})"
             ),
             [
                 {**row, "published_at": row["published_at"].replace(tzinfo=None)} if sqlite else row
@@ -209,6 +213,8 @@ def main() -> None:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         built = build(url, args.versions)
         lines += report("SQLite FTS5 trigram", built, *measure(url))
+    print("\n".join(lines), flush=True)
+    lines = []
     server = os.environ.get("NEWSARCHIVE_TEST_POSTGRES")
     if server:
         name = f"na_bench_{uuid.uuid4().hex[:12]}"
