@@ -17,7 +17,7 @@ class FetchedPage:
     fetched_at: datetime
     # The article id the request was made for (feed link, list link or due revisit), when known.
     article_id: str | None = None
-    # Why the fetch did not yield a usable page (timeout, reset, 5xx after retries …), when it failed.
+    # Why the fetch gave no usable page (timeout, reset, 5xx after retries …), when it failed.
     fetch_error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -1,4 +1,4 @@
-"""Newsis URLs: article ids from any URL form, canonical article URLs, and which hosts are Newsis."""
+"""Newsis URLs: article ids from any URL form, canonical article URLs, which hosts are Newsis."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def article_id_from_url(url: str) -> str | None:
         parts = urlsplit(url.strip())
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https", "") or (parts.netloc and not is_newsis_host(parts.hostname)):
+    if parts.scheme not in ("http", "https", ""):
+        return None
+    if parts.netloc and not is_newsis_host(parts.hostname):
         return None
     match = _VIEW_PATH_RE.match(parts.path)
     if match:
