@@ -7,6 +7,7 @@ import click
 from crawler.commands.archive import db_group, import_command, reparse_command
 from crawler.commands.crawl import crawl_command
 from crawler.commands.demo import demo_command
+from crawler.commands.distributed import schedule_command, worker_command
 from crawler.commands.parse import parse_command
 from crawler.commands.query import (
     diff_command,
@@ -36,6 +37,8 @@ cli.add_command(search_command)
 cli.add_command(export_command)
 cli.add_command(stats_command)
 cli.add_command(crawl_command)
+cli.add_command(schedule_command)
+cli.add_command(worker_command)
 cli.add_command(demo_command)
 cli.add_command(db_group)
 cli.add_command(import_command)

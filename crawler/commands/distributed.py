@@ -1,0 +1,134 @@
+"""`newsarchive schedule` and `newsarchive worker`: the scale-out mode (docs/DEPLOYMENT.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from crawler.commands.crawl import _base_url, _overrides
+from crawler.redis_compat import DEFAULT_PREFIX, REDIS_ENV_VAR, redact_redis_url
+from crawler.spiders.newsis import REVISIT_MODES
+from storage.db import ArchiveError, resolve_db_url
+
+FAILED_EXIT_CODE = 1
+BUSY_EXIT_CODE = 75  # sysexits.h EX_TEMPFAIL, as for a crawl meeting a running crawl
+
+redis_option = click.option(
+    "--redis", "redis_url", envvar=REDIS_ENV_VAR, required=True, metavar="URL",
+    show_envvar=True, help="The shared Redis, e.g. redis://:password@queue-host:6379/0.",
+)
+db_option = click.option(
+    "--db", "db", envvar="NEWSARCHIVE_DB", required=True, metavar="URL", show_envvar=True,
+    help="The shared archive, e.g. postgresql://newsarchive@db-host/newsarchive.",
+)
+prefix_option = click.option(
+    "--key-prefix", default=DEFAULT_PREFIX, show_default=True, envvar="NEWSARCHIVE_REDIS_PREFIX",
+    show_envvar=True, help="Prefix of every Redis key: one per archive sharing a Redis.",
+)
+base_url_option = click.option(
+    "--base-url", callback=_base_url, envvar="NEWSARCHIVE_BASE_URL", metavar="URL",
+    help="Fetch newsis.com from here (e.g. a local copy). Default: https://www.newsis.com.",
+)
+
+
+def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
+    click.echo(f"newsarchive {command}: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("schedule")
+@redis_option
+@db_option
+@prefix_option
+@base_url_option
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="Backfill: queue the section lists and /realnews/, paged back to this date by workers.",
+)
+@click.option(
+    "--revisit", type=click.Choice(REVISIT_MODES), default="due", show_default=True,
+    help="Archived articles to queue for a fetch again: those due, all, or none.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+def schedule_command(
+    redis_url: str, db: str, key_prefix: str, base_url: str | None, since: datetime | None,
+    revisit: str, as_json: bool,
+) -> None:
+    """Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)
+    and the due revisits on the shared Redis queue, then exit. Run it from cron.
+
+    It also closes the previous round (a crawl_runs row of kind "round") and puts requests
+    taken by workers that died back on the queue. Prints one line.
+
+    \b
+    Exit codes: 0 queued, 1 Redis or the database unreachable, 2 bad command line,
+    75 another scheduling job is running (try again later).
+    """
+    from crawler.distributed import ScheduleBusy, schedule_round
+
+    try:
+        plan = schedule_round(
+            redis_url, resolve_db_url(db), prefix=key_prefix,
+            base_url=base_url or "https://www.newsis.com",
+            since=since.date() if since else None, revisit=revisit,
+        )
+    except ScheduleBusy as error:
+        _fail("schedule", f"{error} ({redact_redis_url(redis_url)}); exiting", BUSY_EXIT_CODE)
+    except (ConnectionError, ArchiveError) as error:
+        _fail("schedule", str(error))
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), ensure_ascii=False))
+        return
+    if plan.previous:
+        click.echo(f"previous {plan.previous}")
+    click.echo(plan.line())
+
+
+@click.command("worker")
+@redis_option
+@db_option
+@prefix_option
+@base_url_option
+@click.option(
+    "--idle-exit", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="Stop once nothing was queued or taken anywhere for this long (default: never).",
+)
+@click.option(
+    "--fast", is_flag=True,
+    help="Politeness off (no throttle or delay, more requests at once): local sites only.",
+)
+@click.option(
+    "-s", "--set", "overrides", multiple=True, callback=_overrides, metavar="NAME=VALUE",
+    help="Override a Scrapy setting (e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=1).",
+)
+@click.option(
+    "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
+    show_default=True, help="Scrapy's log on stderr.",
+)
+def worker_command(
+    redis_url: str, db: str, key_prefix: str, base_url: str | None, idle_exit: float | None,
+    fast: bool, overrides: dict[str, Any], log_level: str,
+) -> None:
+    """Fetch from the shared queue and store into the shared archive, until stopped.
+
+    Run any number, on any machines (docs/DEPLOYMENT.md has a systemd unit). Duplicate
+    fetches across workers are filtered in Redis; what a worker took and did not finish goes
+    back on the queue when it stops, or, if it was killed, once its heartbeat expires.
+    Prints one line when it stops.
+    """
+    from crawler.distributed import run_worker
+
+    try:
+        summary = run_worker(
+            redis_url, resolve_db_url(db), prefix=key_prefix, base_url=base_url,
+            idle_exit=idle_exit, fast=fast, overrides={"LOG_LEVEL": log_level, **overrides},
+        )
+    except (ConnectionError, ArchiveError) as error:
+        _fail("worker", str(error))
+    click.echo(summary.line())
+    if summary.finish_reason not in ("finished", "shutdown"):
+        sys.exit(FAILED_EXIT_CODE)

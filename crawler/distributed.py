@@ -1,0 +1,445 @@
+"""Scale-out: a scheduling job puts due work on a scrapy-redis queue; workers anywhere fetch it.
+
+One round = one `newsarchive schedule` (from cron) = one crawl_runs row of kind "round". The job
+starts a round (a fresh duplicate filter), puts dead workers' requests back on the queue, and
+queues the feeds, the backfill's first list pages and the due revisits. Workers
+(`newsarchive worker`) run the newsis spider on the shared queue and ingest into the shared
+PostgreSQL archive; ingest is one transaction per capture and serialises concurrent ingests of
+one article itself (row lock on the article, retry on a unique-key collision).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from twisted.internet import task
+from twisted.python.failure import Failure
+
+from crawler.archive_thread import ArchiveThread, KnownArticle, revisit_batch
+from crawler.crawl import crawl_settings, end_run
+from crawler.items import FetchedPage
+from crawler.pipelines import _ingest
+from crawler.redis_compat import (
+    LEASE_META,
+    OLD_ROUND_FILTER_TTL,
+    LeaseBook,
+    RedisKeys,
+    connect,
+    current_round,
+    decode_request,
+    fingerprint,
+    leased_count,
+    push_request,
+    queued_requests,
+    reclaim_dead,
+)
+from crawler.spiders.newsis import (
+    FEED_SLUGS,
+    LIST_SECTIONS,
+    MAX_LIST_PAGES,
+    NewsisSpider,
+    article_id_of_link,
+    registration_date,
+)
+from storage import archive
+from storage.db import make_session_factory, open_archive
+
+logger = logging.getLogger(__name__)
+
+ROUND_KIND = "round"
+_REVISIT_BATCH = 500
+# How often a worker beats and looks for dead workers' requests, as a share of the TTL.
+_BEATS_PER_TTL = 4
+
+
+# --- the worker's spider and pipeline ----------------------------------------------------------
+
+
+class NewsisWorkerSpider(NewsisSpider):
+    """The newsis spider fed from the shared queue: it plans nothing itself.
+
+    Feeds, list pages and revisits come from the scheduling job; what a feed or list page
+    yields goes back on the queue (through the shared filter), so any worker may fetch it.
+    Archived articles found in a feed are left to the job's revisit plan (revisit="none").
+    """
+
+    name = "newsis-worker"
+
+    def __init__(self, idle_exit: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("revisit", "none")
+        super().__init__(**kwargs)
+        self.idle_exit = idle_exit
+        self._idle_since: float | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.leases = LeaseBook.of(crawler)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        # Nothing of our own: every request comes off the shared queue.
+        return
+        yield
+
+    # --- leases ----------------------------------------------------------------------------
+
+    def _opened(self) -> None:
+        interval = self.leases.ttl / _BEATS_PER_TTL
+        self._beat = task.LoopingCall(self._beat_and_reclaim)
+        self._beat.start(interval, now=True)
+
+    def _beat_and_reclaim(self) -> None:
+        try:
+            self.leases.beat()
+            reclaim_dead(self.leases.client, self.leases.keys)
+        except Exception:  # Redis away for a moment: the next beat tries again
+            logger.exception("Heartbeat to Redis failed")
+
+    def _closed(self) -> None:
+        if getattr(self, "_beat", None) is not None and self._beat.running:
+            self._beat.stop()
+
+    def _idle(self) -> None:
+        """Keep waiting for work; with --idle-exit, stop once nothing was queued or leased
+        anywhere for that long (a leased request may still yield more work)."""
+        if self.idle_exit is None:
+            raise DontCloseSpider
+        client, keys = self.leases.client, self.leases.keys
+        if client.zcard(keys.queue) or leased_count(client, keys):
+            self._idle_since = None
+            raise DontCloseSpider
+        now = time.monotonic()
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < self.idle_exit:
+            raise DontCloseSpider
+
+    async def _children(self, response: Response, output: AsyncIterator[Any]):
+        token = response.request.meta.get(LEASE_META)
+        async for out in output:
+            yield self.leases.child(token, out) if isinstance(out, scrapy.Request) else out
+        self.leases.parent_done(token)
+
+    # --- discovery ---------------------------------------------------------------------------
+
+    async def parse_feed(self, response: Response, slug: str) -> AsyncIterator[Any]:
+        async for out in self._children(response, super().parse_feed(response, slug)):
+            yield out
+
+    def list_request(
+        self, path_template: str, page: int, since: date | None = None
+    ) -> scrapy.Request:
+        request = super().list_request(path_template, page)
+        # The backfill date travels with the request: workers serve rounds with different ones.
+        request.cb_kwargs["since"] = (since or self.since or date.min).isoformat()
+        return request
+
+    async def parse_list(  # type: ignore[override]
+        self, response: Response, path_template: str, page: int, since: str
+    ) -> AsyncIterator[Any]:
+        async for out in self._children(
+            response, self._parse_list(response, path_template, page, date.fromisoformat(since))
+        ):
+            yield out
+
+    async def _parse_list(
+        self, response: Response, path_template: str, page: int, since: date
+    ) -> AsyncIterator[Any]:
+        # NewsisSpider.parse_list with the request's own `since` instead of the spider's.
+        if response.status != 200:
+            if not (response.status == 404 and page > 1):
+                self.discovery_failed_status(response)
+            return
+        self.crawler.stats.inc_value("newsarchive/list_pages_read")
+        hrefs = response.css("ul.articleList2 li p.tit a::attr(href)").getall()
+        if not hrefs:
+            hrefs = response.css("ul.articleList2 li a::attr(href)").getall()
+        ids = list(dict.fromkeys(i for href in hrefs if (i := article_id_of_link(href))))
+        wanted = [i for i in ids if registration_date(i) >= since]
+        async for request in self.article_requests(wanted, "list"):
+            yield request
+        dated = [i for i in ids if i.startswith("NISX")] or ids
+        if dated and min(map(registration_date, dated)) >= since and page < MAX_LIST_PAGES:
+            yield self.list_request(path_template, page + 1, since)
+
+    def discovery_failed(self, failure: Failure) -> None:
+        super().discovery_failed(failure)
+        # Retried already; the next round reads the feeds again.
+        self.leases.ack(failure.request.meta.get(LEASE_META))
+
+    # --- article fetches ---------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterable[FetchedPage]:
+        yield from self._leased(response.request, super().parse_article(response))
+
+    def article_failed(self, failure: Failure) -> Iterable[FetchedPage]:
+        yield from self._leased(failure.request, super().article_failed(failure))
+
+    def _leased(self, request: scrapy.Request, pages: Iterable[FetchedPage]):
+        token = request.meta.get(LEASE_META)
+        handed = False
+        for page in pages:
+            if token is not None:
+                page.extra[LEASE_META] = token  # the pipeline finishes the lease after ingest
+            handed = True
+            yield page
+        if not handed:  # refused by robots.txt or the offsite filter: nothing to store
+            self.leases.ack(token)
+
+
+class WorkerArchivePipeline:
+    """ArchivePipeline's ingest, for workers: no run lock (many workers share the archive), the
+    captures counted into the current round, and the request's lease finished after commit."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.archive = ArchiveThread.of(crawler)
+        self.leases = LeaseBook.of(crawler)
+        self._round: int | None = None
+        self._round_read_at = float("-inf")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WorkerArchivePipeline:
+        return cls(crawler)
+
+    def _current_round(self) -> int | None:
+        now = time.monotonic()
+        if now - self._round_read_at >= 1.0:
+            self._round = current_round(self.leases.client, self.leases.keys)
+            self._round_read_at = now
+        return self._round
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        token = item.extra.pop(LEASE_META, None)
+        try:
+            outcome = await self.archive.call(_ingest, item, self._current_round())
+        except Exception:
+            # The lease stays: the request goes back on the queue when this worker stops.
+            self.crawler.stats.inc_value("newsarchive/ingest_errors")
+            logger.exception("Could not store the fetch of %s", item.url)
+            return item
+        self.leases.ack(token)
+        self.crawler.stats.inc_value(f"newsarchive/outcome/{outcome}")
+        return item
+
+    async def close_spider(self) -> None:
+        self.archive.close()
+
+
+# --- worker runner -----------------------------------------------------------------------------
+
+
+def worker_settings(
+    redis_url: str,
+    db_url: str,
+    *,
+    prefix: str,
+    base_url: str | None = None,
+    fast: bool = False,
+    overrides: dict[str, Any] | None = None,
+):
+    settings = crawl_settings(db_url, base_url, fast)
+    settings.update(
+        {
+            "SCHEDULER": "crawler.redis_compat.LeasedScheduler",
+            "REDIS_URL": redis_url,
+            "NEWSARCHIVE_REDIS_PREFIX": prefix,
+            "ITEM_PIPELINES": {"crawler.distributed.WorkerArchivePipeline": 300},
+        },
+        priority="cmdline",
+    )
+    settings.update(overrides or {}, priority="cmdline")
+    return settings
+
+
+@dataclass
+class WorkerSummary:
+    worker_id: str
+    finish_reason: str
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        c = self.counts
+        return (
+            f"worker {self.worker_id} stopped ({self.finish_reason}): "
+            f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
+            f"{c.get('unchanged', 0)} unchanged, {c.get('not_modified', 0)} not modified, "
+            f"{c.get('failed', 0)} failed ({sum(c.values())} fetches in {self.seconds:.1f} s)"
+        )
+
+
+def run_worker(
+    redis_url: str,
+    db_url: str,
+    *,
+    prefix: str,
+    base_url: str | None = None,
+    idle_exit: float | None = None,
+    fast: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> WorkerSummary:
+    """Fetch from the shared queue until stopped (or idle for `idle_exit` seconds)."""
+    connect(redis_url)  # a clear error now rather than a traceback from inside Scrapy
+    open_archive(db_url, for_writing=True).dispose()
+    settings = worker_settings(
+        redis_url, db_url, prefix=prefix, base_url=base_url, fast=fast, overrides=overrides
+    )
+    started = time.monotonic()
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(NewsisWorkerSpider)
+    process.crawl(crawler, idle_exit=idle_exit)
+    process.start()
+    stats = crawler.stats.get_stats()
+    prefix_len = len("newsarchive/outcome/")
+    counts = {
+        key[prefix_len:]: value for key, value in stats.items()
+        if key.startswith("newsarchive/outcome/")
+    }
+    worker_id = LeaseBook.of(crawler).worker_id
+    return WorkerSummary(
+        worker_id, str(stats.get("finish_reason")), counts, time.monotonic() - started
+    )
+
+
+# --- the scheduling job ------------------------------------------------------------------------
+
+
+class ScheduleBusy(Exception):
+    """Another scheduling job is running on this Redis prefix."""
+
+
+@dataclass
+class RoundPlan:
+    round_id: int
+    feeds: int = 0
+    list_pages: int = 0
+    revisits: int = 0
+    carried_over: int = 0  # requests still queued or leased from earlier rounds
+    recovered: int = 0  # requests of dead workers put back on the queue
+    previous: str | None = None  # the previous round's summary line
+
+    def line(self) -> str:
+        return (
+            f"round {self.round_id} queued: {self.feeds} feeds, {self.list_pages} list pages, "
+            f"{self.revisits} revisits ({self.carried_over} requests carried over, "
+            f"{self.recovered} recovered from dead workers)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round_id": self.round_id, "feeds": self.feeds, "list_pages": self.list_pages,
+            "revisits": self.revisits, "carried_over": self.carried_over,
+            "recovered": self.recovered, "previous": self.previous,
+        }
+
+
+def _round_request_builder(base_url: str) -> NewsisWorkerSpider:
+    # The worker spider makes the requests, so callbacks serialise by their worker-side names.
+    spider = NewsisWorkerSpider()
+    spider.base_url = base_url
+    return spider
+
+
+def schedule_round(
+    redis_url: str,
+    db_url: str,
+    *,
+    prefix: str,
+    base_url: str,
+    since: date | None = None,
+    revisit: str = "due",
+    lock_seconds: int = 3600,
+) -> RoundPlan:
+    """Start a round and queue its work; return what was queued. Safe to run from cron."""
+    client = connect(redis_url)
+    keys = RedisKeys(prefix)
+    if not client.set(keys.schedule_lock, str(time.time()), nx=True, ex=lock_seconds):
+        raise ScheduleBusy("another scheduling job is running on this Redis prefix")
+    engine = open_archive(db_url, for_writing=True)
+    sessions = make_session_factory(engine)
+    try:
+        recovered = reclaim_dead(client, keys)
+        with sessions() as session:
+            previous_id = current_round(client, keys)
+            previous_line = None
+            if previous_id is not None:
+                carried = client.zcard(keys.queue) + leased_count(client, keys)
+                note = f"{carried} request(s) carried into the next round" if carried else None
+                previous_line = end_run(session, previous_id, "finished", note, 0.0).line()
+            round_id = archive.start_run(session, kind=ROUND_KIND)
+
+        spider = _round_request_builder(base_url)
+        seen = keys.seen(round_id)
+        # What is still queued or leased counts as seen: the new round must not queue it twice.
+        carried_over = 0
+        batch: list[str] = []
+        for data in queued_requests(client, keys):
+            batch.append(fingerprint(decode_request(data)))
+            carried_over += 1
+            if len(batch) >= 1000:
+                client.sadd(seen, *batch)
+                batch.clear()
+        if batch:
+            client.sadd(seen, *batch)
+        plan = RoundPlan(round_id, carried_over=carried_over, recovered=recovered,
+                         previous=previous_line)
+        # Workers switch to the new filter within a second (they cache the round id that long).
+        client.set(keys.round, round_id)
+        if previous_id is not None:
+            client.expire(keys.seen(previous_id), OLD_ROUND_FILTER_TTL)
+
+        def queue(request: scrapy.Request, *, planned: bool = False) -> bool:
+            if not client.sadd(seen, fingerprint(request)):
+                return False  # already queued (or leased) from an earlier round
+            if planned:
+                # A planned revisit passes any filter; its fingerprint is in this round's
+                # filter, so the same article found in a feed meanwhile is not fetched twice.
+                request = request.replace(dont_filter=True)
+            push_request(client, keys, request, spider)
+            return True
+
+        for slug in FEED_SLUGS:
+            plan.feeds += queue(scrapy.Request(
+                f"{base_url}/RSS/{slug}.xml", callback=spider.parse_feed,
+                errback=spider.discovery_failed, priority=20, cb_kwargs={"slug": slug},
+            ))
+        if since is not None:
+            for path, cid in LIST_SECTIONS:
+                template = f"/{path}/list/?cid={cid}&page={{page}}"
+                plan.list_pages += queue(spider.list_request(template, 1, since))
+            plan.list_pages += queue(spider.list_request("/realnews/?page={page}", 1, since))
+        if revisit != "none":
+            due_by = None if revisit == "all" else datetime.now(UTC)
+            after_id = ""
+            while True:
+                with sessions() as session:
+                    known: list[KnownArticle] = revisit_batch(
+                        session, due_by, after_id, _REVISIT_BATCH
+                    )
+                if not known:
+                    break
+                after_id = known[-1].article_id
+                for article in known:
+                    request = spider.article_request(article.article_id, article, "revisit")
+                    plan.revisits += queue(request, planned=True)
+        return plan
+    finally:
+        engine.dispose()
+        client.delete(keys.schedule_lock)
