@@ -41,10 +41,10 @@ def test_second_concurrent_run_exits_at_once_with_the_lock_code(tmp_path: Path) 
         finally:
             first.send_signal(signal.SIGTERM)
             first.communicate(timeout=CRAWL_TIMEOUT)
-        assert second.returncode == LOCKED_EXIT_CODE
+        assert second.returncode == LOCKED_EXIT_CODE, (second.stdout, second.stderr)
         assert second.stdout == ""
         assert "another crawl" in second.stderr
-        assert len(second.stderr.strip().splitlines()) == 1
+        assert len(second.stderr.strip().splitlines()) == 1, second.stderr
         # The refused run opened no crawl run of its own.
         assert scalar(db_path, "SELECT count(*) FROM crawl_runs") == 1
 
