@@ -11,7 +11,7 @@ class FetchedPage:
     """One fetch of one URL. `fetched_at` is timezone-aware UTC; `body` is the raw bytes."""
 
     url: str
-    status: int
+    status: int | None  # None when the fetch itself failed (timeout, reset, cut-off body)
     headers: dict[str, str]  # only the ones that matter: ETag, Last-Modified, Content-Type
     body: bytes
     fetched_at: datetime

@@ -273,7 +273,7 @@ class NewsisSpider(scrapy.Spider):
         error = f"{failure.type.__name__}: {message}" if message else failure.type.__name__
         yield FetchedPage(
             url=canonical_article_url(article_id),
-            status=0,
+            status=None,
             headers={},
             body=b"",
             fetched_at=datetime.now(UTC),
