@@ -55,6 +55,9 @@ def handle_errors(func: F) -> F:
         except OSError as error:
             name = f"{error.filename}: " if error.filename else ""
             fail(f"{name}{error.strerror or error}")
+        except ImportError as error:
+            # create_engine imports the URL's driver: mysql:// without MySQLdb lands here.
+            fail(f"cannot open {_where(db_url)}: its driver {error.name or error} is not installed")
         except KeyboardInterrupt:
             fail("interrupted; what was committed is kept, run the command again", EXIT_INTERRUPTED)
 
