@@ -60,6 +60,8 @@ ROUND_KIND = "round"
 _REVISIT_BATCH = 500
 # How often a worker beats and looks for dead workers' requests, as a share of the TTL.
 _BEATS_PER_TTL = 4
+# How often an idle worker looks at the queue for work pushed by others.
+_WAKE_INTERVAL = 0.5
 
 
 # --- the worker's spider and pipeline ----------------------------------------------------------
@@ -101,6 +103,18 @@ class NewsisWorkerSpider(NewsisSpider):
         interval = self.leases.ttl / _BEATS_PER_TTL
         self._beat = task.LoopingCall(self._beat_and_reclaim)
         self._beat.start(interval, now=True)
+        self._wake = task.LoopingCall(self._wake_engine)
+        self._wake.start(_WAKE_INTERVAL, now=False)
+
+    def _wake_engine(self) -> None:
+        # An idle engine asks the scheduler again only on its 5 s heartbeat; work pushed by
+        # other workers meanwhile would wait. Scrapy has no public "poll now" call (scrapy-redis
+        # uses engine.crawl, which would re-push and re-filter the request), so the engine's
+        # own next-call is scheduled: a no-op when one is already pending.
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is None or not self.leases.client.zcard(self.leases.keys.queue):
+            return
+        slot.nextcall.schedule()
 
     def _beat_and_reclaim(self) -> None:
         try:
@@ -110,8 +124,9 @@ class NewsisWorkerSpider(NewsisSpider):
             logger.exception("Heartbeat to Redis failed")
 
     def _closed(self) -> None:
-        if getattr(self, "_beat", None) is not None and self._beat.running:
-            self._beat.stop()
+        for call in (getattr(self, "_beat", None), getattr(self, "_wake", None)):
+            if call is not None and call.running:
+                call.stop()
 
     def _idle(self) -> None:
         """Keep waiting for work; with --idle-exit, stop once nothing was queued or leased
