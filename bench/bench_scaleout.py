@@ -12,12 +12,16 @@ article has a capture (idle-exit waiting is not counted).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from sqlalchemy import create_engine, text
@@ -36,19 +40,42 @@ def _count(db_url: str) -> int:
         engine.dispose()
 
 
+SEED = 5
+
+
+@contextmanager
+def local_site(articles: int, latency: float) -> Iterator[str]:
+    """`python -m tests.site` in its own process (its page rendering must not share the
+    benchmark's GIL), answering every page after `latency` seconds; yields its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.site", "--articles", str(articles), "--seed", str(SEED)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        request = urllib.request.Request(
+            f"{base_url}/_control/faults", data=json.dumps({"latency": latency}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def run(workers: int, articles: int, latency: float, redis_url: str, pg_server: str) -> float:
     """Pages per minute of `workers` workers on a fresh archive and queue."""
     prefix = f"bench-{uuid.uuid4().hex[:10]}"
     client = redis.Redis.from_url(redis_url)
     for db_url in _postgres_database(pg_server):
         upgrade(db_url)
-        with NewsisSite(seed=5, articles=articles) as site:
-            site.set_faults(latency=latency)
+        with local_site(articles, latency) as base_url:
             base = [sys.executable, "-m", "crawler"]
             common = ["--redis", redis_url, "--db", db_url, "--key-prefix", prefix,
-                      "--base-url", site.base_url]
+                      "--base-url", base_url]
             subprocess.run([*base, "schedule", *common], check=True, capture_output=True)
-            wanted = len(site.live_articles())
+            wanted = len(NewsisSite(seed=SEED, articles=articles).live_articles())
             started = time.monotonic()
             procs = [
                 subprocess.Popen(
