@@ -1,0 +1,225 @@
+"""Crash safety: SIGKILL a crawl, an import, a reparse at random points; the next run completes.
+
+Each test runs one lane of kill points (two lanes per kind, so `pytest -n 2` spreads them): 20 per
+kind in all, chosen from a seed the test prints (replay with NEWSARCHIVE_CRASH_SEED=…). A kill
+comes once the database holds a random number of the rows the command writes, so it lands inside
+the work rather than before or after it.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler.cli import cli
+from storage.archive import reparse
+from storage.db import open_archive, upgrade
+from tests.reliability_support import (
+    Reader,
+    choose_seed,
+    consistency_problems,
+    crawl_args,
+    dump,
+    expected_content_hash,
+    kill_after,
+    newsarchive,
+    parser_v2,
+    reparse_command,
+    run,
+    sqlite_checkpoint,
+    start,
+    write_warc,
+)
+from tests.site.server import NewsisSite
+
+pytestmark = pytest.mark.crash
+
+LANES = (0, 1)
+KILLS_PER_LANE = 10
+T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
+
+
+def lane_seed(lane: int) -> int:
+    base = choose_seed()
+    print(f"crash lane {lane}: seed {base + lane} (replay: NEWSARCHIVE_CRASH_SEED={base})")
+    return base + lane
+
+
+def article_url(article_id: str) -> str:
+    return f"https://www.newsis.com/view/{article_id}"
+
+
+# --- crawl ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_crawl_killed_at_random_points_then_rerun_archives_every_version_once(
+    tmp_path: Path, lane: int
+) -> None:
+    seed = lane_seed(lane)
+    rng = random.Random(seed)
+    db_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    reader = Reader(db_url)
+    # What an uninterrupted crawl after each site state archives: per article, its content at
+    # each state, consecutive repeats folded (every run revisits all, so sees every state).
+    seen_states: dict[str, list[str]] = {}
+    kills = []
+    with NewsisSite(seed=seed % 1000 + 1, articles=12) as site:
+        try:
+            for point in range(KILLS_PER_LANE):
+                if point:
+                    site.advance(10)
+                    archived = sorted(seen_states)
+                    for article_id in rng.sample(archived, 2):
+                        site.edit_article(article_id, "headline")
+                live = [a.article_id for a in site.live_articles()]
+                for article_id in live:
+                    chain = seen_states.setdefault(article_id, [])
+                    content = expected_content_hash(site, article_id)
+                    if not chain or chain[-1] != content:
+                        chain.append(content)
+                before = reader.count("captures")
+                target = before + rng.randrange(0, len(live) - 2)
+                crawl = start(crawl_args(db_url, site, "--revisit", "all"))
+                seen = kill_after(crawl, reader, "captures", target)
+                assert seen >= 0, (seed, point, "the crawl ended before its kill point")
+                kills.append(seen - before)
+                assert consistency_problems(db_url) in ([], ["1 crawl run(s) still 'running'"]), (
+                    seed, point,
+                )
+                result = run(crawl_args(db_url, site, "--revisit", "all"))
+                assert result.returncode == 0, (seed, point, result.stderr[-2000:])
+                assert consistency_problems(db_url) == [], (seed, point)
+                versions = dump(db_url, full=False)["versions"]
+                archived_chains = {
+                    article_id: [content for _, content in chain]
+                    for article_id, chain in versions.items()
+                }
+                assert archived_chains == seen_states, (seed, point)
+        finally:
+            reader.close()
+    print(f"crawl lane {lane}: {len(kills)} kills after 0..n new captures: {kills}")
+    assert len(kills) == KILLS_PER_LANE
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> list[Path]:
+    """WARC files of one growing archive: first captures, unchanged and edited recaptures, each
+    file in shuffled time order (so some captures arrive after later ones of their article)."""
+    rng = random.Random(seed)
+    site = NewsisSite(seed=seed % 1000 + 1, articles=batches * per_batch // 2)
+    pending = [a.article_id for a in reversed(site.live_articles())]
+    archived: list[str] = []
+    files = []
+    at = T0
+    for number in range(batches):
+        records = []
+        for _ in range(per_batch):
+            at += timedelta(minutes=1)
+            if pending and (not archived or rng.random() < 0.5):
+                article_id = pending.pop(0)
+                archived.append(article_id)
+            else:
+                article_id = rng.choice(archived)
+                if rng.random() < 0.5:
+                    site.edit_article(article_id, "headline")
+            records.append((article_url(article_id), at, site.page(article_id)))
+        rng.shuffle(records)
+        path = folder / f"batch-{number:02d}.warc.gz"
+        write_warc(path, records)
+        files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_import_killed_at_random_points_then_rerun_equals_an_uninterrupted_import(
+    tmp_path: Path, lane: int
+) -> None:
+    seed = lane_seed(lane)
+    rng = random.Random(seed)
+    per_batch = 10
+    files = import_batches(seed, tmp_path, KILLS_PER_LANE, per_batch)
+    db_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    reference_url = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
+    upgrade(reference_url)
+    reader = Reader(db_url)
+    kills = []
+    try:
+        for point, warc in enumerate(files):
+            reference = CliRunner().invoke(cli, ["import", str(warc), "--db", reference_url])
+            assert reference.exit_code == 0, reference.output
+            before = reader.count("captures")
+            target = before + rng.randrange(0, per_batch - 2)
+            importing = start(newsarchive("import", str(warc), "--db", db_url))
+            seen = kill_after(importing, reader, "captures", target)
+            assert seen >= 0, (seed, point, "the import ended before its kill point")
+            kills.append(seen - before)
+            assert consistency_problems(db_url) == [], (seed, point)
+            result = run(newsarchive("import", str(warc), "--db", db_url))
+            assert result.returncode == 0, (seed, point, result.stderr[-2000:])
+            assert consistency_problems(db_url) == [], (seed, point)
+            assert dump(db_url, full=True) == dump(reference_url, full=True), (seed, point)
+    finally:
+        reader.close()
+    print(f"import lane {lane}: {len(kills)} kills after 0..n new captures: {kills}")
+    assert len(kills) == KILLS_PER_LANE
+
+
+# --- reparse -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_reparse_killed_at_random_points_then_rerun_equals_an_uninterrupted_reparse(
+    tmp_path: Path, lane: int
+) -> None:
+    seed = lane_seed(lane)
+    rng = random.Random(seed)
+    # ~100 captures of ~50 articles, versions made by the current parser.
+    snapshot = tmp_path / "snapshot.sqlite3"
+    snapshot_url = f"sqlite:///{snapshot}"
+    warc = import_batches(seed, tmp_path, 1, 100)[0]
+    imported = CliRunner().invoke(cli, ["import", str(warc), "--db", snapshot_url])
+    assert imported.exit_code == 0, imported.output
+    sqlite_checkpoint(snapshot)
+    reference = tmp_path / "reference.sqlite3"
+    shutil.copy(snapshot, reference)
+    engine = open_archive(f"sqlite:///{reference}", for_writing=True)
+    try:
+        reparse(engine, parser=parser_v2, workers=1)
+    finally:
+        engine.dispose()
+    expected = dump(f"sqlite:///{reference}", full=True)
+    articles = len(expected["versions"])
+    kills = []
+    for point in range(KILLS_PER_LANE):
+        db_path = tmp_path / f"kill-{point}.sqlite3"
+        shutil.copy(snapshot, db_path)
+        db_url = f"sqlite:///{db_path}"
+        # Mostly one process; every third kill point with two parser processes (the default
+        # path, where the main process writes while workers parse ahead).
+        workers = 2 if point % 3 == 2 else 1
+        reader = Reader(db_url)
+        try:
+            target = rng.randrange(0, articles - 2)
+            reparsing = start(reparse_command(db_url, workers))
+            seen = kill_after(reparsing, reader, "versions", target,
+                              where="parser_version = 'test-2'")
+        finally:
+            reader.close()
+        assert seen >= 0, (seed, point, "the reparse ended before its kill point")
+        kills.append(seen)
+        assert consistency_problems(db_url) == [], (seed, point)
+        result = run(reparse_command(db_url, workers))
+        assert result.returncode == 0, (seed, point, result.stderr[-2000:])
+        assert consistency_problems(db_url) == [], (seed, point)
+        assert dump(db_url, full=True) == expected, (seed, point)
+        db_path.unlink()
+    print(f"reparse lane {lane}: {len(kills)} kills after n of {articles} articles: {kills}")
+    assert len(kills) == KILLS_PER_LANE
