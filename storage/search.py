@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    bindparam,
     func,
     literal_column,
     or_,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.db import UtcDateTime
 from storage.models import Article, Version
 
 # The objects of migration 0002 (names repeated there: migrations do not import storage).
@@ -31,6 +33,8 @@ SQLITE_SEARCH_TABLE = "versions_search"
 SQLITE_SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config")
 PG_SEARCH_FUNCTION = "versions_search_text"
 PG_SEARCH_INDEX = "ix_versions_search_trgm"
+# Migration 0003: versions in result order, walked newest first for common words.
+ORDER_INDEX = "ix_versions_published_at_article_id"
 
 # The trigram tokenizer (and pg_trgm) index 3-character windows: shorter queries cannot use them.
 MIN_INDEXED_CHARS = 3
@@ -46,7 +50,7 @@ search_table = Table(
 )
 
 _SEARCH_OBJECT_NAMES = frozenset(
-    {SQLITE_SEARCH_TABLE, PG_SEARCH_INDEX}
+    {SQLITE_SEARCH_TABLE, PG_SEARCH_INDEX, ORDER_INDEX}
     | {SQLITE_SEARCH_TABLE + suffix for suffix in SQLITE_SHADOW_SUFFIXES}
 )
 
@@ -138,30 +142,11 @@ def search(
     if not query:
         raise ValueError("the search text is empty")
     dialect_name = session.get_bind().dialect.name
-    condition, joins_fts = match_condition(dialect_name, query)
-    matched = select(Version.article_id, func.max(Version.version_no).label("version_no"))
-    if joins_fts:
-        matched = matched.join(search_table, search_table.c.rowid == Version.version_id)
-    matched = matched.where(condition)
-    if since is not None:
-        matched = matched.where(Version.published_at >= since)
-    if until is not None:
-        matched = matched.where(Version.published_at < until)
-    if section is not None:
-        matched = matched.where(Version.section == section)
-    if reporter is not None:
-        matched = matched.where(_has_reporter(dialect_name, reporter))
-    hits = matched.group_by(Version.article_id).subquery()
-    statement = (
-        select(Version, Article.current_version_no)
-        .join(
-            hits,
-            (Version.article_id == hits.c.article_id) & (Version.version_no == hits.c.version_no),
-        )
-        .join(Article, Article.article_id == Version.article_id)
-        .order_by(Version.published_at.desc(), Version.article_id.desc())
-        .limit(limit)
-    )
+    filters = _Filters(since, until, section, reporter)
+    if dialect_name == "sqlite":
+        rows = _sqlite_hits(session, query, filters, limit)
+    else:
+        rows = _grouped_hits(session, dialect_name, query, filters, limit)
     return [
         SearchHit(
             article_id=version.article_id,
@@ -173,8 +158,143 @@ def search(
             reporters=[reporter["name"] for reporter in version.reporters],
             snippet=snippet(version, query),
         )
-        for version, current in session.execute(statement)
+        for version, current in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Filters:
+    since: datetime | None
+    until: datetime | None
+    section: str | None
+    reporter: str | None
+
+
+# SQLite: when the FTS index holds at least this many matches, walking versions newest first
+# (ORDER_INDEX) reaches `limit` articles after about limit * versions / matches rows, cheaper than
+# sorting every match; below it, sorting the few matches is cheaper than a long walk.
+WALK_FROM_MATCHES = 400
+
+
+def _sqlite_hits(
+    session: Session, query: str, filters: _Filters, limit: int
+) -> list[tuple[Version, int]]:
+    """Newest matching version per article, newest first, in one statement SQLite can stop early.
+
+    A version is a hit when it matches, passes the filters, and no later version of the same
+    article does both (the same result as grouping by article, without grouping every match).
+    """
+    params: dict[str, Any] = {"limit": limit}
+    if len(query) >= MIN_INDEXED_CHARS:
+        params["phrase"] = fts5_phrase(query)
+        matching = (
+            "{alias}.version_id IN (SELECT rowid FROM versions_search "
+            "WHERE versions_search MATCH :phrase)"
+        )
+        counted = session.execute(
+            text(
+                "SELECT count(*) FROM (SELECT rowid FROM versions_search "
+                "WHERE versions_search MATCH :phrase LIMIT :cap)"
+            ),
+            {"phrase": params["phrase"], "cap": WALK_FROM_MATCHES},
+        ).scalar_one()
+        walk = counted >= WALK_FROM_MATCHES
+    else:
+        # Too short for the trigram index: a LIKE test per version, newest first, so a common
+        # word stops early; a rare (or absent) one reads every version.
+        params["pattern"] = like_pattern(query)
+        matching = (
+            "EXISTS (SELECT 1 FROM versions_search AS indexed "
+            "WHERE indexed.rowid = {alias}.version_id AND (indexed.headline LIKE :pattern "
+            "ESCAPE '\\' OR indexed.text LIKE :pattern ESCAPE '\\'))"
+        )
+        walk = True
+    conditions = [
+        matching.format(alias="hit"),
+        *_sqlite_filters("hit", filters, params),
+        "NOT EXISTS (SELECT 1 FROM versions AS newer WHERE newer.article_id = hit.article_id "
+        "AND newer.version_no > hit.version_no AND "
+        + " AND ".join([matching.format(alias="newer"), *_sqlite_filters("newer", filters, {})])
+        + ")",
+    ]
+    if walk:
+        # `+` keeps the IN off the rowid so the walk over ORDER_INDEX is the plan.
+        conditions[0] = conditions[0].replace("hit.version_id IN", "+hit.version_id IN", 1)
+        source = f"versions AS hit INDEXED BY {ORDER_INDEX}"
+    else:
+        source = "versions AS hit NOT INDEXED"
+    statement = text(
+        f"SELECT hit.version_id FROM {source} WHERE {' AND '.join(conditions)} "
+        "ORDER BY hit.published_at DESC, hit.article_id DESC LIMIT :limit"
+    )
+    # Times as UtcDateTime stores them, so the text comparison SQLite makes orders correctly.
+    statement = statement.bindparams(
+        *(bindparam(name, type_=UtcDateTime()) for name in ("since", "until") if name in params)
+    )
+    ids = session.execute(statement, params).scalars().all()
+    if not ids:
+        return []
+    loaded = {
+        version.version_id: (version, current)
+        for version, current in session.execute(
+            select(Version, Article.current_version_no)
+            .join(Article, Article.article_id == Version.article_id)
+            .where(Version.version_id.in_(ids))
+        )
+    }
+    return [loaded[version_id] for version_id in ids]
+
+
+def _sqlite_filters(alias: str, filters: _Filters, params: dict[str, Any]) -> list[str]:
+    """SQL conditions on `alias` for the filters; their values go into `params`."""
+    conditions = []
+    if filters.since is not None:
+        params["since"] = filters.since
+        conditions.append(f"{alias}.published_at >= :since")
+    if filters.until is not None:
+        params["until"] = filters.until
+        conditions.append(f"{alias}.published_at < :until")
+    if filters.section is not None:
+        params["section"] = filters.section
+        conditions.append(f"{alias}.section = :section")
+    if filters.reporter is not None:
+        params["reporter_name"] = filters.reporter
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM json_each({alias}.reporters) AS reporter "
+            "WHERE json_extract(reporter.value, '$.name') = :reporter_name)"
+        )
+    return conditions
+
+
+def _grouped_hits(
+    session: Session, dialect_name: str, query: str, filters: _Filters, limit: int
+) -> list[tuple[Version, int]]:
+    """Newest matching version per article by grouping every match (PostgreSQL)."""
+    condition, joins_fts = match_condition(dialect_name, query)
+    matched = select(Version.article_id, func.max(Version.version_no).label("version_no"))
+    if joins_fts:
+        matched = matched.join(search_table, search_table.c.rowid == Version.version_id)
+    matched = matched.where(condition)
+    if filters.since is not None:
+        matched = matched.where(Version.published_at >= filters.since)
+    if filters.until is not None:
+        matched = matched.where(Version.published_at < filters.until)
+    if filters.section is not None:
+        matched = matched.where(Version.section == filters.section)
+    if filters.reporter is not None:
+        matched = matched.where(_has_reporter(dialect_name, filters.reporter))
+    hits = matched.group_by(Version.article_id).subquery()
+    statement = (
+        select(Version, Article.current_version_no)
+        .join(
+            hits,
+            (Version.article_id == hits.c.article_id) & (Version.version_no == hits.c.version_no),
+        )
+        .join(Article, Article.article_id == Version.article_id)
+        .order_by(Version.published_at.desc(), Version.article_id.desc())
+        .limit(limit)
+    )
+    return [(version, current) for version, current in session.execute(statement)]
 
 
 def _has_reporter(dialect_name: str, name: str) -> ColumnElement[bool]:
