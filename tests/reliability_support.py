@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from tests.site.server import NewsisSite
 # A guard against a hung command, not a timing assertion.
 COMMAND_TIMEOUT = 300
 SEED_ENV_VAR = "NEWSARCHIVE_CRASH_SEED"
+WARC_T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -353,6 +354,33 @@ def write_warc(path: Path, records: Iterable[tuple[str, datetime, bytes]]) -> in
             writer.write_record(record)
             written += 1
     return written
+
+def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> list[Path]:
+    """WARC files of one growing archive: first captures, unchanged and edited recaptures, each
+    file in shuffled time order (so some captures arrive after later ones of their article)."""
+    rng = random.Random(seed)
+    site = NewsisSite(seed=seed % 1000 + 1, articles=batches * per_batch // 2)
+    pending = [a.article_id for a in reversed(site.live_articles())]
+    archived: list[str] = []
+    files = []
+    at = WARC_T0
+    for number in range(batches):
+        records = []
+        for _ in range(per_batch):
+            at += timedelta(minutes=1)
+            if pending and (not archived or rng.random() < 0.5):
+                article_id = pending.pop(0)
+                archived.append(article_id)
+            else:
+                article_id = rng.choice(archived)
+                if rng.random() < 0.5:
+                    site.edit_article(article_id, "headline")
+            records.append((f"https://www.newsis.com/view/{article_id}", at, site.page(article_id)))
+        rng.shuffle(records)
+        path = folder / f"batch-{number:02d}.warc.gz"
+        write_warc(path, records)
+        files.append(path)
+    return files
 
 
 def wait_until(condition: Callable[[], bool], what: str, limit: float = COMMAND_TIMEOUT) -> None:

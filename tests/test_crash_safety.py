@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from tests.reliability_support import (
     crawl_args,
     dump,
     expected_content_hash,
+    import_batches,
     kill_after,
     newsarchive,
     parser_v2,
@@ -33,7 +33,6 @@ from tests.reliability_support import (
     run,
     sqlite_checkpoint,
     start,
-    write_warc,
 )
 from tests.site.server import NewsisSite
 
@@ -41,17 +40,12 @@ pytestmark = pytest.mark.crash
 
 LANES = (0, 1)
 KILLS_PER_LANE = 10
-T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 
 
 def lane_seed(lane: int) -> int:
     base = choose_seed()
     print(f"crash lane {lane}: seed {base + lane} (replay: NEWSARCHIVE_CRASH_SEED={base})")
     return base + lane
-
-
-def article_url(article_id: str) -> str:
-    return f"https://www.newsis.com/view/{article_id}"
 
 
 # --- crawl ---------------------------------------------------------------------------------------
@@ -108,34 +102,6 @@ def test_crawl_killed_at_random_points_then_rerun_archives_every_version_once(
 
 
 # --- import --------------------------------------------------------------------------------------
-
-
-def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> list[Path]:
-    """WARC files of one growing archive: first captures, unchanged and edited recaptures, each
-    file in shuffled time order (so some captures arrive after later ones of their article)."""
-    rng = random.Random(seed)
-    site = NewsisSite(seed=seed % 1000 + 1, articles=batches * per_batch // 2)
-    pending = [a.article_id for a in reversed(site.live_articles())]
-    archived: list[str] = []
-    files = []
-    at = T0
-    for number in range(batches):
-        records = []
-        for _ in range(per_batch):
-            at += timedelta(minutes=1)
-            if pending and (not archived or rng.random() < 0.5):
-                article_id = pending.pop(0)
-                archived.append(article_id)
-            else:
-                article_id = rng.choice(archived)
-                if rng.random() < 0.5:
-                    site.edit_article(article_id, "headline")
-            records.append((article_url(article_id), at, site.page(article_id)))
-        rng.shuffle(records)
-        path = folder / f"batch-{number:02d}.warc.gz"
-        write_warc(path, records)
-        files.append(path)
-    return files
 
 
 @pytest.mark.parametrize("lane", LANES)
