@@ -97,22 +97,25 @@ def decode_page(body: bytes | str) -> bytes:
         raise NotAnArticle("empty page")
     if b"\x00" in body:
         raise NotAnArticle("binary page (NUL bytes)")
+    # Bytes that are valid UTF-8 are UTF-8, whatever the page declares: a page whose declaration
+    # lies (a UTF-8 page labelled iso-8859-1) must not become mojibake, and text in a real
+    # single-byte or cp949 encoding is practically never valid UTF-8 once it leaves ASCII.
+    try:
+        body.decode("utf-8")
+        return body
+    except UnicodeDecodeError:
+        pass
     declared = _CHARSET_RE.search(body, 0, 16384)
     charset = declared.group(1).decode("ascii").lower() if declared else "utf-8"
     if charset in _CP949_NAMES:
         charset = "cp949"
-    elif charset.replace("_", "-") in ("utf-8", "utf8"):
+    elif charset.startswith(("utf-16", "utf16", "utf-32", "utf32")):
+        # An ASCII-readable declaration cannot sit in a UTF-16/32 page; HTML reads it as UTF-8.
         charset = "utf-8"
-    if charset == "utf-8":
-        try:
-            body.decode("utf-8")
-            return body
-        except UnicodeDecodeError:
-            pass
     try:
         text = body.decode(charset, "surrogateescape")
-    except LookupError:
-        # An unknown declared charset: read it as the default, UTF-8.
+    except (LookupError, UnicodeError):
+        # An unknown or unusable declared charset: read it as the default, UTF-8.
         text = body.decode("utf-8", "surrogateescape")
     undecodable = len(_UNDECODED_RE.findall(text))
     if undecodable > MAX_UNDECODABLE_SHARE * len(body):

@@ -10,12 +10,14 @@ from datetime import date, datetime, timedelta, timezone
 
 KST = timezone(timedelta(hours=9), "KST")
 
-# Zero-width characters (and C0 controls lxml may still hand over from a text node) vanish;
+# Zero-width characters (and C0/C1 controls lxml may still hand over from a text node) vanish;
 # RECORD.md § Text. Every other Unicode space is whitespace to str.split().
 _DROP = dict.fromkeys(
     [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD]
     + [c for c in range(0x20) if chr(c) not in "\t\n\r\x0b\x0c"]
     + [0x7F]
+    # C1 controls (U+0080–U+009F) are never text: they appear when cp1252 bytes are misread.
+    + list(range(0x80, 0xA0))
 )
 
 
