@@ -128,6 +128,12 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Under WAL, NORMAL syncs at checkpoints, not at every commit: a committed transaction
+        # survives a crash of the process (the crawl's case) but may be lost on power failure
+        # or an OS crash, which rolls the archive back to an earlier consistent state, never
+        # a half-written one. The pages are re-fetched on the next run; fsync per page cost
+        # ~18% of ingest (bench/RESULTS.md § Storage).
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
