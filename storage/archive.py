@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -12,18 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import zstandard
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler.items import FetchedPage
 from crawler.records import ArticleRecord
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
+from storage.bodies import body_hash_of, load_body, store_body
 from storage.db import make_session_factory
 from storage.models import (
-    COMPRESSION_ZSTD,
-    COMPRESSION_ZSTD_DELTA,
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
     OUTCOME_NEW_ARTICLE,
@@ -31,18 +28,12 @@ from storage.models import (
     OUTCOME_NOT_MODIFIED,
     OUTCOME_UNCHANGED,
     Article,
-    Body,
     Capture,
     CrawlRun,
     Version,
 )
 from storage.schedule import next_check_at
 
-# zstd level for stored bodies: well past gzip's ratio on HTML while still a few ms per page.
-ZSTD_LEVEL = 12
-# A base body serves as dictionary for at most this many deltas; the next body starts a new base.
-# Bounds how stale a base gets (page chrome drifts over days) while reads stay two frames deep.
-MAX_DELTAS_PER_BASE = 24
 # Concurrent ingests of one article may collide on a unique key; the loser retries from scratch.
 MAX_INGEST_ATTEMPTS = 4
 
@@ -66,88 +57,6 @@ class IngestResult:
     article_id: str | None = None
     version_no: int | None = None
     error: str | None = None
-
-
-# --- bodies ------------------------------------------------------------------------------------
-
-
-def body_hash_of(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _raw_dict(raw: bytes) -> zstandard.ZstdCompressionDict:
-    return zstandard.ZstdCompressionDict(raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-
-
-def store_body(session: Session, raw: bytes, *, previous_hash: str | None = None) -> Body:
-    """The stored body of `raw` (added when new), delta-compressed against `previous_hash`'s base.
-
-    `previous_hash` is the article's previous body: most of a re-fetched page (navigation,
-    scripts, the unchanged article) is already in it, so the delta is a few hundred bytes.
-    """
-    digest = body_hash_of(raw)
-    existing = session.get(Body, digest)
-    if existing is not None:
-        return existing
-    base = _base_for(session, previous_hash)
-    if base is not None:
-        dictionary = _raw_dict(load_body(session, base.body_hash))
-        data = zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=dictionary).compress(raw)
-        body = Body(
-            body_hash=digest,
-            compression=COMPRESSION_ZSTD_DELTA,
-            base_hash=base.body_hash,
-            raw_size=len(raw),
-            stored_size=len(data),
-            data=data,
-        )
-    else:
-        data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw)
-        body = Body(
-            body_hash=digest,
-            compression=COMPRESSION_ZSTD,
-            base_hash=None,
-            raw_size=len(raw),
-            stored_size=len(data),
-            data=data,
-        )
-    session.add(body)
-    session.flush()
-    return body
-
-
-def _base_for(session: Session, previous_hash: str | None) -> Body | None:
-    """The standalone body a new delta should use, or None when a new base is due."""
-    if previous_hash is None:
-        return None
-    previous = session.get(Body, previous_hash)
-    if previous is None:
-        return None
-    base = previous if previous.base_hash is None else session.get(Body, previous.base_hash)
-    if base is None:
-        return None
-    deltas = session.scalar(select(func.count()).where(Body.base_hash == base.body_hash))
-    return base if (deltas or 0) < MAX_DELTAS_PER_BASE else None
-
-
-def load_body(session: Session, body_hash: str) -> bytes:
-    """The exact raw bytes of a stored body (checked against its sha256)."""
-    body = session.get(Body, body_hash)
-    if body is None:
-        raise KeyError(f"no stored body {body_hash}")
-    if body.compression == COMPRESSION_ZSTD:
-        raw = zstandard.ZstdDecompressor().decompress(body.data)
-    elif body.compression == COMPRESSION_ZSTD_DELTA:
-        base = session.get(Body, body.base_hash)
-        if base is None or base.compression != COMPRESSION_ZSTD:
-            raise ValueError(f"body {body_hash}: base {body.base_hash} missing or not standalone")
-        base_raw = zstandard.ZstdDecompressor().decompress(base.data)
-        raw = zstandard.ZstdDecompressor(dict_data=_raw_dict(base_raw)).decompress(body.data)
-    else:
-        raise ValueError(f"body {body_hash}: unknown compression {body.compression!r}")
-    if body_hash_of(raw) != body_hash:
-        raise ValueError(f"body {body_hash}: stored data does not match its hash")
-    return raw
 
 
 # --- parsing a capture -------------------------------------------------------------------------
@@ -277,7 +186,12 @@ def _ingest_once(
     )
 
     if page.body:
-        store_body(session, page.body, previous_hash=_latest_body_hash(session, article_id))
+        store_body(
+            session,
+            page.body,
+            previous_hash=_latest_body_hash(session, article_id),
+            digest=body_hash,
+        )
     capture = Capture(
         crawl_run_id=crawl_run_id,
         url=page.url,
@@ -300,16 +214,22 @@ def _ingest_once(
     elif page.status == 304:
         capture.outcome = OUTCOME_NOT_MODIFIED
     in_chain = not page.fetch_error and (record is not None or page.status == 304)
+    # The version this capture belongs to, when known without a query (the usual cases).
+    known_version_no: int | None = None
+    rebuilt = False
     if article is not None and in_chain:
         current = _current_version(session, article)
         if page.fetched_at < current.last_seen_at:
             # An older capture arriving late (an import): only a rebuild keeps versions in
             # capture-time order.
             rebuild_article(session, article.article_id, parser=parser)
+            rebuilt = True
         else:
             _extend_chain(session, article, current, capture, record)
+            known_version_no = article.current_version_no
     elif record is not None:
         article = _new_article(session, capture, record)
+        known_version_no = 1
     elif article is not None:
         _touch_article(article, capture)
     session.flush()
@@ -317,7 +237,7 @@ def _ingest_once(
     _count(session, crawl_run_id, capture.outcome, missing=bool(capture.missing_fields))
     version_no = None
     if capture.outcome in (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED):
-        version_no = _version_no_of(session, capture)
+        version_no = _version_no_of(session, capture) if rebuilt else known_version_no
     return IngestResult(
         capture.outcome, capture.capture_id, capture.article_id, version_no, _error_of(capture)
     )
@@ -754,14 +674,61 @@ def articles_to_reparse(
     return sorted(session.scalars(query))
 
 
-def _parse_job(
-    parser: Parser, article_id: str, facts: list[CaptureFacts]
-) -> tuple[str, list[CaptureFacts], list[ParseOutcome]]:
-    """Worker side of reparse: pure parsing, no database."""
-    outcomes = parse_facts(parser, facts)
-    for fact in facts:
-        fact.body = None  # not needed back in the main process
-    return article_id, facts, outcomes
+# Articles per reparse job: one read and one write transaction each, big enough to amortise
+# the commit and the pickling, small enough to keep the workers evenly busy.
+REPARSE_BATCH = 8
+
+# A reparse worker's own sessions on the archive (set by _start_worker in each process).
+_worker_sessions: Any = None
+
+
+def _start_worker(db_url: str) -> None:
+    """Reparse worker start: its own engine; bodies are read and versions written here."""
+    from storage.db import is_sqlite, make_engine
+
+    global _worker_sessions
+    _worker_sessions = make_session_factory(make_engine(db_url, immediate=is_sqlite(db_url)))
+
+
+def _worker_job(parser: Parser, article_ids: list[str]) -> list[tuple[str, bool]]:
+    return reparse_batch(_worker_sessions, parser, article_ids)
+
+
+def reparse_batch(sessions: Any, parser: Parser, article_ids: list[str]) -> list[tuple[str, bool]]:
+    """Load, parse and rewrite some articles: one read, then one write transaction (committed).
+
+    Parsing happens outside the write transaction, so on SQLite other writers (a crawl, other
+    workers) wait only for the writes. An article that gained a capture between the read and
+    the write is rebuilt in place within the write transaction.
+    """
+    loaded: list[tuple[str, list[CaptureFacts], list[ParseOutcome]]] = []
+    with sessions() as session:
+        for one_id in article_ids:
+            facts = load_capture_facts(session, one_id, with_bodies=True)
+            loaded.append((one_id, facts, []))
+    for _, facts, outcomes in loaded:
+        outcomes.extend(parse_facts(parser, facts))
+        for fact in facts:
+            fact.body = None  # pages are large; keep only one article's at a time
+    results = []
+    with sessions() as session:
+        for one_id, facts, outcomes in loaded:
+            stored_ids = session.scalars(
+                select(Capture.capture_id)
+                .where(Capture.article_id == one_id)
+                .order_by(Capture.fetched_at, Capture.capture_id)
+            ).all()
+            if list(stored_ids) == [fact.capture_id for fact in facts]:
+                changed = apply_chain(session, one_id, derive_chain(one_id, facts, outcomes))
+            else:
+                # A crawl added a capture since the load: redo this one article in place.
+                changed = rebuild_article(session, one_id, parser=parser)
+            results.append((one_id, changed))
+        if any(changed for _, changed in results):
+            session.commit()
+        else:
+            session.rollback()
+    return results
 
 
 def reparse(
@@ -773,63 +740,54 @@ def reparse(
     workers: int | None = None,
     on_article: Callable[[str, bool], None] | None = None,
 ) -> ReparseSummary:
-    """Re-derive versions from stored captures with `parser`, offline, one transaction per article.
+    """Re-derive versions from stored captures with `parser`, offline, a few articles a transaction.
 
-    Pages are parsed in `workers` processes (default: every core); the main process writes. An
-    article whose derived history equals the stored one is not written at all, so a rerun after
-    an interruption only redoes what is left, and the same parser changes nothing.
+    Each of `workers` processes (default: every core) reads its articles' bodies on its own
+    connection, parses them and writes what changed; the main process only hands out article
+    ids. An article whose derived history equals the stored one is not written at all, so a
+    rerun after an interruption only redoes what is left, and the same parser changes nothing.
     """
     sessions = make_session_factory(engine)
     with sessions() as session:
         article_ids = articles_to_reparse(session, since=since, article_id=article_id)
     summary = ReparseSummary()
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    batches = [
+        article_ids[start : start + REPARSE_BATCH]
+        for start in range(0, len(article_ids), REPARSE_BATCH)
+    ]
 
-    def load(one_id: str) -> list[CaptureFacts]:
-        with sessions() as session:
-            return load_capture_facts(session, one_id, with_bodies=True)
+    def count(results: list[tuple[str, bool]]) -> None:
+        for one_id, changed in results:
+            summary.articles += 1
+            summary.changed += changed
+            summary.unchanged += not changed
+            if on_article is not None:
+                on_article(one_id, changed)
 
-    def write(one_id: str, facts: list[CaptureFacts], outcomes: list[ParseOutcome]) -> None:
-        with sessions() as session:
-            stored_ids = session.scalars(
-                select(Capture.capture_id)
-                .where(Capture.article_id == one_id)
-                .order_by(Capture.fetched_at, Capture.capture_id)
-            ).all()
-            if list(stored_ids) == [fact.capture_id for fact in facts]:
-                changed = apply_chain(session, one_id, derive_chain(one_id, facts, outcomes))
-            else:
-                # A crawl added a capture since the load: redo this one article in place.
-                changed = rebuild_article(session, one_id, parser=parser)
-            if changed:
-                session.commit()
-            else:
-                session.rollback()
-        summary.articles += 1
-        summary.changed += changed
-        summary.unchanged += not changed
-        if on_article is not None:
-            on_article(one_id, changed)
-
-    if workers <= 1 or len(article_ids) <= 1:
-        for one_id in article_ids:
-            facts = load(one_id)
-            write(one_id, facts, parse_facts(parser, facts))
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            count(reparse_batch(sessions, parser, batch))
         return summary
 
     # Spawned (not forked) workers: they must not inherit the parent's database connections.
     context = multiprocessing.get_context("spawn")
-    window = workers * 4  # bounded read-ahead: memory stays flat on a large archive
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    db_url = engine.url.render_as_string(hide_password=False)
+    window = workers * 2  # bounded read-ahead of results
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(batches)),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(db_url,),
+    ) as pool:
         pending: deque[Future] = deque()
-        queued = iter(article_ids)
         try:
-            for one_id in queued:
-                pending.append(pool.submit(_parse_job, parser, one_id, load(one_id)))
+            for batch in batches:
+                pending.append(pool.submit(_worker_job, parser, batch))
                 if len(pending) >= window:
-                    write(*pending.popleft().result())
+                    count(pending.popleft().result())
             while pending:
-                write(*pending.popleft().result())
+                count(pending.popleft().result())
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
