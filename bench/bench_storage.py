@@ -174,8 +174,12 @@ class Archive:
         self.sessions = make_session_factory(self.engine)
 
     def ingest_all(self, fetches: list[Fetch]) -> list[str]:
-        with self.sessions() as session:
-            return [ingest(session, fetch.page).outcome for fetch in fetches]
+        """Ingest as the crawl does (crawler/archive_thread.py): a fresh session per page."""
+        outcomes = []
+        for fetch in fetches:
+            with self.sessions() as session:
+                outcomes.append(ingest(session, fetch.page).outcome)
+        return outcomes
 
     def close(self) -> None:
         self.engine.dispose()
@@ -198,7 +202,9 @@ def parse_all(fetches: list[Fetch]) -> None:
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--articles", type=int, default=50)
+    # 150 articles: 750 fetches, then 300 more, so reparse runs over 1,050 captures and the
+    # worker pool's start-up (spawned processes import the parser, ~1-3 s) does not dominate.
+    options.add_argument("--articles", type=int, default=150)
     options.add_argument("--passes", type=int, default=3, help="timing passes, best kept")
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's section")
     args = options.parse_args()
@@ -291,7 +297,8 @@ def main() -> None:
         "",
         f"- ingest / parser: **{ingest_rate / parser_rate:.2f}** (goal: at least 0.7)",
         f"- reparse (new output) / (parser × {cores} cores): **{new_rate / reparse_goal:.2f}**;"
-        f" same parser: **{same_rate / reparse_goal:.2f}** (goal: at least 0.8)",
+        f" same parser: **{same_rate / reparse_goal:.2f}** (goal: at least 0.8);"
+        f" over {reparse_pages:,} captures, worker pool start-up included",
         "",
     ]
     report = "\n".join(lines)
