@@ -187,10 +187,8 @@ def _sqlite_hits(
     params: dict[str, Any] = {"limit": limit}
     if len(query) >= MIN_INDEXED_CHARS:
         params["phrase"] = fts5_phrase(query)
-        matching = (
-            "{alias}.version_id IN (SELECT rowid FROM versions_search "
-            "WHERE versions_search MATCH :phrase)"
-        )
+        matched = "SELECT rowid FROM versions_search WHERE versions_search MATCH :phrase"
+        matching = "{alias}.version_id IN matched"
         counted = session.execute(
             text(
                 "SELECT count(*) FROM (SELECT rowid FROM versions_search "
@@ -198,40 +196,44 @@ def _sqlite_hits(
             ),
             {"phrase": params["phrase"], "cap": WALK_FROM_MATCHES},
         ).scalar_one()
-        walk = counted >= WALK_FROM_MATCHES
+        plan = "walk" if counted >= WALK_FROM_MATCHES else "sort"
+        ids = _sqlite_ranked_ids(session, matching, plan, filters, params, matched)
     else:
-        # Too short for the trigram index: a LIKE test per version, newest first, so a common
-        # word stops early; a rare (or absent) one reads every version.
+        # Too short for the trigram index: a LIKE test per version. First over the newest
+        # LIKE_WINDOW versions only (a common word fills the page there); failing that, one
+        # LIKE scan of every version, whose few matches are then sorted.
         params["pattern"] = like_pattern(query)
+        tested = (
+            "(indexed.headline LIKE :pattern ESCAPE '\\' OR indexed.text LIKE :pattern ESCAPE '\\')"
+        )
         matching = (
             "EXISTS (SELECT 1 FROM versions_search AS indexed "
-            "WHERE indexed.rowid = {alias}.version_id AND (indexed.headline LIKE :pattern "
-            "ESCAPE '\\' OR indexed.text LIKE :pattern ESCAPE '\\'))"
+            f"WHERE indexed.rowid = {{alias}}.version_id AND {tested})"
         )
-        walk = True
-    conditions = [
-        matching.format(alias="hit"),
-        *_sqlite_filters("hit", filters, params),
-        "NOT EXISTS (SELECT 1 FROM versions AS newer WHERE newer.article_id = hit.article_id "
-        "AND newer.version_no > hit.version_no AND "
-        + " AND ".join([matching.format(alias="newer"), *_sqlite_filters("newer", filters, {})])
-        + ")",
-    ]
-    if walk:
-        # `+` keeps the IN off the rowid so the walk over ORDER_INDEX is the plan.
-        conditions[0] = conditions[0].replace("hit.version_id IN", "+hit.version_id IN", 1)
-        source = f"versions AS hit INDEXED BY {ORDER_INDEX}"
-    else:
-        source = "versions AS hit NOT INDEXED"
-    statement = text(
-        f"SELECT hit.version_id FROM {source} WHERE {' AND '.join(conditions)} "
-        "ORDER BY hit.published_at DESC, hit.article_id DESC LIMIT :limit"
-    )
-    # Times as UtcDateTime stores them, so the text comparison SQLite makes orders correctly.
-    statement = statement.bindparams(
-        *(bindparam(name, type_=UtcDateTime()) for name in ("since", "until") if name in params)
-    )
-    ids = session.execute(statement, params).scalars().all()
+        # Stored text, compared as stored: no type conversion on the way back in.
+        window_start = session.execute(
+            text(
+                f"SELECT published_at FROM versions INDEXED BY {ORDER_INDEX} "
+                "ORDER BY published_at DESC, article_id DESC LIMIT 1 OFFSET :window"
+            ),
+            {"window": LIKE_WINDOW},
+        ).scalar()
+        if window_start is None:  # a small archive: one walk over everything
+            return _sqlite_load(
+                session, _sqlite_ranked_ids(session, matching, "walk", filters, params)
+            )
+        params["window_start"] = window_start
+        ids = _sqlite_ranked_ids(session, matching, "window", filters, params)
+        if len(ids) < limit:
+            del params["window_start"]
+            matched = f"SELECT indexed.rowid FROM versions_search AS indexed WHERE {tested}"
+            matching = "{alias}.version_id IN matched"
+            ids = _sqlite_ranked_ids(session, matching, "sort", filters, params, matched)
+    return _sqlite_load(session, ids)
+
+
+def _sqlite_load(session: Session, ids: list[int]) -> list[tuple[Version, int]]:
+    """The versions `ids` (in that order) with their article's current version number."""
     if not ids:
         return []
     loaded = {
@@ -243,6 +245,55 @@ def _sqlite_hits(
         )
     }
     return [loaded[version_id] for version_id in ids]
+
+
+# 2-character queries look for a page of hits among this many newest versions before scanning all.
+LIKE_WINDOW = 5000
+
+
+def _sqlite_ranked_ids(
+    session: Session,
+    matching: str,
+    plan: str,
+    filters: _Filters,
+    params: dict[str, Any],
+    matched: str | None = None,
+) -> list[int]:
+    """Ids of the hits, newest first: `matching` is an SQL condition on "{alias}".
+
+    plan "walk": along ORDER_INDEX, stopping at the limit; "window": the same, stopping at
+    params["window_start"] too; "sort": every match, then sorted (few matches). `matched`, a
+    SELECT of matching rowids, becomes the table "matched" that `matching` may use.
+    """
+    conditions = [
+        matching.format(alias="hit"),
+        *_sqlite_filters("hit", filters, params),
+        "NOT EXISTS (SELECT 1 FROM versions AS newer WHERE newer.article_id = hit.article_id "
+        "AND newer.version_no > hit.version_no AND "
+        + " AND ".join([matching.format(alias="newer"), *_sqlite_filters("newer", filters, {})])
+        + ")",
+    ]
+    if plan == "walk":
+        # `+` keeps the IN off the rowid so the walk over ORDER_INDEX is the plan.
+        conditions[0] = conditions[0].replace("hit.version_id IN", "+hit.version_id IN", 1)
+        source = f"versions AS hit INDEXED BY {ORDER_INDEX}"
+    elif plan == "window":
+        # The walk, ending at the LIKE_WINDOW-th newest version.
+        conditions.append("hit.published_at >= :window_start")
+        source = f"versions AS hit INDEXED BY {ORDER_INDEX}"
+    else:
+        source = "versions AS hit NOT INDEXED"
+    # The matches are computed once, for the hit and for its newer versions alike.
+    prefix = f"WITH matched(rowid) AS MATERIALIZED ({matched}) " if matched else ""
+    statement = text(
+        f"{prefix}SELECT hit.version_id FROM {source} WHERE {' AND '.join(conditions)} "
+        "ORDER BY hit.published_at DESC, hit.article_id DESC LIMIT :limit"
+    )
+    # Times as UtcDateTime stores them, so the text comparison SQLite makes orders correctly.
+    statement = statement.bindparams(
+        *(bindparam(name, type_=UtcDateTime()) for name in ("since", "until") if name in params)
+    )
+    return list(session.execute(statement, params).scalars())
 
 
 def _sqlite_filters(alias: str, filters: _Filters, params: dict[str, Any]) -> list[str]:
