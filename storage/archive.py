@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from crawler.items import FetchedPage
 from crawler.records import ArticleRecord
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
-from storage.bodies import body_hash_of, load_body, store_body
+from storage.bodies import body_hash_of, load_bodies, store_body
+from storage.bodies import load_body as load_body  # re-exported: export and tests use it
 from storage.db import make_session_factory
 from storage.models import (
     OUTCOME_DUPLICATE,
@@ -558,13 +559,17 @@ def load_capture_facts(
     ).all()
     facts = [CaptureFacts(*row) for row in rows]
     if with_bodies:
-        bodies: dict[str, bytes] = {}
-        for fact in facts:
-            if fact.body_hash is not None:
-                if fact.body_hash not in bodies:
-                    bodies[fact.body_hash] = load_body(session, fact.body_hash)
-                fact.body = bodies[fact.body_hash]
+        attach_bodies(session, facts)
     return facts
+
+
+def attach_bodies(session: Session, facts: Iterable[CaptureFacts]) -> None:
+    """Set each capture's raw body, all read at once (a body shared by captures read once)."""
+    facts = list(facts)
+    bodies = load_bodies(session, {f.body_hash for f in facts if f.body_hash is not None})
+    for fact in facts:
+        if fact.body_hash is not None:
+            fact.body = bodies[fact.body_hash]
 
 
 def parse_facts(parser: Parser, facts: Iterable[CaptureFacts]) -> list[ParseOutcome]:
@@ -704,8 +709,8 @@ def reparse_batch(sessions: Any, parser: Parser, article_ids: list[str]) -> list
     loaded: list[tuple[str, list[CaptureFacts], list[ParseOutcome]]] = []
     with sessions() as session:
         for one_id in article_ids:
-            facts = load_capture_facts(session, one_id, with_bodies=True)
-            loaded.append((one_id, facts, []))
+            loaded.append((one_id, load_capture_facts(session, one_id, with_bodies=False), []))
+        attach_bodies(session, (fact for _, facts, _ in loaded for fact in facts))
     for _, facts, outcomes in loaded:
         outcomes.extend(parse_facts(parser, facts))
         for fact in facts:

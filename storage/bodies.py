@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
 
 import zstandard
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import COMPRESSION_ZSTD, COMPRESSION_ZSTD_DELTA, Body, Capture
+from storage.models import COMPRESSION_ZSTD, COMPRESSION_ZSTD_DELTA, Body
 
 # zstd level for standalone bodies (the bases): well past gzip's ratio on HTML, ~15 KB for a
 # 135 KB Newsis page in ~5-18 ms; few bodies are bases, so the time is spread thin.
@@ -64,7 +66,8 @@ class _BaseCache:
 
 
 _bases = _BaseCache(BASE_CACHE_SIZE)
-# The base most recently made, per database: first fetches of other articles share its chrome.
+# The base most recently made by this process, per database: first fetches of other articles
+# share its chrome. A new process starts with none, so its first new body becomes a base.
 _recent_base: dict[str, str] = {}
 
 
@@ -92,7 +95,7 @@ def _compress_standalone(raw: bytes) -> bytes:
     return zstandard.ZstdCompressor(compression_params=params).compress(raw)
 
 
-def _base_entry(session: Session, base: Body) -> tuple[bytes, zstandard.ZstdCompressionDict]:
+def _base_entry(session: Session, base: Any) -> tuple[bytes, zstandard.ZstdCompressionDict]:
     entry = _bases.get(base.body_hash)
     if entry is None:
         raw = zstandard.ZstdDecompressor().decompress(base.data)
@@ -104,94 +107,85 @@ def _base_entry(session: Session, base: Body) -> tuple[bytes, zstandard.ZstdComp
 
 def store_body(
     session: Session, raw: bytes, *, previous_hash: str | None = None, digest: str | None = None
-) -> Body:
-    """The stored body of `raw` (added when new), as a delta when a base fits it well.
+) -> str:
+    """Store `raw` unless already stored; its hash. A delta when a base fits it well.
 
     Candidate bases: the base of the article's previous body `previous_hash` (the same article,
     so its text is already there) and the base made most recently (another article, but the
     current chrome, which is ~120 KB of a 135 KB Newsis page). The smaller delta wins; when even
     that is large, the body is stored standalone and becomes the new recent base. `digest` is
-    raw's sha256 when the caller has it already.
+    raw's sha256 when the caller has it already. Only hashes and counts are read on this path
+    (no blobs): a base's bytes come from the per-process cache unless it is cold.
     """
     digest = digest or body_hash_of(raw)
-    existing = session.get(Body, digest)
-    if existing is not None:
-        return existing
+    if session.scalar(select(Body.body_hash).where(Body.body_hash == digest)) is not None:
+        return digest
     key = _database_key(session)
-    candidates: list[Body] = []
-    for base in (_base_of(session, previous_hash), _recent(session, key)):
-        if base is not None and all(base.body_hash != c.body_hash for c in candidates):
-            candidates.append(base)
-    best: tuple[bytes, Body] | None = None
-    for base in candidates:
-        if _delta_count(session, base.body_hash) >= MAX_DELTAS_PER_BASE:
+    candidates: list[str] = []
+    for base_hash in (_base_hash_of(session, previous_hash), _recent_base.get(key)):
+        if base_hash is not None and base_hash not in candidates:
+            candidates.append(base_hash)
+    best: tuple[bytes, str] | None = None
+    for base_hash in candidates:
+        deltas = _delta_count_if_stored(session, base_hash)
+        if deltas is None or deltas >= MAX_DELTAS_PER_BASE:
             continue
-        base_raw, dictionary = _base_entry(session, base)
+        base_raw, dictionary = _cached_base(session, base_hash)
         data = _compress_delta(raw, base_raw, dictionary)
         if best is None or len(data) < len(best[0]):
-            best = (data, base)
+            best = (data, base_hash)
     if best is not None and len(best[0]) <= NEW_BASE_DELTA_SIZE:
-        data, base = best
-        body = Body(
-            body_hash=digest,
-            compression=COMPRESSION_ZSTD_DELTA,
-            base_hash=base.body_hash,
-            raw_size=len(raw),
-            stored_size=len(data),
-            data=data,
-        )
+        data, base_hash = best
+        compression: str = COMPRESSION_ZSTD_DELTA
     else:
-        data = _compress_standalone(raw)
-        body = Body(
+        data, base_hash, compression = _compress_standalone(raw), None, COMPRESSION_ZSTD
+        _bases.put(digest, raw)
+    session.execute(
+        insert(Body).values(
             body_hash=digest,
-            compression=COMPRESSION_ZSTD,
-            base_hash=None,
+            compression=compression,
+            base_hash=base_hash,
             raw_size=len(raw),
             stored_size=len(data),
             data=data,
         )
-        _bases.put(digest, raw)
-    session.add(body)
-    session.flush()
-    if body.base_hash is None:
-        # Set after the flush: a rolled-back transaction can leave a hash that is not stored,
-        # which _recent checks before use.
+    )
+    if base_hash is None:
+        # Remembered after the insert; a rolled-back transaction can still leave a hash that
+        # is not stored, which _delta_count_if_stored finds out before it is used.
         _recent_base[key] = digest
-    return body
+    return digest
 
 
-def _base_of(session: Session, body_hash: str | None) -> Body | None:
+def _base_hash_of(session: Session, body_hash: str | None) -> str | None:
     """The standalone body `body_hash` is (or is a delta against)."""
     if body_hash is None:
         return None
-    body = session.get(Body, body_hash)
-    if body is None or body.base_hash is None:
-        return body
-    return session.get(Body, body.base_hash)
-
-
-def _recent(session: Session, key: str) -> Body | None:
-    """The base made most recently in this database (remembered per process, else looked up)."""
-    known = _recent_base.get(key)
-    if known is not None:
-        body = session.get(Body, known)
-        if body is not None:
-            return body
-    latest = session.scalar(
-        select(Body.body_hash)
-        .join(Capture, Capture.body_hash == Body.body_hash)
-        .where(Body.base_hash.is_(None))
-        .order_by(Capture.capture_id.desc())
-        .limit(1)
+    return session.scalar(
+        select(func.coalesce(Body.base_hash, Body.body_hash)).where(Body.body_hash == body_hash)
     )
-    if latest is None:
+
+
+def _delta_count_if_stored(session: Session, base_hash: str) -> int | None:
+    """How many deltas use `base_hash`, or None when no such standalone body is stored."""
+    deltas = select(func.count()).where(Body.base_hash == base_hash).scalar_subquery()
+    row = session.execute(
+        select(Body.compression, deltas).where(Body.body_hash == base_hash)
+    ).first()
+    if row is None or row[0] != COMPRESSION_ZSTD:
         return None
-    _recent_base[key] = latest
-    return session.get(Body, latest)
+    return row[1]
 
 
-def _delta_count(session: Session, base_hash: str) -> int:
-    return session.scalar(select(func.count()).where(Body.base_hash == base_hash)) or 0
+def _cached_base(session: Session, base_hash: str) -> tuple[bytes, zstandard.ZstdCompressionDict]:
+    entry = _bases.get(base_hash)
+    if entry is None:
+        data = session.scalar(select(Body.data).where(Body.body_hash == base_hash))
+        raw = zstandard.ZstdDecompressor().decompress(data)
+        if body_hash_of(raw) != base_hash:
+            raise ValueError(f"body {base_hash}: stored data does not match its hash")
+        entry = _bases.put(base_hash, raw)
+    return entry
 
 
 def load_body(session: Session, body_hash: str) -> bytes:
@@ -202,20 +196,60 @@ def load_body(session: Session, body_hash: str) -> bytes:
     return decode_body(session, body)
 
 
-def decode_body(session: Session, body: Body) -> bytes:
-    """The raw bytes of a stored body row, its base read through the per-process cache."""
+def decode_body(session: Session, body: Any) -> bytes:
+    """The raw bytes of a stored body (a Body or a row with its columns), bases cached."""
     if body.compression == COMPRESSION_ZSTD:
         raw = zstandard.ZstdDecompressor().decompress(body.data)
     elif body.compression == COMPRESSION_ZSTD_DELTA:
-        base = session.get(Body, body.base_hash)
-        if base is None or base.compression != COMPRESSION_ZSTD:
-            raise ValueError(
-                f"body {body.body_hash}: base {body.base_hash} missing or not standalone"
-            )
-        _, dictionary = _base_entry(session, base)
+        entry = _bases.get(body.base_hash)
+        if entry is None:
+            base = session.get(Body, body.base_hash)
+            if base is None or base.compression != COMPRESSION_ZSTD:
+                raise ValueError(
+                    f"body {body.body_hash}: base {body.base_hash} missing or not standalone"
+                )
+            entry = _base_entry(session, base)
+        _, dictionary = entry
         raw = zstandard.ZstdDecompressor(dict_data=dictionary).decompress(body.data)
     else:
         raise ValueError(f"body {body.body_hash}: unknown compression {body.compression!r}")
     if body_hash_of(raw) != body.body_hash:
         raise ValueError(f"body {body.body_hash}: stored data does not match its hash")
     return raw
+
+
+# Hashes per IN (…) list: short SQL, well under SQLite's bound-parameter limit.
+_LOAD_CHUNK = 200
+
+
+def load_bodies(session: Session, body_hashes: Iterable[str]) -> dict[str, bytes]:
+    """The exact raw bytes of many stored bodies, read in a few queries (each checked by sha256)."""
+    rows = _body_rows(session, set(body_hashes))
+    bases_needed = {
+        row.base_hash
+        for row in rows.values()
+        if row.base_hash is not None and _bases.get(row.base_hash) is None
+    }
+    base_rows = _body_rows(session, bases_needed - rows.keys())
+    base_rows.update({key: rows[key] for key in bases_needed & rows.keys()})
+    for base_hash in bases_needed:
+        base = base_rows[base_hash]
+        if base.compression != COMPRESSION_ZSTD:
+            raise ValueError(f"body {base_hash}: a base that is not standalone")
+        _base_entry(session, base)
+    return {body_hash: decode_body(session, row) for body_hash, row in rows.items()}
+
+
+def _body_rows(session: Session, body_hashes: set[str]) -> dict[str, Any]:
+    wanted = sorted(body_hashes)
+    rows: dict[str, Any] = {}
+    for start in range(0, len(wanted), _LOAD_CHUNK):
+        chunk = wanted[start : start + _LOAD_CHUNK]
+        query = select(Body.body_hash, Body.compression, Body.base_hash, Body.data).where(
+            Body.body_hash.in_(chunk)
+        )
+        rows.update((row.body_hash, row) for row in session.execute(query))
+    missing = body_hashes - rows.keys()
+    if missing:
+        raise KeyError(f"no stored body {min(missing)}")
+    return rows
