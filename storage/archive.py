@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -160,6 +160,13 @@ def _ingest_once(
     parser: Parser,
 ) -> IngestResult:
     body_hash = body_hash_of(page.body) if page.body else None
+    if session.get_bind().dialect.name == "postgresql":
+        # Two imports of one WARC at once would both pass the duplicate check below under READ
+        # COMMITTED (captures have no unique key to catch it): serialise ingests of one URL
+        # until commit. SQLite needs nothing: BEGIN IMMEDIATE already serialises writers.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:url, 0))"), {"url": page.url}
+        )
     duplicate = session.scalar(
         select(Capture).where(
             Capture.url == page.url,

@@ -49,10 +49,9 @@ def test_two_crawls_started_together_one_runs_the_other_exits_with_the_lock_code
     assert consistency_problems(db_url) == []
 
 
-def test_two_imports_of_one_warc_at_once_store_each_capture_once(tmp_path: Path) -> None:
-    # SQLite only for now: on PostgreSQL the duplicate-capture check in storage.archive.ingest
-    # runs before the article's row lock, so two imports both store a page (reported to the lead).
-    db_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+def test_two_imports_of_one_warc_at_once_store_each_capture_once(
+    db_url: str, tmp_path: Path
+) -> None:
     upgrade(db_url)
     [warc] = import_batches(62, tmp_path, 1, 80)
     reference_url = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
