@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
@@ -86,13 +86,13 @@ def begin_run(session: Session) -> int:
 
     Only called under the run lock, so no other crawl can be running on this database.
     """
-    now = datetime.now(UTC)
-    session.execute(
-        update(CrawlRun)
-        .where(CrawlRun.kind == "crawl", CrawlRun.outcome == "running")
-        .values(outcome="interrupted", finished_at=now)
-    )
-    session.commit()
+    stale = session.scalars(
+        select(CrawlRun.crawl_run_id).where(
+            CrawlRun.kind == "crawl", CrawlRun.outcome == "running"
+        )
+    ).all()
+    for crawl_run_id in stale:
+        archive.finish_run(session, crawl_run_id, outcome="interrupted")
     return archive.start_run(session)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,7 +175,7 @@ def _ingest_once(
         )
     )
     if duplicate is not None:
-        _count(session, crawl_run_id, OUTCOME_DUPLICATE, missing=False)
+        _count_duplicate(session, crawl_run_id)
         return IngestResult(
             OUTCOME_DUPLICATE,
             duplicate.capture_id,
@@ -242,7 +242,6 @@ def _ingest_once(
         _touch_article(article, capture)
     session.flush()
 
-    _count(session, crawl_run_id, capture.outcome, missing=bool(capture.missing_fields))
     version_no = None
     if capture.outcome in (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED):
         version_no = _version_no_of(session, capture) if rebuilt else known_version_no
@@ -404,15 +403,35 @@ _COUNT_COLUMNS = {
 }
 
 
-def _count(session: Session, crawl_run_id: int | None, outcome: str, *, missing: bool) -> None:
+def _count_duplicate(session: Session, crawl_run_id: int | None) -> None:
+    # Only a duplicate is counted as it happens: it leaves no capture to count at the end.
+    # Every other outcome is counted from the run's captures by finish_run, so concurrent
+    # ingests (scale-out workers share a round) never queue on the run's row lock.
     if crawl_run_id is None:
         return
-    column = _COUNT_COLUMNS[outcome]
-    values: dict[Any, Any] = {column: column + 1}
-    if missing:
-        values[CrawlRun.missing_field_count] = CrawlRun.missing_field_count + 1
-    # An UPDATE … SET n = n + 1, not read-modify-write: several crawl processes share a run.
-    session.execute(update(CrawlRun).where(CrawlRun.crawl_run_id == crawl_run_id).values(values))
+    column = CrawlRun.duplicate_count
+    # An UPDATE … SET n = n + 1, not read-modify-write: several processes may share a run.
+    session.execute(
+        update(CrawlRun).where(CrawlRun.crawl_run_id == crawl_run_id).values({column: column + 1})
+    )
+
+
+def _fill_counts(session: Session, run: CrawlRun) -> None:
+    """Set a run's counts from its captures: what was really kept, whoever ingested it."""
+    rows = session.execute(
+        select(
+            Capture.outcome,
+            func.count(),
+            func.count(Capture.missing_fields),
+        )
+        .where(Capture.crawl_run_id == run.crawl_run_id)
+        .group_by(Capture.outcome)
+    ).all()
+    by_outcome = {outcome: count for outcome, count, _ in rows}
+    for outcome, column in _COUNT_COLUMNS.items():
+        if outcome != OUTCOME_DUPLICATE:
+            setattr(run, column.key, by_outcome.get(outcome, 0))
+    run.missing_field_count = sum(missing for _, _, missing in rows)
 
 
 # --- crawl runs --------------------------------------------------------------------------------
@@ -432,10 +451,14 @@ def start_run(session: Session, *, kind: str = "crawl", note: str | None = None)
 def finish_run(
     session: Session, crawl_run_id: int, *, outcome: str = "finished", note: str | None = None
 ) -> CrawlRun:
-    """Close a crawl run (committed); its counts were kept up to date by ingest."""
+    """Close a crawl run (committed), with its counts taken from its captures.
+
+    Until then a running run shows only its duplicate count.
+    """
     run = session.get(CrawlRun, crawl_run_id, populate_existing=True)
     if run is None:
         raise KeyError(f"no crawl run {crawl_run_id}")
+    _fill_counts(session, run)
     run.finished_at = datetime.now(UTC)
     run.outcome = outcome
     if note is not None:
