@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,13 +21,13 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "## Crawl (issue 4)"
 # Older than any article the site makes (its "older" design goes back to 2015): every list page.
 SINCE = "2010-01-01"
 GOAL = 0.70
 
 sys.path.insert(0, str(REPO))
+from bench.common import machine, write_part  # noqa: E402
 from crawler.crawl import FAST_SETTINGS  # noqa: E402
 
 FAST_SETTINGS_TEXT = ", ".join(
@@ -90,37 +87,6 @@ def per_minute(run: dict) -> float:
     return run["articles"] / run["wall"] * 60
 
 
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = match.group(1).strip() if match else cpu
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}. "
-        f"Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
-    )
-
-
-def write_part(report: str) -> None:
-    """Replace one `### ` part (the report's first line) of this section in RESULTS.md; the
-    other parts and other helpers' sections stay as they are."""
-    heading = report.splitlines()[0]
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    section_re = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    found = section_re.search(text)
-    section = found.group(0) if found else f"{SECTION}\n\n"
-    part_re = re.compile(rf"^{re.escape(heading)}\n.*?(?=^### |\Z)", re.S | re.M)
-    if part_re.search(section):
-        section = part_re.sub(lambda _: report.rstrip("\n") + "\n\n", section)
-    else:
-        section = section.rstrip("\n") + "\n\n" + report.rstrip("\n") + "\n\n"
-    if found:
-        text = text[: found.start()] + section + text[found.end():]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -144,7 +110,7 @@ def main() -> None:
     report = "\n".join([
         "### Throughput (bench/bench_crawl.py)",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         f"Local site: {args.articles} articles, in its own process (`python -m tests.site`);"
         f" each crawl in a subprocess, politeness off (FAST_SETTINGS: "
         f"{FAST_SETTINGS_TEXT}), discovery = 16 feeds + every list page. Best of {args.rounds}"
@@ -162,7 +128,7 @@ def main() -> None:
     ])
     print(report)
     if args.write:
-        write_part(report)
+        write_part(SECTION, report)
 
 if __name__ == "__main__":
     main()

@@ -18,9 +18,10 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_crawl import REPO, SINCE, local_site, machine, write_part
+from bench_crawl import REPO, SECTION, SINCE, local_site
 from sqlalchemy import insert, select
 
+from bench.common import machine, write_part
 from crawler.items import FetchedPage
 from crawler.urls import canonical_article_url
 from storage.archive import finish_run, ingest, start_run
@@ -151,7 +152,7 @@ def main() -> None:
     report = "\n".join([
         "### Memory (bench/bench_memory.py)",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         f"A crawl of the same {args.new} new articles (local site in its own process, politeness"
         " off) into an archive already holding K articles (one version and one capture"
         " each, bodies shared with 40 really ingested pages); peak RSS of the crawl process"
@@ -169,7 +170,7 @@ def main() -> None:
     ])
     print(report)
     if args.write:
-        write_part(report)
+        write_part(SECTION, report)
 
 
 if __name__ == "__main__":

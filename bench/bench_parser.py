@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import platform
-import re
 import sys
 import time
 from datetime import datetime
@@ -21,12 +18,12 @@ import lxml.html
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import machine, write_section  # noqa: E402
 from crawler.parsers import parse_article  # noqa: E402
 from tests.fixtures.build_newsis_fixtures import side_chrome  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "newsis"
 EXAMPLES = REPO.parent / "shared" / "newsis" / "examples"
-RESULTS = REPO / "bench" / "RESULTS.md"
 HEADING = "## Parser (issue 2)"
 MIN_PAGE = 100 * 1024
 
@@ -59,15 +56,6 @@ def rate(work, corpus, rounds: int) -> float:
         best = min(best, time.perf_counter() - start)
     return len(corpus) / best
 
-
-def machine() -> str:
-    cpu = "unknown"
-    try:
-        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = match.group(1).strip() if match else cpu
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}"
 
 
 def main() -> None:
@@ -103,16 +91,6 @@ def main() -> None:
     if "--write" in sys.argv:
         write_section(report)
 
-
-def write_section(report: str) -> None:
-    """Replace only this benchmark's section; other benchmarks own the rest of the file."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: report + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + report + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

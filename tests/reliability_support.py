@@ -312,8 +312,8 @@ def reparse_command(db_url: str, workers: int) -> list[str]:
 
 
 def _reparse_main(db_url: str, workers: str) -> None:
-    from storage.archive import reparse
     from storage.db import open_archive
+    from storage.reparse import reparse
 
     # By its importable name, not as __main__.parser_v2: the spawned workers unpickle it.
     from tests.reliability_support import parser_v2 as named_parser

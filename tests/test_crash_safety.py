@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
-from storage.archive import reparse
 from storage.db import open_archive, upgrade
+from storage.reparse import reparse
 from tests.reliability_support import (
     Reader,
     choose_seed,

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from crawler.cli import cli
 from crawler.records import ArticleRecord
-from storage.archive import ingest, parse_page, reparse
+from storage.archive import ingest, parse_page
 from storage.models import Article, Capture, Version
+from storage.reparse import reparse
 from tests.storage_fixtures import example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)

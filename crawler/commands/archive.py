@@ -19,7 +19,7 @@ from crawler.commands.common import (
 )
 from crawler.items import FetchedPage
 from storage import db
-from storage.archive import articles_to_reparse, ingest, reparse
+from storage.archive import ingest
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -28,6 +28,7 @@ from storage.models import (
     OUTCOME_NOT_MODIFIED,
     OUTCOME_UNCHANGED,
 )
+from storage.reparse import articles_to_reparse, reparse
 
 SUMMARY_ORDER = (
     OUTCOME_NEW_ARTICLE,

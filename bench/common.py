@@ -1,0 +1,54 @@
+"""What every benchmark shares: the machine line and writing its own part of bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "RESULTS.md"
+
+
+def machine() -> str:
+    """CPUs, CPU model and Python: what a reader needs to weigh the figures."""
+    cpu = "unknown"
+    try:
+        match = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        cpu = match.group(1).strip() if match else cpu
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}"
+
+
+def write_section(report: str) -> None:
+    """Replace the `## ` section headed by the report's first line; the rest of the file stays."""
+    heading = report.splitlines()[0]
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: report.rstrip("\n") + "\n\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + report.rstrip("\n") + "\n"
+    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def write_part(section: str, report: str) -> None:
+    """Replace one `### ` part (headed by the report's first line) of the `## ` section `section`;
+    other parts, and other benchmarks' sections, stay as they are."""
+    heading = report.splitlines()[0]
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    section_re = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
+    found = section_re.search(text)
+    body = found.group(0) if found else f"{section}\n\n"
+    part_re = re.compile(rf"^{re.escape(heading)}\n.*?(?=^### |\Z)", re.S | re.M)
+    if part_re.search(body):
+        body = part_re.sub(lambda _: report.rstrip("\n") + "\n\n", body)
+    else:
+        body = body.rstrip("\n") + "\n\n" + report.rstrip("\n") + "\n\n"
+    if found:
+        text = text[: found.start()] + body + text[found.end() :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
