@@ -1,4 +1,6 @@
-"""The crawl's one database thread: the spider's look-ups and the pipeline's ingests, in turn."""
+"""The crawl's database thread: the spider's look-ups and the run's opening and closing.
+
+Pages are stored by the writer process (crawler/ingest_process.py), not here."""
 
 from __future__ import annotations
 
@@ -33,10 +35,10 @@ class KnownArticle:
 
 
 class ArchiveThread:
-    """One worker thread that owns every database session of the crawl.
+    """One worker thread that owns the crawl process's database sessions.
 
-    SQLite takes one writer at a time; running every ingest and every look-up on the same thread
-    keeps writes in order and off the reactor, which goes on fetching meanwhile.
+    Database calls block; on their own thread they stay off the reactor, which goes on fetching
+    meanwhile, and one thread is enough for the few look-ups a crawl makes.
     """
 
     def __init__(self, db_url: str) -> None:

@@ -10,6 +10,7 @@ one article itself (row lock on the article, retry on a unique-key collision).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -27,8 +28,8 @@ from twisted.python.failure import Failure
 
 from crawler.archive_thread import ArchiveThread, KnownArticle, revisit_batch
 from crawler.crawl import crawl_settings, end_run
+from crawler.ingest_process import IngestProcess, Stored, WriterGone
 from crawler.items import FetchedPage
-from crawler.pipelines import _ingest
 from crawler.redis_compat import (
     LEASE_META,
     OLD_ROUND_FILTER_TTL,
@@ -216,6 +217,26 @@ class NewsisWorkerSpider(NewsisSpider):
             self.leases.ack(token)
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseRelease:
+    """Finishes leases in the writer process, right after their pages are committed.
+
+    Receipts are the leased requests' data, the fields of this worker's `taken` hash."""
+
+    redis_url: str
+    taken_key: str
+
+    def __call__(self, receipts: list[bytes]) -> None:
+        client = _writer_redis.get(self.redis_url)
+        if client is None:
+            client = _writer_redis[self.redis_url] = connect(self.redis_url)
+        client.hdel(self.taken_key, *receipts)
+
+
+# The writer process's Redis connection (one per URL), made on its first release.
+_writer_redis: dict[str, Any] = {}
+
+
 class WorkerArchivePipeline:
     """ArchivePipeline's ingest, for workers: no run lock (many workers share the archive), the
     captures counted into the current round, and the request's lease finished after commit."""
@@ -224,6 +245,7 @@ class WorkerArchivePipeline:
         self.crawler = crawler
         self.archive = ArchiveThread.of(crawler)
         self.leases = LeaseBook.of(crawler)
+        self.writer: IngestProcess | None = None
         self._round: int | None = None
         self._round_read_at = float("-inf")
 
@@ -242,18 +264,27 @@ class WorkerArchivePipeline:
         if not isinstance(item, FetchedPage):
             return item
         token = item.extra.pop(LEASE_META, None)
+        if self.writer is None:
+            release = LeaseRelease(self.crawler.settings.get("REDIS_URL"), self.leases.taken_key)
+            self.writer = IngestProcess(self.archive.db_url, after_commit=release)
         try:
-            outcome = await self.archive.call(_ingest, item, self._current_round())
-        except Exception:
+            stored = await self.writer.store(
+                item, self._current_round(), receipt=self.leases.data_of(token)
+            )
+        except WriterGone as gone:
+            stored = Stored(None, str(gone))
+        if stored.outcome is None:
             # The lease stays: the request goes back on the queue when this worker stops.
             self.crawler.stats.inc_value("newsarchive/ingest_errors")
-            logger.exception("Could not store the fetch of %s", item.url)
+            logger.error("Could not store the fetch of %s: %s", item.url, stored.error)
             return item
         self.leases.ack(token)
-        self.crawler.stats.inc_value(f"newsarchive/outcome/{outcome}")
+        self.crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
         return item
 
     async def close_spider(self) -> None:
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)
         self.archive.close()
 
 

@@ -1,7 +1,8 @@
-"""The one pipeline: each fetched page goes to storage's ingest, on the crawl's database thread."""
+"""The one pipeline: each fetched page goes to storage's ingest, in the crawl's writer process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from contextlib import ExitStack
@@ -9,24 +10,18 @@ from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy.orm import Session
 
 from crawler.archive_thread import ArchiveThread
+from crawler.ingest_process import IngestProcess, Stored, WriterGone
 from crawler.items import FetchedPage
-from storage import archive
 
 logger = logging.getLogger(__name__)
 
 
-def _ingest(session: Session, page: FetchedPage, crawl_run_id: int | None) -> str:
-    # One page, one transaction: a crash mid-way leaves the page out, never half in.
-    result = archive.ingest(session, page, crawl_run_id=crawl_run_id)
-    session.commit()
-    return result.outcome
-
-
 class ArchivePipeline:
-    """Hands every FetchedPage to `storage.archive.ingest` and counts the outcomes in the stats.
+    """Hands every FetchedPage to the writer process (`storage.archive.ingest_many` in batches)
+    and counts the outcomes in the stats. Each page's item waits until its batch is committed,
+    so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
 
     Under `newsarchive crawl` the run (lock and crawl_runs row) is the command's; under plain
     `scrapy crawl newsis` this pipeline takes the lock and keeps the run itself.
@@ -38,6 +33,7 @@ class ArchivePipeline:
         self.crawl_run_id: int | None = crawler.settings.getint("NEWSARCHIVE_CRAWL_RUN_ID") or None
         self._own_run = ExitStack()
         self._owns_run = False
+        self.writer: IngestProcess | None = None
         self._started = time.monotonic()
 
     @classmethod
@@ -45,30 +41,35 @@ class ArchivePipeline:
         return cls(crawler)
 
     async def open_spider(self) -> None:
-        if self.crawl_run_id is not None:
-            return
-        from crawler.crawl import begin_run
-        from crawler.runlock import run_lock
+        if self.crawl_run_id is None:
+            from crawler.crawl import begin_run
+            from crawler.runlock import run_lock
 
-        # Fails at once (RunLockBusy) when another crawl holds the database.
-        self._own_run.enter_context(run_lock(self.archive.db_url))
-        self._owns_run = True
-        self.crawl_run_id = await self.archive.call(begin_run)
-        self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+            # Fails at once (RunLockBusy) when another crawl holds the database.
+            self._own_run.enter_context(run_lock(self.archive.db_url))
+            self._owns_run = True
+            self.crawl_run_id = await self.archive.call(begin_run)
+            self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+        self.writer = IngestProcess(self.archive.db_url)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
         try:
-            outcome = await self.archive.call(_ingest, item, self.crawl_run_id)
-        except Exception:
+            stored = await self.writer.store(item, self.crawl_run_id)
+        except WriterGone as gone:
+            stored = Stored(None, str(gone))
+        if stored.outcome is None:
             self.crawler.stats.inc_value("newsarchive/ingest_errors")
-            logger.exception("Could not store the fetch of %s", item.url)
-            return item
-        self.crawler.stats.inc_value(f"newsarchive/outcome/{outcome}")
+            logger.error("Could not store the fetch of %s: %s", item.url, stored.error)
+        else:
+            self.crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
         return item
 
     async def close_spider(self) -> None:
+        # Every item has been stored (each waited for its batch): the writer ends at once.
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)
         if not self._owns_run:
             self.archive.close()
 

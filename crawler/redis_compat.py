@@ -207,6 +207,10 @@ class LeaseBook:
         self._data[token] = data
         return data, token
 
+    def data_of(self, token: str | None) -> bytes | None:
+        """The leased request's data (its field in the `taken` hash), while the lease is open."""
+        return None if token is None else self._data.get(token)
+
     def ack(self, token: str | None) -> None:
         """The leased request is finished: it will not be fetched again for this lease."""
         if token is None:

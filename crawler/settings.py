@@ -76,5 +76,10 @@ METAREFRESH_ENABLED = False
 
 # Pages are handed to the archive in the order they arrive; ingest is the slow part.
 CONCURRENT_ITEMS = 16
+# Each page's item waits until the writer process has committed it (crawler/ingest_process.py):
+# Scrapy stops taking responses while this many bytes of them wait. 5 MB (the default) is ~35
+# article pages, fewer than the writer stores in one batch when busy, so it would sit idle
+# between batches; 40 MB (~280 pages) keeps it fed and still bounds memory.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 40_000_000
 
 LOG_LEVEL = "INFO"

@@ -1,0 +1,256 @@
+"""The crawl's writer process: parses and stores fetched pages in batches, beside Scrapy.
+
+Parsing a page and storing it cost several times what Scrapy spends fetching it. Done in the
+Scrapy process they would share its one interpreter lock with the downloader; in a process of
+their own they use the machine's other core while Scrapy goes on fetching. Pages queue up while
+a batch is being stored and are then stored together, one transaction per batch, so the writer
+amortises commits the busier it is and adds little delay when it is idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.items import FetchedPage
+
+logger = logging.getLogger(__name__)
+
+# Pages stored in one transaction at most; fewer when fewer are waiting.
+MAX_BATCH = 64
+# Seconds close() waits for the writer to store what it still holds before giving up on it.
+CLOSE_TIMEOUT = 600.0
+# A message the writer ends on: everything sent before it is stored first.
+_END = None
+# What goes down the pipe for one page: its number, the page, its crawl run, its receipt.
+_Page = tuple[int, FetchedPage, int | None, Any]
+# Called in the writer process with the receipts of the pages a batch committed, right after the
+# commit (see IngestProcess); must be picklable: it is sent to the spawned process.
+AfterCommit = Callable[[list[Any]], None]
+
+
+class WriterGone(RuntimeError):
+    """The writer process exited before storing a page (it crashed or was killed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the writer did with one page: the ingest outcome, or why it could not be stored."""
+
+    outcome: str | None
+    error: str | None = None
+
+
+class IngestProcess:
+    """A spawned writer process that ingests the pages given to `store`, in order.
+
+    `after_commit`, if given, runs in the writer with the receipts of the pages each batch
+    committed. A scale-out worker finishes its Redis leases there: done by the crawl process
+    after the writer's answer, a worker killed in between would leave a whole batch both stored
+    and leased, and the batch would be fetched again by another worker.
+
+    One thread sends pages down a pipe (pickling 100 KB pages must not hold up the reactor),
+    another reads the writer's answers and settles each page's future on the event loop.
+    """
+
+    def __init__(self, db_url: str, after_commit: AfterCommit | None = None) -> None:
+        self.db_url = db_url
+        self._numbers = itertools.count()
+        self._waiting: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[Stored]]] = {}
+        self._waiting_lock = threading.Lock()
+        self._outbox: queue.SimpleQueue[_Page | None] = queue.SimpleQueue()
+        self._gone: str | None = None
+        # Spawned, not forked: the child must not inherit the reactor, sockets or connections.
+        context = multiprocessing.get_context("spawn")
+        self._connection, child_end = context.Pipe(duplex=True)
+        self._process = context.Process(
+            target=_writer_main,
+            args=(db_url, after_commit, child_end),
+            name="newsarchive-writer",
+        )
+        self._process.start()
+        child_end.close()
+        self._sender = threading.Thread(target=self._send_loop, name="newsarchive-send")
+        self._receiver = threading.Thread(target=self._receive_loop, name="newsarchive-receive")
+        self._sender.start()
+        self._receiver.start()
+
+    async def store(
+        self, page: FetchedPage, crawl_run_id: int | None, receipt: Any = None
+    ) -> Stored:
+        """Hand one page of a crawl run to the writer; settles once it is committed (or not).
+
+        `receipt` (picklable) goes to `after_commit` once the page is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Stored] = loop.create_future()
+        number = next(self._numbers)
+        with self._waiting_lock:
+            if self._gone is not None:
+                raise WriterGone(self._gone)
+            self._waiting[number] = (loop, future)
+        self._outbox.put((number, page, crawl_run_id, receipt))
+        return await future
+
+    def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Let the writer store everything handed to it, then stop it (blocking)."""
+        self._outbox.put(_END)
+        self._sender.join()
+        self._process.join(timeout)
+        if self._process.is_alive():
+            logger.error("The writer process did not finish in %.0f s: stopping it", timeout)
+            self._process.terminate()
+            self._process.join()
+        self._receiver.join()
+        self._connection.close()
+
+    def _send_loop(self) -> None:
+        while True:
+            message = self._outbox.get()
+            try:
+                self._connection.send(message)
+            except (BrokenPipeError, EOFError, OSError):
+                self._fail_waiting("the writer process is gone")
+                return
+            if message is _END:
+                return
+
+    def _receive_loop(self) -> None:
+        while True:
+            try:
+                answers: list[tuple[int, Stored]] = self._connection.recv()
+            except (EOFError, OSError):
+                # The pipe closes when the writer exits: after the end message, or when it died.
+                self._process.join(CLOSE_TIMEOUT)
+                self._fail_waiting(f"the writer process exited (code {self._process.exitcode})")
+                return
+            for number, stored in answers:
+                self._settle(number, stored)
+
+    def _settle(self, number: int, stored: Stored) -> None:
+        with self._waiting_lock:
+            waiting = self._waiting.pop(number, None)
+        if waiting is not None:
+            loop, future = waiting
+            loop.call_soon_threadsafe(_set_result, future, stored)
+
+    def _fail_waiting(self, reason: str) -> None:
+        """The writer takes no more pages; those it was given and has not answered fail."""
+        with self._waiting_lock:
+            self._gone = self._gone or reason
+            waiting = list(self._waiting.values())
+            self._waiting.clear()
+        for loop, future in waiting:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_set_exception, future, WriterGone(reason))
+
+
+def _set_result(future: asyncio.Future[Stored], stored: Stored) -> None:
+    if not future.done():
+        future.set_result(stored)
+
+
+def _set_exception(future: asyncio.Future[Stored], error: Exception) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+# --- the writer process ------------------------------------------------------------------------
+
+
+def _writer_main(db_url: str, after_commit: AfterCommit | None, connection: Any) -> None:
+    # Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group: the
+    # crawl stops gracefully and then ends the writer through the pipe, after its last batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from storage.db import make_session_factory, open_archive
+
+    engine = open_archive(db_url, for_writing=True)
+    sessions = make_session_factory(engine)
+    try:
+        while True:
+            batch, ended = _next_batch(connection)
+            if batch:
+                answers = [
+                    answer
+                    for same_run in _by_crawl_run(batch)
+                    for answer in _store_batch(sessions, same_run, after_commit)
+                ]
+                try:
+                    connection.send(answers)
+                except (BrokenPipeError, OSError):
+                    return  # the crawl process died: stop with it (its run ends interrupted)
+            if ended:
+                return
+    finally:
+        engine.dispose()
+
+
+def _next_batch(connection: Any) -> tuple[list[_Page], bool]:
+    """Wait for a page, then take every page already waiting (up to MAX_BATCH).
+
+    Ends (True) on the end message, or when the crawl process is gone (the pipe closed): the
+    pages of a dead crawl are not stored, as if their fetches had never finished.
+    """
+    batch: list[_Page] = []
+    try:
+        message = connection.recv()
+        while message is not _END:
+            batch.append(message)
+            if len(batch) >= MAX_BATCH or not connection.poll():
+                return batch, False
+            message = connection.recv()
+    except EOFError:
+        return [], True
+    return batch, True
+
+
+def _by_crawl_run(batch: list[_Page]) -> list[list[_Page]]:
+    """The batch cut where the crawl run changes (a scale-out worker's round moves on)."""
+    runs: list[list[_Page]] = []
+    for message in batch:
+        if runs and runs[-1][0][2] == message[2]:
+            runs[-1].append(message)
+        else:
+            runs.append([message])
+    return runs
+
+
+def _store_batch(
+    sessions: Any, batch: list[_Page], after_commit: AfterCommit | None
+) -> list[tuple[int, Stored]]:
+    """Ingest pages of one crawl run in one transaction; their numbers with what became of them."""
+    from storage.archive import ingest_many
+
+    pages = [page for _, page, _, _ in batch]
+    crawl_run_id = batch[0][2]
+    try:
+        with sessions() as session:
+            results = ingest_many(session, pages, crawl_run_id)
+    except Exception:
+        if len(batch) == 1:
+            return [(batch[0][0], Stored(None, _one_line_error()))]
+        # One page broke the batch's transaction: store the others one by one, only it is lost.
+        return [answer for one in batch for answer in _store_batch(sessions, [one], after_commit)]
+    receipts = [receipt for _, _, _, receipt in batch if receipt is not None]
+    if after_commit is not None and receipts:
+        try:
+            after_commit(receipts)
+        except Exception:  # the crawl process finishes them too, once it has the answer
+            logger.warning("after-commit hook failed: %s", _one_line_error())
+    outcomes = [Stored(result.outcome) for result in results]
+    return list(zip([number for number, _, _, _ in batch], outcomes, strict=True))
+
+
+def _one_line_error() -> str:
+    return " | ".join(
+        line.strip() for line in traceback.format_exc().strip().splitlines()[-3:] if line.strip()
+    )[:500]
