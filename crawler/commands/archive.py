@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from crawler.commands.common import (
     CommandError,
@@ -19,7 +20,7 @@ from crawler.commands.common import (
 )
 from crawler.items import FetchedPage
 from storage import db
-from storage.archive import ingest
+from storage.archive import ingest_many
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -39,6 +40,8 @@ SUMMARY_ORDER = (
     OUTCOME_DUPLICATE,
 )
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type")
+# Pages per ingest transaction: what the crawl's writer uses; a few MB of bodies at most.
+IMPORT_BATCH = 32
 
 
 # --- db ----------------------------------------------------------------------------------------
@@ -138,8 +141,7 @@ def import_command(
                     pages = _warc_pages(path)
                 else:
                     pages = iter([_html_page(path, url or "", html_time)])
-                for page in pages:
-                    counts[ingest(session, page).outcome] += 1
+                _ingest_in_batches(session, pages, counts)
     finally:
         engine.dispose()
     parts = ", ".join(f"{counts[name]} {name.replace('_', ' ')}" for name in SUMMARY_ORDER)
@@ -147,6 +149,30 @@ def import_command(
     click.echo(
         f"imported {total} page{'s' if total != 1 else ''} from {len(paths)} file(s): {parts}"
     )
+
+
+def _ingest_in_batches(
+    session: Session, pages: Iterator[FetchedPage], counts: Counter[str]
+) -> None:
+    batch: list[FetchedPage] = []
+
+    def flush() -> None:
+        counts.update(result.outcome for result in ingest_many(session, batch))
+        batch.clear()
+
+    try:
+        for page in pages:
+            batch.append(page)
+            if len(batch) == IMPORT_BATCH:
+                flush()
+    except CommandError:
+        # A broken record ends the import; the pages read before it are kept, as they were
+        # when each page was its own transaction.
+        if batch:
+            flush()
+        raise
+    if batch:
+        flush()
 
 
 def _is_warc(path: Path) -> bool:

@@ -1,0 +1,347 @@
+"""ingest_many: a batch stores exactly what its pages one by one store, all of it or nothing."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.items import FetchedPage
+from storage.archive import IngestResult, finish_run, ingest, ingest_many, start_run
+from storage.db import make_session_factory, open_archive, upgrade
+from storage.models import Article, Body, Capture, CrawlRun, Version
+from tests.storage_fixtures import POSTGRES_ENV_VAR, _postgres_database, example_page, fetched
+
+T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
+SEED_ID = "NISX20241115_0002960118"
+
+
+def seed_raw() -> bytes:
+    return example_page("seed-l3")[0]
+
+
+def seed(minutes: float, body: bytes | None = None, **kwargs: Any) -> FetchedPage:
+    raw, url, _ = example_page("seed-l3")
+    return fetched(raw if body is None else body, url, T0 + timedelta(minutes=minutes), **kwargs)
+
+
+def edited(raw: bytes, day: int = 16) -> bytes:
+    # A newsroom edit: one sentence of the article body changes.
+    changed = raw.replace("15일 업계에 따르면".encode(), f"{day}일 업계에 따르면".encode())
+    assert changed != raw
+    return changed
+
+
+def chrome_changed(raw: bytes, n: int) -> bytes:
+    # The ranking box is re-rendered on every request; it is page chrome, not content.
+    changed = raw.replace(b'<span class="num">1</span>', f'<span class="num">{n}</span>'.encode())
+    assert changed != raw
+    return changed
+
+
+def other(name: str, minutes: float, **kwargs: Any) -> FetchedPage:
+    raw, url, _ = example_page(name)
+    return fetched(raw, url, T0 + timedelta(minutes=minutes), **kwargs)
+
+
+def stored_before() -> list[FetchedPage]:
+    """What the archive holds when the batch comes: the seed article, edited once."""
+    return [seed(0), seed(120, edited(seed_raw()))]
+
+
+def mixed_batch() -> list[FetchedPage]:
+    """Every kind of page a batch can hold, the seed article several times among them."""
+    raw = seed_raw()
+    older_raw, older_url, _ = example_page("older-l2")
+    photo_raw, photo_url, _ = example_page("photo-item")
+    older_id = "NISX20190304_0000577521"
+    return [
+        seed(180, chrome_changed(edited(raw), 3)),  # unchanged
+        seed(240, edited(raw, 17)),  # new version
+        seed(0),  # duplicate of a stored capture
+        other("older-l2", 10),  # new article
+        other("older-l2", 10),  # duplicate of a capture of this batch
+        seed(300, b"", status=304, headers={"ETag": '"e2"'}),  # not modified
+        seed(330, b"captcha", status=429),  # failed: blocked
+        other("older-l2", 60, status=None, fetch_error="timeout 30 s"),  # failed: fetch error
+        other("not-found", 20),  # failed: no article
+        seed(60, edited(raw)),  # late: older than the current version's last capture
+        seed(360, chrome_changed(edited(raw, 17), 4)),  # unchanged, after the rebuild
+        # Requested as one article, the page is another (the id the request was made for).
+        FetchedPage(
+            url=photo_url,
+            status=200,
+            headers={"Content-Type": "text/html; charset=utf-8"},
+            body=photo_raw,
+            fetched_at=T0 + timedelta(minutes=30),
+            article_id=older_id,
+        ),
+        other("older-l2", 90, status=200),  # unchanged (another article than the seed)
+        fetched(chrome_changed(older_raw, 5), older_url, T0 + timedelta(minutes=100)),
+    ]
+
+
+@pytest.fixture
+def second_db_url(db_url, tmp_path) -> Iterator[str]:
+    """Another empty database on the same backend as `db_url`."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'second.sqlite3'}"
+        return
+    yield from _postgres_database(os.environ[POSTGRES_ENV_VAR])
+
+
+def archive(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    upgrade(url)
+    engine = open_archive(url, for_writing=True)
+    return engine, make_session_factory(engine)
+
+
+def picture(session: Session) -> dict[str, Any]:
+    """Every column of every row ingest writes; row ids replaced by what they stand for."""
+    captures = {c.capture_id: c for c in session.scalars(select(Capture))}
+
+    def capture_key(capture_id: int | None) -> tuple[Any, ...] | None:
+        if capture_id is None:
+            return None
+        c = captures[capture_id]
+        return (c.url, c.fetched_at, c.body_hash)
+
+    def columns(obj: Any, *skip: str) -> dict[str, Any]:
+        return {
+            column.key: getattr(obj, column.key)
+            for column in obj.__table__.columns
+            if column.key not in skip
+        }
+
+    versions = []
+    for v in session.scalars(select(Version).order_by(Version.article_id, Version.version_no)):
+        row = columns(v, "version_id", "first_capture_id", "last_capture_id")
+        row["first_capture"] = capture_key(v.first_capture_id)
+        row["last_capture"] = capture_key(v.last_capture_id)
+        versions.append(row)
+    runs = [
+        columns(run, "crawl_run_id", "started_at", "finished_at")
+        for run in session.scalars(select(CrawlRun).order_by(CrawlRun.crawl_run_id))
+    ]
+    return {
+        "captures": sorted(
+            (columns(c, "capture_id", "crawl_run_id") for c in captures.values()), key=repr
+        ),
+        "bodies": [columns(b) for b in session.scalars(select(Body).order_by(Body.body_hash))],
+        "articles": [
+            columns(a) for a in session.scalars(select(Article).order_by(Article.article_id))
+        ],
+        "versions": versions,
+        "runs": runs,
+    }
+
+
+def comparable(results: list[IngestResult], session: Session) -> list[tuple[Any, ...]]:
+    """Results with the capture id replaced by the capture's (url, fetched_at, body_hash)."""
+    rows = []
+    for result in results:
+        capture = session.get(Capture, result.capture_id)
+        key = (capture.url, capture.fetched_at, capture.body_hash)
+        rows.append((result.outcome, key, result.article_id, result.version_no, result.error))
+    return rows
+
+
+def ingest_into(url: str, pages: list[FetchedPage], *, batched: bool) -> tuple[Any, Any]:
+    engine, sessions = archive(url)
+    try:
+        with sessions() as session:
+            for page in stored_before():
+                ingest(session, page)
+            run_id = start_run(session)
+            if batched:
+                results = ingest_many(session, pages, run_id)
+            else:
+                results = [ingest(session, page, run_id) for page in pages]
+            finish_run(session, run_id)
+        with sessions() as session:
+            return comparable(results, session), picture(session)
+    finally:
+        engine.dispose()
+
+
+def test_mixed_batch_stores_what_one_page_at_a_time_stores(db_url, second_db_url):
+    pages = mixed_batch()
+    one_by_one = ingest_into(db_url, pages, batched=False)
+    batched = ingest_into(second_db_url, pages, batched=True)
+    outcomes = [row[0] for row in one_by_one[0]]
+    assert outcomes == [
+        "unchanged",
+        "new_version",
+        "duplicate",
+        "new_article",
+        "duplicate",
+        "not_modified",
+        "failed",
+        "failed",
+        "failed",
+        "new_version",
+        "unchanged",
+        "new_article",
+        "unchanged",
+        "unchanged",
+    ]
+    assert batched[0] == one_by_one[0]
+    assert batched[1] == one_by_one[1]
+
+
+def test_mixed_batch_in_batches_of_three_stores_what_one_batch_stores(db_url, second_db_url):
+    pages = mixed_batch()
+    whole = ingest_into(db_url, pages, batched=True)
+    engine, sessions = archive(second_db_url)
+    try:
+        with sessions() as session:
+            for page in stored_before():
+                ingest(session, page)
+            run_id = start_run(session)
+            results = []
+            for start in range(0, len(pages), 3):
+                results += ingest_many(session, pages[start : start + 3], run_id)
+            finish_run(session, run_id)
+        with sessions() as session:
+            assert comparable(results, session) == whole[0]
+            assert picture(session) == whole[1]
+    finally:
+        engine.dispose()
+
+
+def test_page_twice_in_a_batch_is_stored_once(session_factory):
+    with session_factory() as session:
+        run_id = start_run(session)
+        first, second, third = ingest_many(session, [seed(0), seed(0), seed(0)], run_id)
+        assert (first.outcome, second.outcome, third.outcome) == (
+            "new_article",
+            "duplicate",
+            "duplicate",
+        )
+        assert first.capture_id == second.capture_id == third.capture_id
+        assert second.article_id == SEED_ID
+        assert session.scalar(select(func.count()).select_from(Capture)) == 1
+        run = finish_run(session, run_id)
+        assert (run.new_article_count, run.duplicate_count) == (1, 2)
+
+
+def test_batch_ingested_twice_changes_nothing(session_factory):
+    pages = mixed_batch()
+    with session_factory() as session:
+        for page in stored_before():
+            ingest(session, page)
+        first = ingest_many(session, pages)
+        before = picture(session)
+        again = ingest_many(session, pages)
+        assert [result.outcome for result in again] == ["duplicate"] * len(pages)
+        assert [result.capture_id for result in again] == [
+            result.capture_id for result in first
+        ]
+        assert picture(session) == before
+
+
+def test_empty_batch_does_nothing(session_factory):
+    with session_factory() as session:
+        assert ingest_many(session, []) == []
+        assert session.scalar(select(func.count()).select_from(Capture)) == 0
+
+
+POISON_URL = "https://www.newsis.com/view/NISX20241115_0000000001"
+
+
+def add_poison_trigger(engine: Engine) -> None:
+    """A database that refuses one URL's capture: a real error from the database mid-batch."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON captures"
+                    f" WHEN NEW.url = '{POISON_URL}'"
+                    " BEGIN SELECT RAISE(ABORT, 'poisoned capture'); END"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$"
+                    f" BEGIN IF NEW.url = '{POISON_URL}' THEN"
+                    " RAISE EXCEPTION 'poisoned capture'; END IF; RETURN NEW; END $$"
+                )
+            )
+            connection.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON captures"
+                    " FOR EACH ROW EXECUTE FUNCTION poison()"
+                )
+            )
+
+
+def test_database_error_mid_batch_rolls_the_whole_batch_back(archive_engine, session_factory):
+    with session_factory() as session:
+        for page in stored_before():
+            ingest(session, page)
+        run_id = start_run(session)
+        before = picture(session)
+    add_poison_trigger(archive_engine)
+    # The late capture makes the batch write what came before it (and rebuild the article)
+    # before the poisoned capture is written.
+    pages = [*mixed_batch(), fetched(b"<html></html>", POISON_URL, T0)]
+    assert pages[9].fetched_at < pages[1].fetched_at
+    with session_factory() as session:
+        with pytest.raises(Exception, match="poisoned capture"):
+            ingest_many(session, pages, run_id)
+        assert picture(session) == before
+        # The session is usable again, and the batch without the poison goes in whole.
+        results = ingest_many(session, pages[:-1], run_id)
+        assert results[2].outcome == "duplicate"
+        assert session.scalar(select(func.count()).select_from(Capture)) == len(
+            stored_before()
+        ) + len(pages) - 1 - 2
+
+
+def test_concurrent_batches_in_opposite_orders_store_every_page_once(session_factory):
+    """Writers whose batches share articles in opposite orders neither deadlock for good nor
+    number a version twice (PostgreSQL: row and advisory locks taken in one order, retries)."""
+    raw = seed_raw()
+    older_raw, older_url, _ = example_page("older-l2")
+    pages = []
+    for i in range(1, 13):
+        pages.append(seed(i, raw.replace("15일 업계".encode(), f"{i}일 업계".encode())))
+        page = fetched(chrome_changed(older_raw, i + 1), older_url, T0 + timedelta(minutes=i))
+        pages.append(page)
+    chunks = [pages[0::3], list(reversed(pages[1::3])), pages[2::3]]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(chunks))
+
+    def worker(chunk: list[FetchedPage]) -> None:
+        try:
+            barrier.wait()
+            with session_factory() as session:
+                for start in range(0, len(chunk), 4):
+                    ingest_many(session, chunk[start : start + 4])
+        except BaseException as error:  # collected: a thread's failure must fail the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == len(pages)
+        for article_id in (SEED_ID, "NISX20190304_0000577521"):
+            numbers = session.scalars(
+                select(Version.version_no)
+                .where(Version.article_id == article_id)
+                .order_by(Version.version_no)
+            ).all()
+            assert numbers == list(range(1, len(numbers) + 1))
+            article = session.get(Article, article_id)
+            assert article.current_version_no == numbers[-1]
