@@ -195,13 +195,3 @@ def finish_run(
     session.commit()
     return run
 
-
-def ingest_many(
-    session: Session,
-    pages: list[FetchedPage],
-    crawl_run_id: int | None = None,
-    *,
-    parser: Parser = parse_page,
-) -> list[IngestResult]:
-    """Ingest pages in order, as `ingest` does each (one transaction a page for now)."""
-    return [ingest(session, page, crawl_run_id, parser=parser) for page in pages]
