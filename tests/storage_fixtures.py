@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,7 +105,6 @@ def fetched(
 
 
 # An archive filled by the real ingest: three articles, the seed one edited once.
-EXAMPLES = Path("/work/shared/newsis/examples")
 SEED_ID = "NISX20241115_0002960118"
 OLDER_ID = "NISX20190304_0000577521"
 PHOTO_ID = "NISI20241114_0020593301"
@@ -120,7 +118,7 @@ HEADERS = {"Content-Type": "text/html; charset=utf-8", "ETag": '"v1"'}
 
 
 def example(name: str) -> bytes:
-    return (EXAMPLES / name).read_bytes()
+    return (SHARED_EXAMPLES / name).read_bytes()
 
 
 def seed_v1() -> bytes:
