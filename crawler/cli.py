@@ -2,24 +2,107 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from crawler.commands.archive import db_group, import_command, reparse_command
-from crawler.commands.crawl import crawl_command
-from crawler.commands.demo import demo_command
-from crawler.commands.distributed import schedule_command, worker_command
-from crawler.commands.parse import parse_command
-from crawler.commands.query import (
-    diff_command,
-    export_command,
-    history_command,
-    search_command,
-    show_command,
-    stats_command,
+# name: (module:attribute, the first sentence of the command's docstring).
+# A command's module loads only when that command runs or shows its own --help: the crawl
+# commands import Scrapy and Twisted (~0.7 s), which a `stats` or a `show` must not pay, nor
+# every subprocess the tests start. `newsarchive --help` lists the sentences kept here, so that
+# it loads no command at all; tests/test_cli.py checks each against its docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "crawl": (
+        "crawler.commands.crawl:crawl_command",
+        "Crawl Newsis once: new articles from the 16 RSS feeds (and the lists with --since),"
+        " due revisits with conditional requests, every fetch stored.",
+    ),
+    "db": (
+        "crawler.commands.archive:db_group",
+        "Manage the archive's schema (Alembic migrations).",
+    ),
+    "demo": (
+        "crawler.commands.demo:demo_command",
+        "Show what newsarchive does, in a few seconds, with no network: start a local"
+        " Newsis-like site, crawl it into a fresh SQLite file, let the site edit some articles,"
+        " crawl again, and print an edited article's history and diff.",
+    ),
+    "diff": (
+        "crawler.commands.query:diff_command",
+        "What changed in article ID between two versions (default: the last two), field by field.",
+    ),
+    "export": (
+        "crawler.commands.query:export_command",
+        "Records as JSONL or CSV, or the raw captures as a WARC file, streamed.",
+    ),
+    "history": (
+        "crawler.commands.query:history_command",
+        "The versions of article ID (an id or any Newsis URL), with when each was first and last"
+        " seen.",
+    ),
+    "import": (
+        "crawler.commands.archive:import_command",
+        "Ingest pages saved elsewhere: WARC files (.warc, .warc.gz) or one HTML file.",
+    ),
+    "parse": (
+        "crawler.commands.parse:parse_command",
+        "Print the article record of one saved Newsis page (PAGE a file, or - for stdin) as JSON.",
+    ),
+    "reparse": (
+        "crawler.commands.archive:reparse_command",
+        "Re-derive versions from the stored captures with the current parser, offline.",
+    ),
+    "schedule": (
+        "crawler.commands.distributed:schedule_command",
+        "Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)"
+        " and the due revisits on the shared Redis queue, then exit.",
+    ),
+    "search": (
+        "crawler.commands.query:search_command",
+        "Articles whose headline, subheadlines, body or captions hold TEXT, newest published"
+        " first.",
+    ),
+    "show": (
+        "crawler.commands.query:show_command",
+        "One version of article ID (default: the current one), readable or as its record"
+        " (--json).",
+    ),
+    "stats": (
+        "crawler.commands.query:stats_command",
+        "Counts of articles, versions, captures (by outcome), stored bodies, crawl runs; sizes.",
+    ),
+    "worker": (
+        "crawler.commands.distributed:worker_command",
+        "Fetch from the shared queue and store into the shared archive, until stopped.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported by name, when one is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[cmd_name][0].split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Stand-ins holding only the sentence: click shortens and lays them out as it would
+        # the real commands, without importing them.
+        listing = click.Group(
+            commands=[click.Command(name, help=summary) for name, (_, summary) in COMMANDS.items()]
+        )
+        listing.format_commands(ctx, formatter)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="newsarchive")
 def cli() -> None:
     """Archive Newsis (www.newsis.com) articles: crawl, keep every fetch, track every edit.
@@ -27,22 +110,6 @@ def cli() -> None:
     Start with `newsarchive demo`; the database is a SQLite file in the working directory
     unless --db or NEWSARCHIVE_DB names another (e.g. postgresql+psycopg://user@host/db).
     """
-
-
-cli.add_command(parse_command)
-cli.add_command(history_command)
-cli.add_command(show_command)
-cli.add_command(diff_command)
-cli.add_command(search_command)
-cli.add_command(export_command)
-cli.add_command(stats_command)
-cli.add_command(crawl_command)
-cli.add_command(schedule_command)
-cli.add_command(worker_command)
-cli.add_command(demo_command)
-cli.add_command(db_group)
-cli.add_command(import_command)
-cli.add_command(reparse_command)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
 from storage import export, queries
-from tests.test_storage_queries import (
+from tests.storage_fixtures import (
     OLDER_URL,
     SEED_URL,
     T0,

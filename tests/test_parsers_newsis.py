@@ -96,6 +96,30 @@ def test_str_and_bytes_bodies_give_the_same_record():
     assert parse_article(_seed(), SEED_URL) == parse_article(_seed().encode(), SEED_URL)
 
 
+def test_text_is_unescaped_once_as_a_reader_sees_it():
+    # RECORD.md § Text: entities decoded, once. A page that writes `&amp;lt;` shows `&lt;`.
+    page = (
+        _seed()
+        .replace("손정의 불러들인 이유는?", "손정의 불러들인 &amp;lt;이유&amp;gt;는?")
+        .replace("손정의 회장 무대로 불러", "손정의 회장 &amp;amp; 무대로 불러")
+        .replace("세계적 수준의", "세계적 &amp;quot;수준&amp;quot;의 &lt;b&gt;")
+        .replace("첨단 AI 슈퍼컴퓨팅", "첨단 AI &amp;#x27;슈퍼컴퓨팅&amp;#x27;")
+    )
+    record = parse_article(page, SEED_URL)
+    assert record.headline.endswith("손정의 불러들인 &lt;이유&gt;는?")
+    assert record.subheadlines[1] == "일본서 AI 서밋 열고, 손정의 회장 &amp; 무대로 불러"
+    assert sum("세계적 &quot;수준&quot;의 <b> 메카트로닉스" in p for p in record.body) == 1
+    assert "첨단 AI &#x27;슈퍼컴퓨팅&#x27; 플랫폼" in record.captions[0].text
+
+
+def test_html5_named_entities_are_decoded():
+    # lxml ≥ 6 (libxml2 2.14) decodes the whole HTML5 entity table, as browsers do; an older
+    # libxml2 knows only HTML 4's and would leave `&lbrack;` in the text.
+    page = _seed().replace("세계적 수준의", "세계적&lbrack;1&rbrack; 수준의&NewLine;")
+    record = parse_article(page, SEED_URL)
+    assert sum("세계적[1] 수준의 메카트로닉스" in p for p in record.body) == 1
+
+
 def test_capture_time_picks_the_parser_version():
     assert isinstance(parser_for(datetime(2019, 3, 4, tzinfo=UTC)), NewsisParser2017)
     assert type(parser_for(datetime(2019, 3, 4, tzinfo=UTC))) is NewsisParser2017

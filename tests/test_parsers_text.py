@@ -9,8 +9,18 @@ import pytest
 from crawler.parsers import text as kt
 
 
-def test_clean_text_decodes_entities():
-    assert kt.clean_text("AT&amp;T &quot;인용&quot; &#x27;작은&#x27;") == "AT&T \"인용\" '작은'"
+def test_clean_text_leaves_entity_spellings_as_they_are():
+    # Its input is text lxml has already decoded: an `&lt;` still here is what the page shows.
+    assert kt.clean_text("AT&amp;T &lt;b&gt; &quot;인용&quot; &#x27;작은&#x27;") == (
+        "AT&amp;T &lt;b&gt; &quot;인용&quot; &#x27;작은&#x27;"
+    )
+
+
+def test_clean_text_twice_equals_clean_text_once():
+    # Captions and datelines are cleaned again after their parts are cut out.
+    messy = " &amp;lt;사진\u00a0\u200b설명&amp;gt;\u3000AT&amp;T  한\u1100\u1161 "
+    once = kt.clean_text(messy)
+    assert kt.clean_text(once) == once == "&amp;lt;사진 설명&amp;gt; AT&amp;T 한가"
 
 
 def test_clean_text_turns_unicode_spaces_into_one_space():

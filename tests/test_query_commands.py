@@ -16,7 +16,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.cli import cli
 from storage.export import record_from_csv_row
-from tests.test_storage_queries import OLDER_ID, PHOTO_ID, SEED_ID, fill, seed_v1, seed_v2
+from tests.storage_fixtures import OLDER_ID, PHOTO_ID, SEED_ID, fill, seed_v1, seed_v2
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from storage import db
 from storage.models import Article, Capture, Version
 from storage.queries import KST, iter_records
 from storage.search import fts5_phrase, like_pattern, search
-from tests.test_storage_queries import OLDER_ID, PHOTO_ID, SEED_ID, fill, reading
+from tests.storage_fixtures import OLDER_ID, PHOTO_ID, SEED_ID, fill, reading
 
 HOSTILE = ['"', "' OR 1=1 --", "NEAR(", "*", "%_\\", "%", "_", "a OR b", "(x)", '""', "\\"]
 NOW = datetime(2024, 11, 20, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 
 from storage import search as search_module
 from storage.search import search
-from tests.test_storage_queries import SEED_ID, fill, reading
+from tests.storage_fixtures import SEED_ID, fill, reading
 
 QUERIES = ["있다.", "에서", "엔비디아", "세계적 수준의", "세계 최고 수준의", "황,", "없는말"]
 FILTERS = [

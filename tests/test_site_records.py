@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from crawler.parsers import parse_article
-from tests.site.articles import SiteArticle
+from tests.site.model import SiteArticle
 from tests.site.server import NewsisSite
 
 URL_FORMS = (

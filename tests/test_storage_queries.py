@@ -3,95 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
 
-from crawler.items import FetchedPage
 from crawler.parsers import parse_article
-from storage import db, queries
-from storage.archive import ingest
-
-EXAMPLES = Path("/work/shared/newsis/examples")
-SEED_ID = "NISX20241115_0002960118"
-OLDER_ID = "NISX20190304_0000577521"
-PHOTO_ID = "NISI20241114_0020593301"
-SEED_URL = f"https://www.newsis.com/view/{SEED_ID}"
-OLDER_URL = "http://www.newsis.com/view/?id=NISX20190304_0000577521&cID=10201&pID=10200"
-PHOTO_URL = "https://www.newsis.com/view/?id=NISI20241114_0020593301&cid=pho"
-# The seed article as edited after publication: a new headline and paragraph 4 reworded.
-EDITED_HEADLINE = "엔비디아 젠슨황, 무대 위로 손정의 회장을 무대로 부른 까닭은?"
-T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
-HEADERS = {"Content-Type": "text/html; charset=utf-8", "ETag": '"v1"'}
-
-
-def example(name: str) -> bytes:
-    return (EXAMPLES / name).read_bytes()
-
-
-def seed_v1() -> bytes:
-    return example("seed-l3.html")
-
-
-def seed_v2() -> bytes:
-    html = seed_v1().decode("utf-8")
-    html = html.replace("손정의 불러들인 이유는?", "손정의 회장을 무대로 부른 까닭은?")
-    html = html.replace("세계적 수준의", "세계 최고 수준의")
-    return html.encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Capture:
-    url: str
-    body: bytes
-    fetched_at: datetime
-    status: int = 200
-
-
-def standard_captures() -> list[Capture]:
-    """Three articles; the seed one fetched four times with one edit between fetch 2 and 3."""
-    return [
-        Capture(OLDER_URL, example("older-l2.html"), T0 - timedelta(days=2000)),
-        Capture(PHOTO_URL, example("photo-item.html"), T0 - timedelta(hours=6)),
-        Capture(SEED_URL, seed_v1(), T0),
-        Capture(SEED_URL, seed_v1(), T0 + timedelta(hours=1)),
-        Capture(SEED_URL, seed_v2(), T0 + timedelta(hours=2)),
-        Capture(SEED_URL, seed_v2(), T0 + timedelta(hours=5)),
-    ]
-
-
-def fill(db_url: str, captures: list[Capture] | None = None) -> None:
-    """Ingest `captures` (default: the standard set) through storage.archive.ingest."""
-    db.upgrade(db_url)
-    engine = db.open_archive(db_url, for_writing=True)
-    with Session(engine) as session:
-        for capture in captures if captures is not None else standard_captures():
-            ingest(
-                session,
-                FetchedPage(
-                    url=capture.url,
-                    status=capture.status,
-                    headers=dict(HEADERS),
-                    body=capture.body,
-                    fetched_at=capture.fetched_at,
-                ),
-            )
-    engine.dispose()
-
-
-@contextmanager
-def reading(db_url: str) -> Iterator[Session]:
-    engine = db.open_archive(db_url, for_writing=False)
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
+from storage import queries
+from tests.storage_fixtures import (
+    EDITED_HEADLINE,
+    OLDER_ID,
+    PHOTO_ID,
+    SEED_ID,
+    SEED_URL,
+    T0,
+    example,
+    fill,
+    reading,
+    seed_v1,
+    seed_v2,
+)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""What every command shares: the --db option, opening the archive, one-line errors."""
+"""What every command shares: the --db options, opening the archive, one-line errors."""
 
 from __future__ import annotations
 
@@ -16,14 +16,21 @@ from storage.db import ArchiveError, open_archive, redact_url, resolve_db_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_DB_OPTION = {"metavar": "URL", "envvar": "NEWSARCHIVE_DB", "show_envvar": True}
 db_option = click.option(
     "--db",
     "db_url",
-    metavar="URL",
-    envvar="NEWSARCHIVE_DB",
-    show_envvar=True,
     help="Database URL: sqlite:///FILE or postgresql://user@host/db "
     "(default: newsarchive.sqlite3 in the working directory).",
+    **_DB_OPTION,
+)
+# Scale-out (schedule, worker): machines share one archive; a default local file would split it.
+shared_db_option = click.option(
+    "--db",
+    "db_url",
+    required=True,
+    help="The shared archive, e.g. postgresql://newsarchive@db-host/newsarchive.",
+    **_DB_OPTION,
 )
 
 EXIT_ERROR = 1

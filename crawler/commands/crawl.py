@@ -10,58 +10,23 @@ from typing import Any
 import click
 
 from crawler.commands.common import db_option, fail, handle_errors
+from crawler.commands.crawl_options import (
+    base_url_option,
+    revisit_option,
+    scrapy_options,
+    since_option,
+)
 from crawler.crawl import DRIFT_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
 from crawler.runlock import RunLockBusy
-from crawler.spiders.newsis import REVISIT_MODES, normalize_base_url
 from storage.db import redact_url, resolve_db_url
-
-
-def _base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return normalize_base_url(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
-
-
-def _overrides(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
-    settings: dict[str, Any] = {}
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}")
-        settings[name.strip()] = setting
-    return settings
 
 
 @click.command("crawl")
 @db_option
-@click.option(
-    "--base-url", callback=_base_url, envvar="NEWSARCHIVE_BASE_URL", metavar="URL",
-    help="Fetch newsis.com from here (e.g. a local copy); records keep the canonical"
-    " https://www.newsis.com URLs. Default: https://www.newsis.com.",
-)
-@click.option(
-    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-    help="Backfill: page back through the section lists and /realnews/ to this date.",
-)
-@click.option(
-    "--revisit", type=click.Choice(REVISIT_MODES), default="due", show_default=True,
-    help="Archived articles to fetch again: those due by their schedule, all, or none.",
-)
-@click.option(
-    "--fast", is_flag=True,
-    help="Politeness off (no throttle or delay, more requests at once): local sites only.",
-)
-@click.option(
-    "-s", "--set", "overrides", multiple=True, callback=_overrides, metavar="NAME=VALUE",
-    help="Override a Scrapy setting (e.g. -s USER_AGENT='…' -s CONCURRENT_REQUESTS_PER_DOMAIN=1).",
-)
-@click.option(
-    "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
-    show_default=True, help="Scrapy's log on stderr.",
-)
+@base_url_option
+@since_option
+@revisit_option
+@scrapy_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @handle_errors
 def crawl_command(

@@ -198,9 +198,9 @@ def print_diff_from_models(sessions: Any, article_id: str) -> None:
 
 def show_through_cli(command: str, db_url: str, article_id: str) -> bool:
     """Run the query command in a subprocess, as a user would; False if it is not there yet."""
-    from crawler.cli import cli
+    from crawler.cli import COMMANDS
 
-    if command not in cli.commands:
+    if command not in COMMANDS:
         return False
     result = run_cli(command, article_id, "--db", db_url)
     if result.returncode != 0:

@@ -9,9 +9,14 @@ from typing import Any
 
 import click
 
-from crawler.commands.crawl import _base_url, _overrides
+from crawler.commands.common import shared_db_option
+from crawler.commands.crawl_options import (
+    base_url_option,
+    revisit_option,
+    scrapy_options,
+    since_option,
+)
 from crawler.redis_compat import DEFAULT_PREFIX, REDIS_ENV_VAR, redact_redis_url
-from crawler.spiders.newsis import REVISIT_MODES
 from storage.db import ArchiveError, resolve_db_url
 
 FAILED_EXIT_CODE = 1
@@ -21,17 +26,9 @@ redis_option = click.option(
     "--redis", "redis_url", envvar=REDIS_ENV_VAR, required=True, metavar="URL",
     show_envvar=True, help="The shared Redis, e.g. redis://:password@queue-host:6379/0.",
 )
-db_option = click.option(
-    "--db", "db", envvar="NEWSARCHIVE_DB", required=True, metavar="URL", show_envvar=True,
-    help="The shared archive, e.g. postgresql://newsarchive@db-host/newsarchive.",
-)
 prefix_option = click.option(
     "--key-prefix", default=DEFAULT_PREFIX, show_default=True, envvar="NEWSARCHIVE_REDIS_PREFIX",
     show_envvar=True, help="Prefix of every Redis key: one per archive sharing a Redis.",
-)
-base_url_option = click.option(
-    "--base-url", callback=_base_url, envvar="NEWSARCHIVE_BASE_URL", metavar="URL",
-    help="Fetch newsis.com from here (e.g. a local copy). Default: https://www.newsis.com.",
 )
 
 
@@ -42,20 +39,14 @@ def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
 
 @click.command("schedule")
 @redis_option
-@db_option
+@shared_db_option
 @prefix_option
 @base_url_option
-@click.option(
-    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-    help="Backfill: queue the section lists and /realnews/, paged back to this date by workers.",
-)
-@click.option(
-    "--revisit", type=click.Choice(REVISIT_MODES), default="due", show_default=True,
-    help="Archived articles to queue for a fetch again: those due, all, or none.",
-)
+@since_option
+@revisit_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 def schedule_command(
-    redis_url: str, db: str, key_prefix: str, base_url: str | None, since: datetime | None,
+    redis_url: str, db_url: str, key_prefix: str, base_url: str | None, since: datetime | None,
     revisit: str, as_json: bool,
 ) -> None:
     """Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)
@@ -72,7 +63,7 @@ def schedule_command(
 
     try:
         plan = schedule_round(
-            redis_url, resolve_db_url(db), prefix=key_prefix,
+            redis_url, resolve_db_url(db_url), prefix=key_prefix,
             base_url=base_url or "https://www.newsis.com",
             since=since.date() if since else None, revisit=revisit,
         )
@@ -90,27 +81,16 @@ def schedule_command(
 
 @click.command("worker")
 @redis_option
-@db_option
+@shared_db_option
 @prefix_option
 @base_url_option
 @click.option(
     "--idle-exit", type=click.FloatRange(min=0), metavar="SECONDS",
     help="Stop once nothing was queued or taken anywhere for this long (default: never).",
 )
-@click.option(
-    "--fast", is_flag=True,
-    help="Politeness off (no throttle or delay, more requests at once): local sites only.",
-)
-@click.option(
-    "-s", "--set", "overrides", multiple=True, callback=_overrides, metavar="NAME=VALUE",
-    help="Override a Scrapy setting (e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=1).",
-)
-@click.option(
-    "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
-    show_default=True, help="Scrapy's log on stderr.",
-)
+@scrapy_options
 def worker_command(
-    redis_url: str, db: str, key_prefix: str, base_url: str | None, idle_exit: float | None,
+    redis_url: str, db_url: str, key_prefix: str, base_url: str | None, idle_exit: float | None,
     fast: bool, overrides: dict[str, Any], log_level: str,
 ) -> None:
     """Fetch from the shared queue and store into the shared archive, until stopped.
@@ -124,7 +104,7 @@ def worker_command(
 
     try:
         summary = run_worker(
-            redis_url, resolve_db_url(db), prefix=key_prefix, base_url=base_url,
+            redis_url, resolve_db_url(db_url), prefix=key_prefix, base_url=base_url,
             idle_exit=idle_exit, fast=fast, overrides={"LOG_LEVEL": log_level, **overrides},
         )
     except (ConnectionError, ArchiveError) as error:

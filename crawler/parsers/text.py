@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,11 +21,14 @@ _DROP = dict.fromkeys(
 
 
 def clean_text(value: str | None) -> str:
-    """RECORD.md § Text: entities, NFC, Unicode spaces → space, zero-width dropped, collapsed."""
+    """RECORD.md § Text: NFC, Unicode spaces → space, zero-width dropped, collapsed.
+
+    Entities are not decoded here: every string comes from lxml, whose parser (libxml2 ≥ 2.14,
+    an HTML5 tokenizer) has already decoded them once, as a browser does. A second pass would
+    show a page's `&amp;lt;` as `<` where the reader sees `&lt;`. Cleaning twice changes nothing.
+    """
     if not value:
         return ""
-    if "&" in value:
-        value = html.unescape(value)
     value = value.translate(_DROP)
     if not value.isascii() and not unicodedata.is_normalized("NFC", value):
         value = unicodedata.normalize("NFC", value)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
 
-from tests.site.articles import ALL_SECTIONS, REAL_BASE, SECTIONS, SiteArticle
+from tests.site.model import ALL_SECTIONS, REAL_BASE, SECTIONS, SiteArticle
 
 LIST_PAGE_SIZE = 20
 TITLE_SUFFIX = " :: 공감언론 뉴시스 ::"

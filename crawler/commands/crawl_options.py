@@ -1,0 +1,72 @@
+"""The options of the commands that crawl or queue a crawl: crawl, schedule and worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from crawler.spiders.newsis import REVISIT_MODES, normalize_base_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalize_base_url(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _overrides(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
+    settings: dict[str, Any] = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}")
+        settings[name.strip()] = setting
+    return settings
+
+
+base_url_option = click.option(
+    "--base-url", callback=_base_url, envvar="NEWSARCHIVE_BASE_URL", show_envvar=True,
+    metavar="URL",
+    help="Fetch newsis.com from here (e.g. a local copy); records keep the canonical"
+    " https://www.newsis.com URLs. Default: https://www.newsis.com.",
+)
+since_option = click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="Backfill: also page back through the section lists and /realnews/ to this date.",
+)
+revisit_option = click.option(
+    "--revisit", type=click.Choice(REVISIT_MODES), default="due", show_default=True,
+    help="Archived articles to fetch again: those due by their schedule, all, or none.",
+)
+
+_scrapy_options = (
+    click.option(
+        "--fast", is_flag=True,
+        help="Politeness off (no throttle or delay, more requests at once): local sites only.",
+    ),
+    click.option(
+        "-s", "--set", "overrides", multiple=True, callback=_overrides, metavar="NAME=VALUE",
+        help="Override a Scrapy setting"
+        " (e.g. -s USER_AGENT='…' -s CONCURRENT_REQUESTS_PER_DOMAIN=1).",
+    ),
+    # LEVEL, not the four choices, as metavar: the long choice list would squeeze every help.
+    click.option(
+        "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+        default="WARNING", show_default=True, metavar="LEVEL",
+        help="Scrapy's log on stderr: DEBUG, INFO, WARNING or ERROR.",
+    ),
+)
+
+
+def scrapy_options(func: F) -> F:
+    """--fast, -s/--set and --log-level: how the commands that run Scrapy (crawl, worker) fetch."""
+    for option in reversed(_scrapy_options):
+        func = option(func)
+    return func
