@@ -15,7 +15,6 @@ import click
 from sqlalchemy.orm import Session
 
 from crawler.commands.common import db_option, fail, handle_errors, open_db
-from storage import export as exports
 from storage import queries
 from storage.search import normalize_query, search
 
@@ -339,6 +338,8 @@ def export_command(
     row per version, list and object fields as JSON, UTF-8 without BOM (in Excel, import it as
     UTF-8). WARC: one gzip'd response record per HTTP capture, with the exact stored body.
     """
+    from storage import export as exports  # warcio: only the export command needs it
+
     with _reading(db_url) as session, _output(output, binary=format_ == "warc") as out:
         if format_ == "warc":
             with Session(session.get_bind()) as body_session:
