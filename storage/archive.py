@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from crawler.items import FetchedPage
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url
-from storage.bodies import Deltas, worker_pool
 from storage.bodies import load_body as load_body  # re-exported: export and tests use it
+from storage.body_batch import Deltas, worker_pool
 from storage.ingest_batch import IngestBatch, IngestResult, PreparedPage
 from storage.models import (
     OUTCOME_DUPLICATE,
@@ -71,6 +71,7 @@ def ingest_many(
     statements. Pages are parsed, and their bodies hashed and compressed, before the transaction
     begins. Nothing of the batch is stored unless all of it is.
     """
+    pages = list(pages)
     if not pages:
         return []
     deltas = Deltas(session, worker_pool())
