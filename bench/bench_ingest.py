@@ -66,19 +66,21 @@ def main() -> None:
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as temp:
         directory = Path(temp)
-        # Interleaved, so that load from elsewhere on the machine weighs on all three alike.
-        parser_rates, batched_rates, single_rates = [], [], []
+        # Interleaved, so that load from elsewhere on the machine weighs on all alike.
+        runs = {
+            "parser": lambda: best_rate(parse_all, fetches, 1),
+            "batched": lambda: ingest_best_rate(
+                directory, fetches, 1, lambda a: ingest_in_batches(a, fetches, args.batch)
+            ),
+            "single": lambda: ingest_best_rate(
+                directory, fetches, 1, lambda a: a.ingest_all(fetches)
+            ),
+        }
+        rates: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.passes):
-            parser_rates.append(best_rate(parse_all, fetches, 1))
-            batched_rates.append(
-                ingest_best_rate(
-                    directory, fetches, 1, lambda a: ingest_in_batches(a, fetches, args.batch)
-                )
-            )
-            single_rates.append(
-                ingest_best_rate(directory, fetches, 1, lambda a: a.ingest_all(fetches))
-            )
-    parser_rate, batched_rate, single_rate = map(max, (parser_rates, batched_rates, single_rates))
+            for name, run in runs.items():
+                rates[name].append(run())
+    parser_rate, batched_rate, single_rate = (max(rates[name]) for name in runs)
     ratio = batched_rate / parser_rate
     lines = [
         "### Ingest speed",

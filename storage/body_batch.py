@@ -1,11 +1,10 @@
-"""Storing one ingest batch's bodies: which are new, what each is compressed against; hashing
-and compression run on worker threads while the caller parses."""
+"""Storing one ingest batch's bodies: which are stored already, what each new one is compressed
+against (the decision: BodyBatch._encode), all inserted at once."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import zstandard
@@ -18,99 +17,46 @@ from storage.bodies import (
     NEW_BASE_DELTA_SIZE,
     _bases,
     _cached_base,
-    _compress_delta,
     _compress_standalone,
     _database_key,
     _delta_count_if_stored,
+    _delta_params,
     _recent_base,
-    body_hash_of,
 )
 from storage.models import COMPRESSION_ZSTD, COMPRESSION_ZSTD_DELTA, Body
 
-# Threads that hash and compress bodies while the caller parses: hashlib and zstd release the GIL.
-WORKER_THREADS = 2
-
-_pool: ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-
-
-class InlineExecutor(Executor):
-    """Runs each job at once in the caller's thread (no worker threads)."""
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:
-            future.set_exception(error)
-        return future
+# Delta compressors kept per process, one per base: a compressor's first use allocates its
+# working memory (~1/3 of a 135 KB delta's time), later uses reset it and give the same bytes.
+COMPRESSOR_CACHE_SIZE = 4
+_compressors: OrderedDict[str, zstandard.ZstdCompressor] = OrderedDict()
 
 
-def worker_pool() -> Executor:
-    """This process's hashing/compression threads (a forked child makes its own)."""
-    global _pool, _pool_pid
-    if WORKER_THREADS == 0:
-        return InlineExecutor()
-    if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="newsarchive-bodies")
-        _pool_pid = os.getpid()
-    return _pool
-
-
-def _digest_and_delta(
-    raw: bytes, base: tuple[bytes, zstandard.ZstdCompressionDict] | None
-) -> tuple[str, bytes | None]:
-    return body_hash_of(raw), _compress_delta(raw, *base) if base is not None else None
+def _delta_compressor(session: Session, base_hash: str) -> zstandard.ZstdCompressor:
+    compressor = _compressors.get(base_hash)
+    if compressor is None:
+        base_raw, dictionary = _cached_base(session, base_hash)
+        compressor = zstandard.ZstdCompressor(
+            compression_params=_delta_params(len(base_raw)), dict_data=dictionary
+        )
+        _compressors[base_hash] = compressor
+        while len(_compressors) > COMPRESSOR_CACHE_SIZE:
+            _compressors.popitem(last=False)
+    _compressors.move_to_end(base_hash)
+    return compressor
 
 
 class Deltas:
-    """Bodies' hashes and zstd deltas, made on worker threads ahead of need.
+    """zstd deltas of bodies against bases, each made once per ingest_many call: a delta is a
+    pure function of the body and the base, so a retried batch reuses it."""
 
-    While the caller parses a batch, the workers hash its bodies and compress each against the
-    most recent base, which most of them end up a delta of. A delta is a pure function of the
-    body and the base, so it stays valid when a batch is retried.
-    """
-
-    def __init__(self, session: Session, pool: Executor) -> None:
-        self.pool = pool
-        self._made: dict[tuple[str, str], Future[bytes] | bytes] = {}
-        recent = _recent_base.get(_database_key(session))
-        entry = _bases.get(recent) if recent is not None else None
-        self._recent = (recent, entry) if recent is not None and entry is not None else None
-
-    def hash_all(self, raws: Sequence[bytes]) -> Callable[[], list[str | None]]:
-        """Start hashing `raws` (and their deltas against the recent base); call the result for
-        their hashes (None for an empty body)."""
-        base = self._recent[1] if self._recent is not None else None
-        jobs = [self.pool.submit(_digest_and_delta, raw, base) if raw else None for raw in raws]
-
-        def digests() -> list[str | None]:
-            found: list[str | None] = []
-            for job in jobs:
-                if job is None:
-                    found.append(None)
-                    continue
-                digest, delta = job.result()
-                if delta is not None and self._recent is not None:
-                    self._made[(digest, self._recent[0])] = delta
-                found.append(digest)
-            return found
-
-        return digests
-
-    def prefetch(self, session: Session, raw: bytes, digest: str, base_hash: str) -> None:
-        """Start the delta of `raw` against a stored base, unless it is made already."""
-        if (digest, base_hash) not in self._made:
-            base_raw, dictionary = _cached_base(session, base_hash)
-            self._made[(digest, base_hash)] = self.pool.submit(
-                _compress_delta, raw, base_raw, dictionary
-            )
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str], bytes] = {}
 
     def delta(self, session: Session, raw: bytes, digest: str, base_hash: str) -> bytes:
-        self.prefetch(session, raw, digest, base_hash)
-        made = self._made[(digest, base_hash)]
-        if isinstance(made, Future):
-            made = self._made[(digest, base_hash)] = made.result()
+        made = self._made.get((digest, base_hash))
+        if made is None:
+            made = _delta_compressor(session, base_hash).compress(raw)
+            self._made[(digest, base_hash)] = made
         return made
 
 
@@ -165,39 +111,28 @@ class BodyBatch:
 
     def add(self, raw: bytes, digest: str, previous_hash: str | None) -> None:
         """Queue a new body; `previous_hash` is its article's latest body (None: no article, or
-        no body yet). Its likely deltas start on the workers now."""
+        no body yet)."""
         self._pending.append((raw, digest, previous_hash))
         self._queued.add(digest)
-        for base_hash in self._candidates(previous_hash):
-            if self._delta_counts.get(base_hash) is not None:
-                self.deltas.prefetch(self.session, raw, digest, base_hash)
 
     def write(self, connection: Connection) -> None:
         """Decide the queued bodies in order and insert them (bases before their deltas)."""
         rows: list[dict[str, Any]] = []
-        for index, (raw, digest, previous_hash) in enumerate(self._pending):
+        for raw, digest, previous_hash in self._pending:
             data, base_hash = self._encode(raw, digest, previous_hash)
-            compression = COMPRESSION_ZSTD_DELTA if base_hash else COMPRESSION_ZSTD
-            if base_hash is None:
-                # Later bodies will be compressed against the new base: start those deltas now.
-                for later_raw, later_digest, _ in self._pending[index + 1 :]:
-                    self.deltas.prefetch(self.session, later_raw, later_digest, digest)
             rows.append(
                 {
                     "body_hash": digest,
-                    "compression": compression,
+                    "compression": COMPRESSION_ZSTD_DELTA if base_hash else COMPRESSION_ZSTD,
                     "base_hash": base_hash,
                     "raw_size": len(raw),
+                    "stored_size": len(data),
                     "data": data,
                 }
             )
             self._base_of[digest] = base_hash or digest
         self._pending.clear()
         self._queued.clear()
-        for row in rows:
-            if isinstance(row["data"], Future):
-                row["data"] = row["data"].result()
-            row["stored_size"] = len(row["data"])
         if rows:
             connection.execute(_INSERT_BODIES, rows)
 
@@ -219,11 +154,11 @@ class BodyBatch:
 
     def _encode(
         self, raw: bytes, digest: str, previous_hash: str | None
-    ) -> tuple[bytes | Future[bytes], str | None]:
+    ) -> tuple[bytes, str | None]:
         """The compression decision: (delta, its base), or (standalone data, None).
 
         The smaller candidate delta wins; when even that is large, the body is stored standalone
-        and becomes the new recent base (compressed on a worker meanwhile).
+        and becomes the new recent base.
         """
         best: tuple[bytes, str] | None = None
         for base_hash in self._candidates(previous_hash):
@@ -242,7 +177,7 @@ class BodyBatch:
         _bases.put(digest, raw)
         self._delta_counts[digest] = 0
         self.recent_base = digest
-        return self.deltas.pool.submit(_compress_standalone, raw), None
+        return _compress_standalone(raw), None
 
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
