@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import machine, write_part  # noqa: E402
-from bench.storage_corpus import Archive, Crawl, Fetch, best_rate, parse_all  # noqa: E402
+from bench.storage_corpus import Archive, Crawl, Fetch, parse_all  # noqa: E402
 from storage.archive import ingest_many  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
@@ -40,18 +40,26 @@ def ingest_in_batches(archive: Archive, fetches: list[Fetch], size: int) -> list
     return outcomes
 
 
-def ingest_best_rate(
-    directory: Path, fetches: list[Fetch], passes: int, run: Callable[[Archive], object]
-) -> float:
-    """Pages/s of the best pass, each into a fresh archive (opening it is setup, not timed)."""
-    best = float("inf")
-    for _ in range(passes):
-        archive = Archive(directory, f"speed{time.monotonic_ns()}")
-        start = time.perf_counter()
-        run(archive)
-        best = min(best, time.perf_counter() - start)
+def timed(work: Callable[[], object], pages: int) -> tuple[float, float]:
+    """(pages/s by the clock, pages/s of this process's CPU time) of one run of `work`.
+
+    Ingest runs in one thread, so its CPU time is its cost whatever else the machine is doing;
+    the clock is what the crawl sees, and moves with other load (2 cores, shared).
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return pages / (time.perf_counter() - wall), pages / (time.process_time() - cpu)
+
+
+def ingest_rate(
+    directory: Path, fetches: list[Fetch], run: Callable[[Archive], object]
+) -> tuple[float, float]:
+    """One pass into a fresh archive (opening it is setup, not timed)."""
+    archive = Archive(directory, f"speed{time.monotonic_ns()}")
+    try:
+        return timed(lambda: run(archive), len(fetches))
+    finally:
         archive.close()
-    return len(fetches) / best
 
 
 def main() -> None:
@@ -66,36 +74,44 @@ def main() -> None:
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as temp:
         directory = Path(temp)
-        # Interleaved, so that load from elsewhere on the machine weighs on all three alike.
-        parser_rates, batched_rates, single_rates = [], [], []
+        # Interleaved, so that load from elsewhere on the machine weighs on all alike.
+        runs = {
+            "parser": lambda: timed(lambda: parse_all(fetches), len(fetches)),
+            "batched": lambda: ingest_rate(
+                directory, fetches, lambda a: ingest_in_batches(a, fetches, args.batch)
+            ),
+            "single": lambda: ingest_rate(directory, fetches, lambda a: a.ingest_all(fetches)),
+        }
+        rates: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for _ in range(args.passes):
-            parser_rates.append(best_rate(parse_all, fetches, 1))
-            batched_rates.append(
-                ingest_best_rate(
-                    directory, fetches, 1, lambda a: ingest_in_batches(a, fetches, args.batch)
-                )
-            )
-            single_rates.append(
-                ingest_best_rate(directory, fetches, 1, lambda a: a.ingest_all(fetches))
-            )
-    parser_rate, batched_rate, single_rate = map(max, (parser_rates, batched_rates, single_rates))
-    ratio = batched_rate / parser_rate
+            for name, run in runs.items():
+                rates[name].append(run())
+    wall = {name: max(wall for wall, _ in found) for name, found in rates.items()}
+    cpu = {name: max(cpu for _, cpu in found) for name, found in rates.items()}
+    ratio = wall["batched"] / wall["parser"]
     lines = [
         "### Ingest speed",
         "",
         f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         f"The {len(fetches)} fetches of bench/storage_corpus.py ({len(crawl.ids)} articles);"
         f" best of {args.passes} passes each, interleaved, in one run.",
+        "Pages/s by the clock; pages per CPU second of the process, which load from elsewhere"
+        " on the machine moves far less.",
         "",
-        "| what | pages/s | / parser |",
-        "|---|---|---|",
-        f"| `parse_article` alone | {parser_rate:,.0f} | 1.00 |",
-        f"| `ingest_many`, {args.batch} pages a call, fresh SQLite archive | {batched_rate:,.0f}"
-        f" | {batched_rate / parser_rate:.2f} |",
-        f"| `ingest`, one page a call, fresh SQLite archive | {single_rate:,.0f}"
-        f" | {single_rate / parser_rate:.2f} |",
+        "| what | pages/s | / parser | pages per CPU second | / parser |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {label} | {wall[name]:,.0f} | {wall[name] / wall['parser']:.2f}"
+            f" | {cpu[name]:,.0f} | {cpu[name] / cpu['parser']:.2f} |"
+            for name, label in (
+                ("parser", "`parse_article` alone"),
+                ("batched", f"`ingest_many`, {args.batch} pages a call, fresh SQLite archive"),
+                ("single", "`ingest`, one page a call, fresh SQLite archive"),
+            )
+        ),
         "",
-        f"- ingest / parser, batches of {args.batch}: **{ratio:.2f}** (goal: at least {GOAL})",
+        f"- ingest / parser, batches of {args.batch}: **{ratio:.2f}** (goal: at least {GOAL});"
+        f" by CPU time {cpu['batched'] / cpu['parser']:.2f}",
         "",
     ]
     report = "\n".join(lines)

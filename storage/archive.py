@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from crawler.items import FetchedPage
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url
-from storage.bodies import Deltas, worker_pool
+from storage.bodies import body_hash_of
 from storage.bodies import load_body as load_body  # re-exported: export and tests use it
+from storage.body_batch import Deltas
 from storage.ingest_batch import IngestBatch, IngestResult, PreparedPage
 from storage.models import (
     OUTCOME_DUPLICATE,
@@ -68,16 +69,15 @@ def ingest_many(
     one in order would store, each page's result in page order.
 
     The archive's state for the whole batch is read in a few queries and written in a few
-    statements. Pages are parsed, and their bodies hashed and compressed, before the transaction
-    begins. Nothing of the batch is stored unless all of it is.
+    statements; pages are parsed and their bodies hashed before the transaction begins. Nothing
+    of the batch is stored unless all of it is.
     """
+    pages = list(pages)
     if not pages:
         return []
-    deltas = Deltas(session, worker_pool())
-    # Hashing (and compressing) on the workers while this thread parses.
-    digests = deltas.hash_all([page.body for page in pages])
-    parsed = [
-        parse_capture(
+    items = []
+    for page in pages:
+        parsed = parse_capture(
             parser,
             url=page.url,
             fetched_at=page.fetched_at,
@@ -85,17 +85,10 @@ def ingest_many(
             body=page.body,
             fetch_error=page.fetch_error,
         )
-        for page in pages
-    ]
-    items = [
-        PreparedPage(
-            page,
-            outcome,
-            digest,
-            outcome.record.article_id if outcome.record else _article_id_of(page),
-        )
-        for page, outcome, digest in zip(pages, parsed, digests(), strict=True)
-    ]
+        article_id = parsed.record.article_id if parsed.record else _article_id_of(page)
+        body_hash = body_hash_of(page.body) if page.body else None
+        items.append(PreparedPage(page, parsed, body_hash, article_id))
+    deltas = Deltas()
     for attempt in range(1, MAX_INGEST_ATTEMPTS + 1):
         batch = IngestBatch(session, deltas, crawl_run_id, parser)
         try:

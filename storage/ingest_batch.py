@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from crawler.items import FetchedPage
 from crawler.records import ArticleRecord
 from crawler.urls import canonical_article_url
-from storage.bodies import BodyBatch, Deltas
+from storage import ingest_queries as queries
+from storage.body_batch import BodyBatch, Deltas
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -21,31 +21,13 @@ from storage.models import (
     OUTCOME_NEW_VERSION,
     OUTCOME_NOT_MODIFIED,
     OUTCOME_UNCHANGED,
-    Article,
-    Capture,
-    CrawlRun,
-    Version,
 )
-from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
+from storage.parsing import ParseOutcome, Parser, missing_fields
 from storage.rebuild import rebuild_article
 from storage.schedule import next_check_at
 
-ARTICLES = Article.__table__
-CAPTURES = Capture.__table__
-VERSIONS = Version.__table__
-# Keys per IN (…) list: short SQL, well under SQLite's bound-parameter limit.
-CHUNK = 200
-# Article columns an ingest may change (all but the key, url and first_seen_at).
-_CHANGES = (
-    "section",
-    "published_at",
-    "last_checked_at",
-    "last_changed_at",
-    "current_version_no",
-    "next_check_at",
-    "etag",
-    "last_modified",
-)
+# Outcomes of a capture that belongs to a version.
+_IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +124,17 @@ class IngestBatch:
         self.duplicates = 0
 
     def run(self, items: list[PreparedPage]) -> list[IngestResult]:
-        if self.session.get_bind().dialect.name == "postgresql":
-            self._lock_urls(sorted({item.page.url for item in items}))
-        self._load_stored_captures(items)
-        article_ids = sorted({item.article_id for item in items if item.article_id})
+        self.connection = self.session.connection()
+        queries.lock_urls(self.connection, (item.page.url for item in items))
+        keys = ((item.page.url, item.page.fetched_at, item.body_hash) for item in items)
+        self.stored.update(queries.stored_captures(self.connection, keys))
+        article_ids = {item.article_id for item in items if item.article_id}
         self._load_articles(article_ids)
-        self._load_latest_bodies(article_ids)
+        for article_id, fetched_at, capture_id, body_hash in queries.latest_bodies(
+            self.connection, article_ids
+        ):
+            # Stored captures come before this batch's at the same time (smaller ids).
+            self.latest_body[article_id] = ((fetched_at, (0, capture_id)), body_hash)
         self.bodies.load(
             (item.body_hash for item in items if item.body_hash),
             (body_hash for _, body_hash in self.latest_body.values()),
@@ -155,119 +142,23 @@ class IngestBatch:
         made = [self._ingest(index, item) for index, item in enumerate(items)]
         self._write()
         if self.duplicates and self.crawl_run_id is not None:
-            # Only a duplicate is counted as it happens: it leaves no capture to count at the
-            # end. An UPDATE … SET n = n + k: several processes may share a run.
-            column = CrawlRun.duplicate_count
-            self.session.execute(
-                update(CrawlRun)
-                .where(CrawlRun.crawl_run_id == self.crawl_run_id)
-                .values({column: column + self.duplicates})
-            )
+            queries.count_duplicates(self.connection, self.crawl_run_id, self.duplicates)
         return [_resolved(result) for result in made]
 
     def committed(self) -> None:
         self.bodies.committed()
 
-    # --- reading ---------------------------------------------------------------------------
-
-    def _lock_urls(self, urls: list[str]) -> None:
-        # Two imports of one WARC at once would both pass the duplicate check under READ
-        # COMMITTED (captures have no unique key to catch it): serialise ingests of one URL
-        # until commit, taking the locks in one order so that batches cannot deadlock. SQLite
-        # needs nothing: BEGIN IMMEDIATE already serialises writers.
-        self.session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(key) FROM (SELECT DISTINCT"
-                " hashtextextended(url, 0) AS key FROM unnest(CAST(:urls AS text[])) AS url"
-                " ORDER BY key OFFSET 0) AS keys"
-            ),
-            {"urls": urls},
-        )
-
-    def _load_stored_captures(self, items: list[PreparedPage]) -> None:
-        keys = {(item.page.url, item.page.fetched_at, item.body_hash) for item in items}
-        urls = sorted({url for url, _, _ in keys})
-        times = sorted({fetched_at for _, fetched_at, _ in keys})
-        for url_chunk in _chunks(urls):
-            for time_chunk in _chunks(times):
-                query = (
-                    select(
-                        CAPTURES.c.capture_id,
-                        CAPTURES.c.url,
-                        CAPTURES.c.fetched_at,
-                        CAPTURES.c.body_hash,
-                        CAPTURES.c.article_id,
-                        func.coalesce(CAPTURES.c.fetch_error, CAPTURES.c.parse_error),
-                    )
-                    .where(CAPTURES.c.url.in_(url_chunk), CAPTURES.c.fetched_at.in_(time_chunk))
-                    .order_by(CAPTURES.c.capture_id.desc())
-                )
-                for capture_id, url, fetched_at, body_hash, article_id, error in (
-                    self.session.execute(query)
-                ):
-                    self.stored[(url, fetched_at, body_hash)] = (capture_id, article_id, error)
-
-    def _load_articles(self, article_ids: list[str]) -> None:
-        """The articles with their current versions, row-locked in id order (PostgreSQL; FOR
-        UPDATE is a no-op on SQLite, where BEGIN IMMEDIATE already serialises writers)."""
-        for chunk in _chunks(article_ids):
-            query = (
-                select(
-                    ARTICLES,
-                    VERSIONS.c.version_no,
-                    VERSIONS.c.content_hash,
-                    VERSIONS.c.last_seen_at,
-                    VERSIONS.c.last_capture_id,
-                )
-                .join(
-                    VERSIONS,
-                    and_(
-                        VERSIONS.c.article_id == ARTICLES.c.article_id,
-                        VERSIONS.c.version_no == ARTICLES.c.current_version_no,
-                    ),
-                )
-                .where(ARTICLES.c.article_id.in_(chunk))
-                .order_by(ARTICLES.c.article_id)
-                .with_for_update(of=ARTICLES)
+    def _load_articles(self, article_ids: set[str]) -> None:
+        for row in queries.articles_with_current(self.connection, article_ids):
+            values = {column.key: row[column.key] for column in queries.ARTICLES.c}
+            current = _Version(
+                values["article_id"],
+                row["current_no"],
+                row["current_hash"],
+                row["current_last_seen_at"],
+                row["current_last_capture_id"],
             )
-            for row in self.session.execute(query).mappings():
-                self._keep_article(row)
-
-    def _keep_article(self, row: Any) -> None:
-        values = {column.key: row[column] for column in ARTICLES.c}
-        current = _Version(
-            values["article_id"],
-            row[VERSIONS.c.version_no],
-            row[VERSIONS.c.content_hash],
-            row[VERSIONS.c.last_seen_at],
-            row[VERSIONS.c.last_capture_id],
-        )
-        self.articles[values["article_id"]] = _Article(values, current)
-
-    def _load_latest_bodies(self, article_ids: list[str]) -> None:
-        for chunk in _chunks(article_ids):
-            ranked = (
-                select(
-                    CAPTURES.c.article_id,
-                    CAPTURES.c.fetched_at,
-                    CAPTURES.c.capture_id,
-                    CAPTURES.c.body_hash,
-                    func.row_number()
-                    .over(
-                        partition_by=CAPTURES.c.article_id,
-                        order_by=(CAPTURES.c.fetched_at.desc(), CAPTURES.c.capture_id.desc()),
-                    )
-                    .label("rank"),
-                )
-                .where(CAPTURES.c.article_id.in_(chunk), CAPTURES.c.body_hash.is_not(None))
-                .subquery()
-            )
-            query = select(
-                ranked.c.article_id, ranked.c.fetched_at, ranked.c.capture_id, ranked.c.body_hash
-            ).where(ranked.c.rank == 1)
-            for article_id, fetched_at, capture_id, body_hash in self.session.execute(query):
-                # Stored captures come before this batch's at the same time (smaller ids).
-                self.latest_body[article_id] = ((fetched_at, (0, capture_id)), body_hash)
+            self.articles[values["article_id"]] = _Article(values, current)
 
     # --- replaying ingest ------------------------------------------------------------------
 
@@ -313,7 +204,7 @@ class IngestBatch:
             version_no = 1
         elif article is not None:
             self._touch(article, capture)
-        if values["outcome"] not in (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED):
+        if values["outcome"] not in _IN_VERSION:
             version_no = None
         return _Result(values["outcome"], capture, values["article_id"], version_no, capture.error)
 
@@ -322,7 +213,7 @@ class IngestBatch:
     ) -> None:
         current = article.current
         fetched_at = capture.values["fetched_at"]
-        if record is None or record.content_hash == current.content_hash:
+        if record is None or capture.values["content_hash"] == current.content_hash:
             current.last_capture = capture
             current.last_seen_at = fetched_at
             if current.new_values is None:
@@ -361,10 +252,10 @@ class IngestBatch:
         version = _Version(
             record.article_id,
             version_no,
-            record.content_hash,
+            capture.values["content_hash"],
             fetched_at,
             capture,
-            new_values={"first_seen_at": fetched_at, **record_columns(record)},
+            new_values={"first_seen_at": fetched_at, **_version_columns(record, capture)},
             first_capture=capture,
         )
         self.pending.new_versions.append(version)
@@ -396,23 +287,15 @@ class IngestBatch:
         self.session.expire_all()
         rebuild_article(self.session, article_id, parser=self.parser)
         del self.articles[article_id]
-        self._load_articles([article_id])
-        capture_id = capture.capture_id
-        outcome = self.session.scalar(
-            select(CAPTURES.c.outcome).where(CAPTURES.c.capture_id == capture_id)
-        )
+        self._load_articles({article_id})
+        outcome = queries.capture_outcome(self.connection, _capture_id(capture))
         version_no = None
-        if outcome in (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED):
-            # The version this capture belongs to: the latest one that saw it.
-            version_no = self.session.scalar(
-                select(VERSIONS.c.version_no)
-                .where(
-                    VERSIONS.c.article_id == article_id,
-                    VERSIONS.c.first_seen_at <= capture.values["fetched_at"],
-                    VERSIONS.c.content_hash == capture.values["content_hash"],
-                )
-                .order_by(VERSIONS.c.version_no.desc())
-                .limit(1)
+        if outcome in _IN_VERSION:
+            version_no = queries.capture_version(
+                self.connection,
+                article_id,
+                capture.values["fetched_at"],
+                capture.values["content_hash"],
             )
         return _Result(outcome, capture, article_id, version_no, capture.error)
 
@@ -421,34 +304,29 @@ class IngestBatch:
     def _write(self) -> None:
         """Insert and update what the pages so far made: bodies, captures, articles, versions."""
         pending, self.pending = self.pending, _Pending()
-        self.bodies.write()
+        execute = self.connection.execute
+        self.bodies.write(self.connection)
         if pending.captures:
-            ids = self.session.execute(
-                insert(CAPTURES).returning(CAPTURES.c.capture_id, sort_by_parameter_order=True),
-                [capture.values for capture in pending.captures],
-            ).scalars().all()
+            rows = [capture.values for capture in pending.captures]
+            ids = execute(queries.INSERT_CAPTURES, rows).scalars().all()
             for capture, capture_id in zip(pending.captures, ids, strict=True):
                 capture.capture_id = capture_id
         articles = [self.articles[article_id] for article_id in sorted(pending.articles)]
         new_articles = [article.row for article in articles if article.is_new]
         if new_articles:
-            self.session.execute(insert(ARTICLES), new_articles)
-        changed_articles = [
-            {"key": article.row["article_id"], **{name: article.row[name] for name in _CHANGES}}
-            for article in articles
-            if not article.is_new
+            execute(queries.INSERT_ARTICLES, new_articles)
+        changes = [
+            {"key": row["article_id"], **{name: row[name] for name in queries.ARTICLE_CHANGES}}
+            for row in (article.row for article in articles if not article.is_new)
         ]
-        if changed_articles:
-            self.session.execute(
-                update(ARTICLES).where(ARTICLES.c.article_id == bindparam("key")),
-                changed_articles,
-            )
+        if changes:
+            execute(queries.UPDATE_ARTICLES, changes)
         for article in articles:
             article.is_new = False
         if pending.new_versions:
             rows = [
                 {
-                    **version.new_values,
+                    **(version.new_values or {}),
                     "article_id": version.article_id,
                     "version_no": version.version_no,
                     "first_capture_id": _capture_id(version.first_capture),
@@ -457,23 +335,18 @@ class IngestBatch:
                 }
                 for version in pending.new_versions
             ]
-            self.session.execute(insert(VERSIONS), rows)
+            execute(queries.INSERT_VERSIONS, rows)
         if pending.seen_versions:
-            self.session.execute(
-                update(VERSIONS).where(
-                    VERSIONS.c.article_id == bindparam("key_article"),
-                    VERSIONS.c.version_no == bindparam("key_number"),
-                ),
-                [
-                    {
-                        "key_article": version.article_id,
-                        "key_number": version.version_no,
-                        "last_capture_id": _capture_id(version.last_capture),
-                        "last_seen_at": version.last_seen_at,
-                    }
-                    for version in pending.seen_versions.values()
-                ],
-            )
+            rows = [
+                {
+                    "key_article": version.article_id,
+                    "key_number": version.version_no,
+                    "last_capture_id": _capture_id(version.last_capture),
+                    "last_seen_at": version.last_seen_at,
+                }
+                for version in pending.seen_versions.values()
+            ]
+            execute(queries.UPDATE_LAST_SEEN, rows)
         for version in pending.new_versions:
             version.new_values = None
 
@@ -515,13 +388,28 @@ def _capture_values(item: PreparedPage, crawl_run_id: int | None) -> dict[str, A
     }
 
 
+def _version_columns(record: ArticleRecord, capture: _Capture) -> dict[str, Any]:
+    """storage.parsing.record_columns, with the content hash the capture has already: the
+    hash is a canonical JSON dump of the record, a few % of a parse each time."""
+    data = record.to_dict(with_hash=False)
+    return {
+        "headline": record.headline,
+        "published_at": record.published_at,
+        "modified_at": record.modified_at,
+        "section": record.section,
+        "dateline": record.dateline,
+        "subheadlines": data["subheadlines"],
+        "reporters": data["reporters"],
+        "captions": data["captions"],
+        "body": data["body"],
+        "content_hash": capture.values["content_hash"],
+        "parser_version": record.parser_version,
+    }
+
+
 def _header(headers: dict[str, str], name: str) -> str | None:
     wanted = name.lower()
     for key, value in headers.items():
         if key.lower() == wanted:
             return value
     return None
-
-
-def _chunks(values: list[Any]) -> list[list[Any]]:
-    return [values[start : start + CHUNK] for start in range(0, len(values), CHUNK)]

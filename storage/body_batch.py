@@ -1,0 +1,186 @@
+"""Storing one ingest batch's bodies: which are stored already, what each new one is compressed
+against (the decision: BodyBatch._encode), all inserted at once."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import zstandard
+from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy.orm import Session
+
+from storage.bodies import (
+    _LOAD_CHUNK,
+    MAX_DELTAS_PER_BASE,
+    NEW_BASE_DELTA_SIZE,
+    _bases,
+    _cached_base,
+    _compress_standalone,
+    _database_key,
+    _delta_count_if_stored,
+    _delta_params,
+    _recent_base,
+)
+from storage.models import COMPRESSION_ZSTD, COMPRESSION_ZSTD_DELTA, Body
+
+# Delta compressors kept per process, one per base: a compressor's first use allocates its
+# working memory (~1/3 of a 135 KB delta's time), later uses reset it and give the same bytes.
+COMPRESSOR_CACHE_SIZE = 4
+_compressors: OrderedDict[str, zstandard.ZstdCompressor] = OrderedDict()
+
+
+def _delta_compressor(session: Session, base_hash: str) -> zstandard.ZstdCompressor:
+    compressor = _compressors.get(base_hash)
+    if compressor is None:
+        base_raw, dictionary = _cached_base(session, base_hash)
+        compressor = zstandard.ZstdCompressor(
+            compression_params=_delta_params(len(base_raw)), dict_data=dictionary
+        )
+        _compressors[base_hash] = compressor
+        while len(_compressors) > COMPRESSOR_CACHE_SIZE:
+            _compressors.popitem(last=False)
+    _compressors.move_to_end(base_hash)
+    return compressor
+
+
+class Deltas:
+    """zstd deltas of bodies against bases, each made once per ingest_many call: a delta is a
+    pure function of the body and the base, so a retried batch reuses it."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str], bytes] = {}
+
+    def delta(self, session: Session, raw: bytes, digest: str, base_hash: str) -> bytes:
+        made = self._made.get((digest, base_hash))
+        if made is None:
+            made = _delta_compressor(session, base_hash).compress(raw)
+            self._made[(digest, base_hash)] = made
+        return made
+
+
+_BODIES = Body.__table__
+_BASES_OF = select(
+    _BODIES.c.body_hash, func.coalesce(_BODIES.c.base_hash, _BODIES.c.body_hash)
+).where(_BODIES.c.body_hash.in_(bindparam("hashes", expanding=True)))
+_DELTAS = _BODIES.alias("deltas")
+_DELTA_COUNTS = (
+    select(_BODIES.c.body_hash, _BODIES.c.compression, func.count(_DELTAS.c.body_hash))
+    .outerjoin(_DELTAS, _DELTAS.c.base_hash == _BODIES.c.body_hash)
+    .where(_BODIES.c.body_hash.in_(bindparam("hashes", expanding=True)))
+    .group_by(_BODIES.c.body_hash, _BODIES.c.compression)
+)
+_INSERT_BODIES = insert(_BODIES)
+
+
+class BodyBatch:
+    """The bodies one ingest transaction stores: which are stored already, how each new one is
+    compressed. Known bodies and bases are read in two queries; new bodies are decided in page
+    order (one may become the base of the next) and inserted together by `write`.
+    """
+
+    def __init__(self, session: Session, deltas: Deltas) -> None:
+        self.session = session
+        self.deltas = deltas
+        self.key = _database_key(session)
+        self.recent_base = _recent_base.get(self.key)
+        self._base_of: dict[str, str] = {}  # stored body -> the standalone body it is or uses
+        self._delta_counts: dict[str, int | None] = {}  # base -> its deltas (None: not a base)
+        self._pending: list[tuple[bytes, str, str | None]] = []
+        self._queued: set[str] = set()
+
+    def load(self, digests: Iterable[str], previous_hashes: Iterable[str]) -> None:
+        """Read which of `digests` are stored, and the bases the articles' previous bodies use."""
+        connection = self.session.connection()
+        previous = set(previous_hashes)
+        for chunk in _chunks(set(digests) | previous):
+            rows = connection.execute(_BASES_OF, {"hashes": chunk})
+            self._base_of.update((body_hash, base_hash) for body_hash, base_hash in rows)
+        bases = {self._base_of[body] for body in previous if body in self._base_of}
+        if self.recent_base is not None:
+            bases.add(self.recent_base)
+        for chunk in _chunks(bases):
+            rows = connection.execute(_DELTA_COUNTS, {"hashes": chunk})
+            for body_hash, compression, count in rows:
+                self._delta_counts[body_hash] = count if compression == COMPRESSION_ZSTD else None
+
+    def is_stored(self, digest: str) -> bool:
+        """Stored already, or queued by this batch."""
+        return digest in self._base_of or digest in self._queued
+
+    def add(self, raw: bytes, digest: str, previous_hash: str | None) -> None:
+        """Queue a new body; `previous_hash` is its article's latest body (None: no article, or
+        no body yet)."""
+        self._pending.append((raw, digest, previous_hash))
+        self._queued.add(digest)
+
+    def write(self, connection: Connection) -> None:
+        """Decide the queued bodies in order and insert them (bases before their deltas)."""
+        rows: list[dict[str, Any]] = []
+        for raw, digest, previous_hash in self._pending:
+            data, base_hash = self._encode(raw, digest, previous_hash)
+            rows.append(
+                {
+                    "body_hash": digest,
+                    "compression": COMPRESSION_ZSTD_DELTA if base_hash else COMPRESSION_ZSTD,
+                    "base_hash": base_hash,
+                    "raw_size": len(raw),
+                    "stored_size": len(data),
+                    "data": data,
+                }
+            )
+            self._base_of[digest] = base_hash or digest
+        self._pending.clear()
+        self._queued.clear()
+        if rows:
+            connection.execute(_INSERT_BODIES, rows)
+
+    def committed(self) -> None:
+        """Remember the batch's last new base for the next batch (call after the commit)."""
+        if self.recent_base is not None:
+            _recent_base[self.key] = self.recent_base
+
+    def _candidates(self, previous_hash: str | None) -> list[str]:
+        """Candidate bases: the base of the article's previous body (the same article, so its
+        text is there already) and the base made most recently (another article, but the
+        current chrome, which is ~120 KB of a 135 KB Newsis page)."""
+        candidates: list[str] = []
+        previous_base = self._base_of.get(previous_hash) if previous_hash is not None else None
+        for base_hash in (previous_base, self.recent_base):
+            if base_hash is not None and base_hash not in candidates:
+                candidates.append(base_hash)
+        return candidates
+
+    def _encode(
+        self, raw: bytes, digest: str, previous_hash: str | None
+    ) -> tuple[bytes, str | None]:
+        """The compression decision: (delta, its base), or (standalone data, None).
+
+        The smaller candidate delta wins; when even that is large, the body is stored standalone
+        and becomes the new recent base.
+        """
+        best: tuple[bytes, str] | None = None
+        for base_hash in self._candidates(previous_hash):
+            if base_hash not in self._delta_counts:
+                self._delta_counts[base_hash] = _delta_count_if_stored(self.session, base_hash)
+            deltas = self._delta_counts[base_hash]
+            if deltas is None or deltas >= MAX_DELTAS_PER_BASE:
+                continue
+            data = self.deltas.delta(self.session, raw, digest, base_hash)
+            if best is None or len(data) < len(best[0]):
+                best = (data, base_hash)
+        if best is not None and len(best[0]) <= NEW_BASE_DELTA_SIZE:
+            data, base_hash = best
+            self._delta_counts[base_hash] = (self._delta_counts[base_hash] or 0) + 1
+            return data, base_hash
+        _bases.put(digest, raw)
+        self._delta_counts[digest] = 0
+        self.recent_base = digest
+        return _compress_standalone(raw), None
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    wanted = sorted(values)
+    for start in range(0, len(wanted), _LOAD_CHUNK):
+        yield wanted[start : start + _LOAD_CHUNK]
