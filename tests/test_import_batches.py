@@ -59,3 +59,20 @@ def test_warc_broken_part_way_keeps_the_pages_read_before_the_break(
     assert result.exit_code == 1
     assert result.output.startswith(f"newsarchive: {broken}:")
     assert table_counts(db_url)["captures"] == kept
+
+
+def test_warc_cut_inside_a_record_is_one_clear_line_and_keeps_what_came_before(
+    db_url, archive_engine, tmp_path
+):
+    whole = tmp_path / "whole.warc"
+    write_warc(whole, records(3), gz=False)
+    data = whole.read_bytes()
+    last_record = data.rindex(b"WARC/1.")
+    cut = tmp_path / "cut.warc"
+    # warcio fails on this with an AttributeError of its own, not one of its I/O errors.
+    cut.write_bytes(data[: last_record + 100])
+    result = run(str(cut), "--db", db_url)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"newsarchive: {cut}:"), result.output
+    assert "Traceback" not in result.output
+    assert table_counts(db_url)["captures"] == 2

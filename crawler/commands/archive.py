@@ -223,7 +223,8 @@ def _warc_pages(path: Path) -> Iterator[FetchedPage]:
                 )
         except ArchiveLoadFailed as error:
             raise CommandError(f"{path}: not a readable WARC file: {_one_line(error)}") from None
-        except (OSError, EOFError, ValueError) as error:
+        except (OSError, EOFError, ValueError, AttributeError) as error:
+            # warcio meets a record cut inside its header block with an AttributeError.
             if isinstance(error, CommandError):
                 raise
             raise CommandError(f"{path}: unreadable WARC data: {_one_line(error)}") from None
