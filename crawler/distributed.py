@@ -111,11 +111,14 @@ class NewsisWorkerSpider(NewsisSpider):
         # An idle engine asks the scheduler again only on its 5 s heartbeat; work pushed by
         # other workers meanwhile would wait. Scrapy has no public "poll now" call (scrapy-redis
         # uses engine.crawl, which would re-push and re-filter the request), so the engine's
-        # own next-call is scheduled: a no-op when one is already pending.
+        # own next-call is scheduled: a no-op when one is already pending. With --idle-exit it
+        # is scheduled on an empty queue too: an idle engine then signals spider_idle now, not
+        # on its heartbeat, and the worker stops within this interval of its idle time, not 5 s.
         slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is None or not self.leases.client.zcard(self.leases.keys.queue):
+        if slot is None:
             return
-        slot.nextcall.schedule()
+        if self.idle_exit is not None or self.leases.client.zcard(self.leases.keys.queue):
+            slot.nextcall.schedule()
 
     def _beat_and_reclaim(self) -> None:
         try:
@@ -311,6 +314,13 @@ def worker_settings(
         priority="cmdline",
     )
     settings.update(overrides or {}, priority="cmdline")
+    # A worker fetches from one site, so its per-site limit is its whole limit. Set as the total
+    # too, because Scrapy 2.19 lets a burst past the per-site one: with no download delay the
+    # downloader starts every request queued for a site before the first counts as in flight
+    # (measured: 16 in flight with CONCURRENT_REQUESTS_PER_DOMAIN=1 under --fast).
+    per_site = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+    if 0 < per_site < settings.getint("CONCURRENT_REQUESTS"):
+        settings.set("CONCURRENT_REQUESTS", per_site, priority="cmdline")
     return settings
 
 
