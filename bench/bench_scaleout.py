@@ -16,9 +16,10 @@ Both configurations are measured the same way, 1 then 3 workers, `--pairs` times
   flight, set by CONCURRENT_REQUESTS as well as CONCURRENT_REQUESTS_PER_DOMAIN: in Scrapy 2.19
   the per-domain limit alone lets a burst through (the downloader starts every queued request
   of a slot before the first one counts as transferring), so a worker had up to 16 in flight;
-- CPU seconds per page of each component over the same window, from /proc: the workers (with
-  any process they started), the site, the PostgreSQL backends of this archive, Redis (the
-  whole server), and the machine's busy CPU (other programs included).
+- CPU seconds per page of each component over the same window, from /proc: the workers' Scrapy
+  processes, the writer processes they start (parse + store), the site, the PostgreSQL
+  backends of this archive, Redis (the whole server), and the machine's busy CPU (other
+  programs included).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import machine, write_section  # noqa: E402
-from bench.proc_cpu import CpuMeter, pids_named, with_descendants  # noqa: E402
+from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants  # noqa: E402
 from crawler.distributed import schedule_round  # noqa: E402
 from crawler.redis_compat import RedisKeys  # noqa: E402
 from storage.db import upgrade  # noqa: E402
@@ -57,7 +58,8 @@ GOAL = 2.5
 SEED = 5
 START_TIMEOUT = 180.0
 ROUND_TIMEOUT = 600.0
-COMPONENTS = ("workers", "site", "postgres", "redis")
+# "workers" are the Scrapy processes, "writers" the processes they start to parse and store.
+COMPONENTS = ("workers", "writers", "site", "postgres", "redis")
 # Busy CPU of everything else on the machine over the round (other programs): not ours, but
 # it shows how much of the machine the round really had.
 OTHERS = "others"
@@ -68,9 +70,8 @@ class Run:
     workers: int
     pages: int
     seconds: float  # round queued -> last page committed
-    start_up: float  # workers started -> every worker waiting on the queue
+    start_up: float  # workers started -> every worker (and its writer) idle on the queue
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds over the round
-    machine_busy: float = 0.0  # share of all CPUs busy over the round (anything running)
     duplicates: int = 0
 
     @property
@@ -122,6 +123,21 @@ def wait_for(condition, what: str, timeout: float, every: float = 0.02) -> float
     return time.monotonic()
 
 
+def wait_until_quiet(pids: list[int], timeout: float = START_TIMEOUT) -> float:
+    """When the processes (and theirs: the writer processes) have finished starting: less
+    than 5% of a CPU each over half a second (a worker waiting on the queue polls it twice a
+    second; its writer process imports storage after the worker says it is up)."""
+    started = time.monotonic()
+    before = None
+    while time.monotonic() - started < timeout:
+        used = sum(cpu_seconds(pid) or 0.0 for pid in with_descendants(pids))
+        if before is not None and used - before < 0.025 * len(pids):
+            return time.monotonic()
+        before = used
+        time.sleep(0.5)
+    raise SystemExit("the workers never went quiet after starting")
+
+
 def run(workers: int, articles: int, latency: float, in_flight: int, redis_url: str,
         pg_server: str) -> Run:
     """One round of `workers` workers on a fresh archive and queue."""
@@ -166,6 +182,7 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         )
         if any(p.poll() is not None for p in procs):
             raise SystemExit("a worker exited at start: " + procs[0].stderr.read()[-2000:])
+        ready = wait_until_quiet([p.pid for p in procs])
         database = db.execute(text("SELECT current_database()")).scalar_one()
         poll_pid = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
         db.commit()
@@ -180,7 +197,9 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
                 {"name": database, "poll": poll_pid},
             ).scalars().all()
             meter_db.commit()
-            return {"workers": list(with_descendants(p.pid for p in procs)), "site": [site_pid],
+            scrapy_pids = [p.pid for p in procs]
+            writers = with_descendants(scrapy_pids) - set(scrapy_pids)
+            return {"workers": scrapy_pids, "writers": list(writers), "site": [site_pid],
                     "postgres": list(backends), "redis": redis_pids}
 
         meter = CpuMeter(groups)
@@ -196,8 +215,8 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         done = wait_for(archived, "every article to be archived", ROUND_TIMEOUT)
         cpu = meter.stop()
         meter_db.close()
-        busy, total = meter.machine
-        cpu["others"] = max(0.0, busy - sum(cpu.values()))
+        busy, _ = meter.machine
+        cpu[OTHERS] = max(0.0, busy - sum(cpu.values()))
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -211,28 +230,22 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
     pages, distinct = db.execute(
         text("SELECT count(*), count(DISTINCT article_id) FROM captures")
     ).one()
-    return Run(workers, pages, done - queued, ready - launched, cpu,
-               busy / total if total else 0.0, pages - distinct)
+    return Run(workers, pages, done - queued, ready - launched, cpu, pages - distinct)
 
 
-def report(runs: list[tuple[Run, Run]], args: argparse.Namespace) -> str:
-    ones = [one for one, _ in runs]
-    threes = [three for _, three in runs]
+def cpus_used(r: Run) -> float:
+    """CPUs the round's own processes kept busy, on average."""
+    return sum(r.cpu.get(c, 0.0) for c in COMPONENTS) / r.seconds
+
+
+def report_part(in_flight: int, runs: list[tuple[Run, Run]], latency: float) -> list[str]:
     ratios = [three.per_minute / one.per_minute for one, three in runs]
     ratio = statistics.median(ratios)
     lines = [
-        SECTION, "",
-        f"Machine: {machine()}. Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        f"`bench/bench_scaleout.py --articles {args.articles} --latency {args.latency}"
-        f" --in-flight {args.in_flight} --pairs {args.pairs}`: the site answers every page after"
-        f" {args.latency * 1000:.0f} ms; every worker `--fast` with at most {args.in_flight}"
-        f" request(s) in flight (CONCURRENT_REQUESTS = CONCURRENT_REQUESTS_PER_DOMAIN ="
-        f" {args.in_flight}); workers started before the round; pages/min = article pages /"
-        " (round queued → last page committed). CPU from /proc over the same window.",
-        "",
-        "| workers | pages | s | pages/min | start-up s | CPU ms/page: workers | site | PostgreSQL"
-        " | Redis | machine busy |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"### {in_flight} request(s) in flight per worker", "",
+        "| workers | pages | s | pages/min | start-up s | CPU ms/page: Scrapy | writer | site"
+        " | PostgreSQL | Redis | CPUs used by the round | by other programs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for one, three in runs:
         for r in (one, three):
@@ -240,33 +253,54 @@ def report(runs: list[tuple[Run, Run]], args: argparse.Namespace) -> str:
                 f"| {r.workers} | {r.pages} | {r.seconds:.1f} | {r.per_minute:.0f} |"
                 f" {r.start_up:.1f} | "
                 + " | ".join(f"{r.cpu_ms_per_page(c):.1f}" for c in COMPONENTS)
-                + f" | {r.machine_busy:.0%} ({r.cpu_ms_per_page(OTHERS):.0f} ms/page elsewhere) |"
+                + f" | {cpus_used(r):.2f} | {r.cpu.get(OTHERS, 0.0) / r.seconds:.2f} |"
             )
-    cpu_per_page = statistics.median(
-        sum(r.cpu_ms_per_page(c) for c in COMPONENTS) for r in threes
+    ms_per_page = statistics.median(
+        sum(r.cpu_ms_per_page(c) for c in COMPONENTS) for pair in runs for r in pair
     )
     cores = os.cpu_count() or 1
-    ceiling = cores / (cpu_per_page / 1000) * 60
-    one_pm = statistics.median(r.per_minute for r in ones)
-    duplicates = sum(r.duplicates for r in ones + threes)
+    latency_bound = in_flight / latency * 60
+    goal = GOAL * latency_bound
+    duplicates = sum(r.duplicates for pair in runs for r in pair)
     lines += [
         "",
         f"- ratio 3/1: **{ratio:.2f}x** (pairs: {', '.join(f'{r:.2f}' for r in ratios)};"
         f" goal: at least {GOAL}x) — {'met' if ratio >= GOAL else '**not met**'}.",
-        f"- CPU per page with 3 workers, all components: {cpu_per_page:.1f} ms: {cores} CPUs"
-        f" can archive at most {ceiling:.0f} pages/min however many workers run; the goal"
-        f" needs {GOAL * one_pm:.0f} ({GOAL}x one worker's {one_pm:.0f}).",
+        f"- One worker can fetch at most {latency_bound:.0f} pages/min ({in_flight} in flight,"
+        f" {latency * 1000:.0f} ms each). {GOAL}x that is {goal:.0f} pages/min, which at"
+        f" {ms_per_page:.1f} CPU ms per page (all components, median) takes"
+        f" {goal / 60 * ms_per_page / 1000:.2f} CPUs; the {cores} CPUs archive at most"
+        f" {cores / ms_per_page * 1000 * 60:.0f} pages/min however many workers run.",
         f"- pages archived twice: {duplicates}.",
     ]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def report(parts: dict[int, list[tuple[Run, Run]]], args: argparse.Namespace) -> str:
+    lines = [
+        SECTION, "",
+        f"Machine: {machine()}. Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"`bench/bench_scaleout.py --articles {args.articles} --latency {args.latency}"
+        f" --in-flight {' '.join(map(str, args.in_flight))} --pairs {args.pairs}`: the site"
+        f" answers every page after {args.latency * 1000:.0f} ms; every worker `--fast` with at"
+        " most N requests in flight (CONCURRENT_REQUESTS = CONCURRENT_REQUESTS_PER_DOMAIN = N),"
+        " the same for 1 and 3 workers; workers started before the round (start-up shown"
+        " apart); pages/min = article pages / (round queued → last page committed). CPU from"
+        " /proc over the same window; \"other programs\" is the rest of the machine's busy CPU"
+        " (other benchmarks and tests sharing it).",
+        "",
+    ]
+    for in_flight, runs in parts.items():
+        lines += [*report_part(in_flight, runs, args.latency), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=400)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--in-flight", type=int, default=2,
-                        help="requests in flight per worker (the polite default is 2)")
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[2], metavar="N",
+                        help="requests in flight per worker, one part each (polite default: 2)")
     parser.add_argument("--pairs", type=int, default=2, help="1-worker + 3-worker runs")
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
@@ -275,22 +309,23 @@ def main() -> None:
         "NEWSARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     print(f"machine: {machine()}")
-    print(f"site: {args.articles} articles, {args.latency * 1000:.0f} ms per page;"
-          f" every worker: --fast, {args.in_flight} request(s) in flight")
-    runs = []
-    for _ in range(args.pairs):
-        pair = []
-        for workers in (1, 3):
-            r = run(workers, args.articles, args.latency, args.in_flight, redis_url, pg_server)
-            cpu = ", ".join(f"{c} {r.cpu_ms_per_page(c):.1f}" for c in COMPONENTS)
-            print(f"{workers} worker(s): {r.per_minute:6.0f} pages/min ({r.pages} pages in"
-                  f" {r.seconds:.1f} s; start-up {r.start_up:.1f} s; CPU ms/page: {cpu};"
-                  f" machine busy {r.machine_busy:.0%}, other programs"
-                  f" {r.cpu.get(OTHERS, 0.0) / r.seconds:.2f} CPUs)", flush=True)
-            pair.append(r)
-        runs.append((pair[0], pair[1]))
-    text_report = report(runs, args)
-    print("\n".join(line for line in text_report.splitlines() if line.startswith("- ")))
+    print(f"site: {args.articles} articles, {args.latency * 1000:.0f} ms per page")
+    parts: dict[int, list[tuple[Run, Run]]] = {}
+    for in_flight in args.in_flight:
+        for _ in range(args.pairs):
+            pair = []
+            for workers in (1, 3):
+                r = run(workers, args.articles, args.latency, in_flight, redis_url, pg_server)
+                cpu = ", ".join(f"{c} {r.cpu_ms_per_page(c):.1f}" for c in COMPONENTS)
+                print(f"{in_flight} in flight, {workers} worker(s): {r.per_minute:6.0f} pages/min"
+                      f" ({r.pages} pages in {r.seconds:.1f} s; start-up {r.start_up:.1f} s;"
+                      f" CPU ms/page: {cpu}; CPUs: the round {cpus_used(r):.2f}, other programs"
+                      f" {r.cpu.get(OTHERS, 0.0) / r.seconds:.2f})", flush=True)
+                pair.append(r)
+            parts.setdefault(in_flight, []).append((pair[0], pair[1]))
+    text_report = report(parts, args)
+    print("\n".join(line for line in text_report.splitlines()
+                    if line.startswith(("- ", "### "))))
     if args.write:
         write_section(text_report)
 

@@ -263,13 +263,17 @@ class WorkerArchivePipeline:
             self._round_read_at = now
         return self._round
 
+    async def open_spider(self) -> None:
+        # Started with the worker, not on its first page: a worker waits on the queue ready to
+        # store, and the first pages of a round do not wait for a writer process to start.
+        release = LeaseRelease(self.crawler.settings.get("REDIS_URL"), self.leases.taken_key)
+        self.writer = IngestProcess(self.archive.db_url, after_commit=release)
+
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
         token = item.extra.pop(LEASE_META, None)
-        if self.writer is None:
-            release = LeaseRelease(self.crawler.settings.get("REDIS_URL"), self.leases.taken_key)
-            self.writer = IngestProcess(self.archive.db_url, after_commit=release)
+        assert self.writer is not None  # opened with the spider
         try:
             stored = await self.writer.store(
                 item, self._current_round(), receipt=self.leases.data_of(token)

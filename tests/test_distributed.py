@@ -15,6 +15,7 @@ import redis
 from scrapy import Request
 from sqlalchemy import create_engine, text
 
+from crawler.distributed import worker_settings
 from crawler.redis_compat import (
     LeaseBook,
     RedisKeys,
@@ -120,6 +121,19 @@ def reference_versions(site: NewsisSite, tmp_path: Path) -> list[tuple]:
 
 def warnings_in(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "Warning:" in line]
+
+
+def test_worker_keeps_no_more_requests_in_flight_than_its_per_site_limit() -> None:
+    # Scrapy 2.19 alone lets a burst past CONCURRENT_REQUESTS_PER_DOMAIN (16 in flight were
+    # measured with a limit of 1); a worker fetches one site, so the limit is its total too.
+    fast = worker_settings("redis://unused", "sqlite://", prefix="p", fast=True,
+                           overrides={"CONCURRENT_REQUESTS_PER_DOMAIN": "1"})
+    polite = worker_settings("redis://unused", "sqlite://", prefix="p")
+    tighter_total = worker_settings("redis://unused", "sqlite://", prefix="p",
+                                    overrides={"CONCURRENT_REQUESTS": "1"})
+    assert fast.getint("CONCURRENT_REQUESTS") == 1
+    assert polite.getint("CONCURRENT_REQUESTS") == polite.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+    assert tighter_total.getint("CONCURRENT_REQUESTS") == 1
 
 
 # --- Redis only --------------------------------------------------------------------------------
