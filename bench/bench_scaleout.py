@@ -31,6 +31,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 import uuid
@@ -292,7 +293,15 @@ def report(parts: dict[int, list[tuple[Run, Run]]], args: argparse.Namespace) ->
     ]
     for in_flight, runs in parts.items():
         lines += [*report_part(in_flight, runs, args.latency), ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return "\n".join(map(wrapped, lines)).rstrip("\n") + "\n"
+
+
+def wrapped(line: str) -> str:
+    """A prose line or bullet wrapped at 100 columns, as the rest of RESULTS.md; tables stay."""
+    if line.startswith("|") or len(line) <= 100:
+        return line
+    indent = "  " if line.startswith("- ") else ""
+    return textwrap.fill(line, 100, subsequent_indent=indent, break_on_hyphens=False)
 
 
 def main() -> None:
