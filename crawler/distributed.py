@@ -27,7 +27,7 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.archive_thread import ArchiveThread, KnownArticle, revisit_batch
-from crawler.crawl import crawl_settings, end_run
+from crawler.crawl import crawl_settings, end_run, limit_to_one_site
 from crawler.ingest_process import IngestProcess, Stored, WriterGone
 from crawler.items import FetchedPage
 from crawler.redis_compat import (
@@ -318,13 +318,7 @@ def worker_settings(
         priority="cmdline",
     )
     settings.update(overrides or {}, priority="cmdline")
-    # A worker fetches from one site, so its per-site limit is its whole limit. Set as the total
-    # too, because Scrapy 2.19 lets a burst past the per-site one: with no download delay the
-    # downloader starts every request queued for a site before the first counts as in flight
-    # (measured: 16 in flight with CONCURRENT_REQUESTS_PER_DOMAIN=1 under --fast).
-    per_site = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
-    if 0 < per_site < settings.getint("CONCURRENT_REQUESTS"):
-        settings.set("CONCURRENT_REQUESTS", per_site, priority="cmdline")
+    limit_to_one_site(settings)
     return settings
 
 

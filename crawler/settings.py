@@ -35,7 +35,9 @@ AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 1.0
-CONCURRENT_REQUESTS = 8
+# One host only, so the total is the per-host limit too (Scrapy lets a burst past the per-host
+# limit alone: crawler.crawl.limit_to_one_site).
+CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 
 # Real article pages are ~100 KB: anything near 8 MB is not an article; keep it out of the archive.

@@ -115,3 +115,15 @@ def test_clean_run_after_clean_runs_raises_no_drift(tmp_path: Path) -> None:
         result = run_crawl(db_path, site, "--json")
     assert result.returncode == 0, result.stderr
     assert '"is_drift": false' in result.stdout
+
+
+def test_a_crawl_keeps_no_more_requests_in_flight_than_its_per_site_limit() -> None:
+    # Scrapy 2.19 alone lets a burst past CONCURRENT_REQUESTS_PER_DOMAIN; a crawl fetches one
+    # site, so that limit is made its total too (crawler.crawl.limit_to_one_site).
+    from crawler.crawl import crawl_settings
+
+    fast = crawl_settings("sqlite://", fast=True, overrides={"CONCURRENT_REQUESTS_PER_DOMAIN": 1})
+    polite = crawl_settings("sqlite://")
+    assert fast.getint("CONCURRENT_REQUESTS") == 1
+    assert polite.getint("CONCURRENT_REQUESTS") == polite.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+    assert polite.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 2
