@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.db import make_session_factory, sqlite_path
+from storage.db import make_engine, make_session_factory, sqlite_path
 from storage.models import Capture
 from storage.parsing import Parser, parse_page
 from storage.rebuild import (
@@ -115,11 +115,9 @@ def reparse(
     ids. An article whose derived history equals the stored one is not written at all, so a
     rerun after an interruption only redoes what is left, and the same parser changes nothing.
     """
-    sessions = make_session_factory(engine)
-    with sessions() as session:
-        article_ids = articles_to_reparse(session, since=since, article_id=article_id)
-    summary = ReparseSummary()
+    db_url = engine.url.render_as_string(hide_password=False)
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    summary = ReparseSummary()
 
     def count(results: list[tuple[str, bool]]) -> None:
         for one_id, changed in results:
@@ -129,14 +127,20 @@ def reparse(
             if on_article is not None:
                 on_article(one_id, changed)
 
-    if workers <= 1 or len(article_ids) <= REPARSE_BATCH:
-        for batch in _batches(article_ids, 1):
-            count(reparse_batch(sessions, sessions, parser, batch))
-        return summary
+    read_sessions, write_sessions, own_engines = _archive_sessions(db_url, engine)
+    try:
+        with read_sessions() as session:
+            article_ids = articles_to_reparse(session, since=since, article_id=article_id)
+        if workers <= 1 or len(article_ids) <= REPARSE_BATCH:
+            for batch in _batches(article_ids, 1):
+                count(reparse_batch(read_sessions, write_sessions, parser, batch))
+            return summary
+    finally:
+        for own_engine in own_engines:
+            own_engine.dispose()
 
-    # The pool's workers must not share this process's database connections.
+    # Close this process's idle connections: a forked worker must not inherit them.
     engine.dispose()
-    db_url = engine.url.render_as_string(hide_password=False)
     window = workers * 2  # bounded read-ahead of results
     with ProcessPoolExecutor(
         max_workers=workers,
@@ -170,10 +174,28 @@ def _batches(article_ids: Sequence[str], workers: int) -> Iterator[Sequence[str]
 
 # --- the worker processes ------------------------------------------------------------------------
 
-# A reparse worker's sessions on the archive (set by _start_worker in each process): reads begin
-# a plain transaction, so on SQLite they never wait for or hold up a writer.
-_worker_read_sessions: Any = None
-_worker_write_sessions: Any = None
+# A reparse worker's read and write sessions on the archive (set by _start_worker in each process).
+_worker_sessions: tuple[Any, Any] | None = None
+
+
+def _archive_sessions(url: str, engine: Engine | None = None) -> tuple[Any, Any, list[Engine]]:
+    """Read sessions, write sessions and the engines made for them (to dispose).
+
+    On a SQLite file, reads begin a plain transaction (they never wait for a writer nor hold
+    one up) and writes BEGIN IMMEDIATE (waiting their turn instead of failing when another
+    writer committed since their first read). Elsewhere one engine serves both: `engine`, or
+    one made (and returned to dispose).
+    """
+    if sqlite_path(url) is None:
+        own = [] if engine is not None else [make_engine(url)]
+        sessions = make_session_factory(engine if engine is not None else own[0])
+        return sessions, sessions, own
+    read_engine, write_engine = make_engine(url), make_engine(url, immediate=True)
+    return (
+        make_session_factory(read_engine),
+        make_session_factory(write_engine),
+        [read_engine, write_engine],
+    )
 
 
 def _start_method(db_url: str) -> str:
@@ -220,14 +242,11 @@ def _open_files() -> set[str] | None:
 
 def _start_worker(db_url: str) -> None:
     """Reparse worker start: its own engines; bodies are read and versions written here."""
-    from storage.db import is_sqlite, make_engine
-
-    global _worker_read_sessions, _worker_write_sessions
-    write_engine = make_engine(db_url, immediate=True)
-    read_engine = make_engine(db_url) if is_sqlite(db_url) else write_engine
-    _worker_read_sessions = make_session_factory(read_engine)
-    _worker_write_sessions = make_session_factory(write_engine)
+    global _worker_sessions
+    read_sessions, write_sessions, _ = _archive_sessions(db_url)
+    _worker_sessions = (read_sessions, write_sessions)
 
 
 def _worker_job(parser: Parser, article_ids: Sequence[str]) -> list[tuple[str, bool]]:
-    return reparse_batch(_worker_read_sessions, _worker_write_sessions, parser, article_ids)
+    assert _worker_sessions is not None, "not in a reparse worker"
+    return reparse_batch(*_worker_sessions, parser, article_ids)
