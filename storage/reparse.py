@@ -144,7 +144,7 @@ def reparse(
     window = workers * 2  # bounded read-ahead of results
     with ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context(_start_method(db_url)),
+        mp_context=multiprocessing.get_context(worker_start_method(db_url)),
         initializer=_start_worker,
         initargs=(db_url,),
     ) as pool:
@@ -198,7 +198,7 @@ def _archive_sessions(url: str, engine: Engine | None = None) -> tuple[Any, Any,
     )
 
 
-def _start_method(db_url: str) -> str:
+def worker_start_method(db_url: str) -> str:
     """'fork' when a forked worker cannot inherit anything unsafe, else 'spawn'.
 
     Fork starts a worker in milliseconds, spawn imports everything again (about half a second,

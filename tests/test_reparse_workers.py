@@ -18,7 +18,7 @@ from storage.archive import ingest
 from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.models import Article, Capture, Version
 from storage.parsing import parse_page
-from storage.reparse import REPARSE_BATCH, _batches, _start_method, reparse, reparse_batch
+from storage.reparse import REPARSE_BATCH, _batches, reparse, reparse_batch, worker_start_method
 from tests.reliability_support import consistency_problems, dump, import_batches, parser_v2
 from tests.storage_fixtures import example_page, fetched
 from tests.test_reparse import T0, fill
@@ -63,11 +63,11 @@ def test_reparse_spawns_workers_while_this_process_holds_the_archive_open(
     if not is_sqlite(many_articles):
         pytest.skip("only a SQLite file is unsafe to fork with")
     archive_engine.dispose()  # as reparse does before it starts workers
-    assert _start_method(many_articles) == "fork"
+    assert worker_start_method(many_articles) == "fork"
     holder = make_engine(many_articles)
     try:
         with holder.connect():
-            assert _start_method(many_articles) == "spawn"
+            assert worker_start_method(many_articles) == "spawn"
             summary = reparse(archive_engine, parser=parser_v2, workers=2)
     finally:
         holder.dispose()
