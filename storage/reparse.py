@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,17 +15,19 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.db import make_session_factory
+from storage.db import make_engine, make_session_factory, sqlite_path
 from storage.models import Capture
-from storage.parsing import ParseOutcome, Parser, parse_page
+from storage.parsing import Parser, parse_page
 from storage.rebuild import (
-    CaptureFacts,
-    apply_chain,
+    Chain,
     attach_bodies,
     derive_chain,
-    load_capture_facts,
+    load_batch_facts,
+    load_stored,
     parse_facts,
+    plan_changes,
     rebuild_article,
+    write_changes,
 )
 
 
@@ -47,61 +50,53 @@ def articles_to_reparse(
     return sorted(session.scalars(query))
 
 
-# Articles per reparse job: one read and one write transaction each, big enough to amortise
-# the commit and the pickling, small enough to keep the workers evenly busy.
+# Most articles per reparse job: one read and at most one write transaction each, enough to
+# amortise the queries and the pickling. Jobs shrink towards the end of the run so that no
+# worker is left with a long job while the others idle.
 REPARSE_BATCH = 8
 
-# A reparse worker's own sessions on the archive (set by _start_worker in each process).
-_worker_sessions: Any = None
 
+def reparse_batch(
+    read_sessions: Any, write_sessions: Any, parser: Parser, article_ids: Sequence[str]
+) -> list[tuple[str, bool]]:
+    """Load, parse and rewrite some articles; (article id, changed) for each, in order.
 
-def _start_worker(db_url: str) -> None:
-    """Reparse worker start: its own engine; bodies are read and versions written here."""
-    from storage.db import is_sqlite, make_engine
-
-    global _worker_sessions
-    _worker_sessions = make_session_factory(make_engine(db_url, immediate=is_sqlite(db_url)))
-
-
-def _worker_job(parser: Parser, article_ids: list[str]) -> list[tuple[str, bool]]:
-    return reparse_batch(_worker_sessions, parser, article_ids)
-
-
-def reparse_batch(sessions: Any, parser: Parser, article_ids: list[str]) -> list[tuple[str, bool]]:
-    """Load, parse and rewrite some articles: one read, then one write transaction (committed).
-
-    Parsing happens outside the write transaction, so on SQLite other writers (a crawl, other
-    workers) wait only for the writes. An article that gained a capture between the read and
-    the write is rebuilt in place within the write transaction.
+    One read transaction loads the captures, bodies and stored rows; parsing and comparing
+    happen outside any transaction; only articles whose derived rows differ from the stored
+    ones open a write transaction (committed), so the same parser writes nothing at all and
+    other writers (a crawl, other workers) wait only for the writes. An article that gained a
+    capture between the read and the write is rebuilt in place within the write transaction.
     """
-    loaded: list[tuple[str, list[CaptureFacts], list[ParseOutcome]]] = []
-    with sessions() as session:
-        for one_id in article_ids:
-            loaded.append((one_id, load_capture_facts(session, one_id, with_bodies=False), []))
-        attach_bodies(session, (fact for _, facts, _ in loaded for fact in facts))
-    for _, facts, outcomes in loaded:
-        outcomes.extend(parse_facts(parser, facts))
-        for fact in facts:
-            fact.body = None  # pages are large; keep only one article's at a time
-    results = []
-    with sessions() as session:
-        for one_id, facts, outcomes in loaded:
-            stored_ids = session.scalars(
-                select(Capture.capture_id)
-                .where(Capture.article_id == one_id)
-                .order_by(Capture.fetched_at, Capture.capture_id)
-            ).all()
-            if list(stored_ids) == [fact.capture_id for fact in facts]:
-                changed = apply_chain(session, one_id, derive_chain(one_id, facts, outcomes))
-            else:
-                # A crawl added a capture since the load: redo this one article in place.
-                changed = rebuild_article(session, one_id, parser=parser)
-            results.append((one_id, changed))
-        if any(changed for _, changed in results):
+    with read_sessions() as session:
+        facts = load_batch_facts(session, article_ids)
+        attach_bodies(session, (fact for article in facts.values() for fact in article))
+        stored = load_stored(session, article_ids)
+    chains: dict[str, tuple[Chain, list[int]]] = {}
+    for one_id in article_ids:
+        article = facts[one_id]
+        chain = derive_chain(one_id, article, parse_facts(parser, article))
+        for fact in article:
+            fact.body = None  # pages are large: drop them as soon as they are parsed
+        if plan_changes(one_id, stored[one_id], chain):
+            chains[one_id] = (chain, [fact.capture_id for fact in article])
+    changed: set[str] = set()
+    if chains:
+        with write_sessions() as session:
+            # Read again under the write lock: what changed since the read wins.
+            now = load_stored(session, list(chains), for_update=True)
+            planned = []
+            for one_id, (chain, capture_ids) in chains.items():
+                if list(now[one_id].captures) == capture_ids:
+                    changes = plan_changes(one_id, now[one_id], chain)
+                    if changes:
+                        planned.append(changes)
+                        changed.add(one_id)
+                # A crawl added a capture since the read: redo this one article in place.
+                elif rebuild_article(session, one_id, parser=parser):
+                    changed.add(one_id)
+            write_changes(session, planned)
             session.commit()
-        else:
-            session.rollback()
-    return results
+    return [(one_id, one_id in changed) for one_id in article_ids]
 
 
 def reparse(
@@ -120,15 +115,9 @@ def reparse(
     ids. An article whose derived history equals the stored one is not written at all, so a
     rerun after an interruption only redoes what is left, and the same parser changes nothing.
     """
-    sessions = make_session_factory(engine)
-    with sessions() as session:
-        article_ids = articles_to_reparse(session, since=since, article_id=article_id)
-    summary = ReparseSummary()
+    db_url = engine.url.render_as_string(hide_password=False)
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    batches = [
-        article_ids[start : start + REPARSE_BATCH]
-        for start in range(0, len(article_ids), REPARSE_BATCH)
-    ]
+    summary = ReparseSummary()
 
     def count(results: list[tuple[str, bool]]) -> None:
         for one_id, changed in results:
@@ -138,24 +127,30 @@ def reparse(
             if on_article is not None:
                 on_article(one_id, changed)
 
-    if workers <= 1 or len(batches) <= 1:
-        for batch in batches:
-            count(reparse_batch(sessions, parser, batch))
-        return summary
+    read_sessions, write_sessions, own_engines = _archive_sessions(db_url, engine)
+    try:
+        with read_sessions() as session:
+            article_ids = articles_to_reparse(session, since=since, article_id=article_id)
+        if workers <= 1 or len(article_ids) <= REPARSE_BATCH:
+            for batch in _batches(article_ids, 1):
+                count(reparse_batch(read_sessions, write_sessions, parser, batch))
+            return summary
+    finally:
+        for own_engine in own_engines:
+            own_engine.dispose()
 
-    # Spawned (not forked) workers: they must not inherit the parent's database connections.
-    context = multiprocessing.get_context("spawn")
-    db_url = engine.url.render_as_string(hide_password=False)
+    # Close this process's idle connections: a forked worker must not inherit them.
+    engine.dispose()
     window = workers * 2  # bounded read-ahead of results
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(batches)),
-        mp_context=context,
+        max_workers=workers,
+        mp_context=multiprocessing.get_context(worker_start_method(db_url)),
         initializer=_start_worker,
         initargs=(db_url,),
     ) as pool:
         pending: deque[Future] = deque()
         try:
-            for batch in batches:
+            for batch in _batches(article_ids, workers):
                 pending.append(pool.submit(_worker_job, parser, batch))
                 if len(pending) >= window:
                     count(pending.popleft().result())
@@ -165,3 +160,93 @@ def reparse(
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return summary
+
+
+def _batches(article_ids: Sequence[str], workers: int) -> Iterator[Sequence[str]]:
+    """Jobs of REPARSE_BATCH articles, shrinking once fewer than four rounds of them are left."""
+    start = 0
+    while start < len(article_ids):
+        left = len(article_ids) - start
+        size = max(1, min(REPARSE_BATCH, left // (workers * 4)))
+        yield article_ids[start : start + size]
+        start += size
+
+
+# --- the worker processes ------------------------------------------------------------------------
+
+# A reparse worker's read and write sessions on the archive (set by _start_worker in each process).
+_worker_sessions: tuple[Any, Any] | None = None
+
+
+def _archive_sessions(url: str, engine: Engine | None = None) -> tuple[Any, Any, list[Engine]]:
+    """Read sessions, write sessions and the engines made for them (to dispose).
+
+    On a SQLite file, reads begin a plain transaction (they never wait for a writer nor hold
+    one up) and writes BEGIN IMMEDIATE (waiting their turn instead of failing when another
+    writer committed since their first read). Elsewhere one engine serves both: `engine`, or
+    one made (and returned to dispose).
+    """
+    if sqlite_path(url) is None:
+        own = [] if engine is not None else [make_engine(url)]
+        sessions = make_session_factory(engine if engine is not None else own[0])
+        return sessions, sessions, own
+    read_engine, write_engine = make_engine(url), make_engine(url, immediate=True)
+    return (
+        make_session_factory(read_engine),
+        make_session_factory(write_engine),
+        [read_engine, write_engine],
+    )
+
+
+def worker_start_method(db_url: str) -> str:
+    """'fork' when a forked worker cannot inherit anything unsafe, else 'spawn'.
+
+    Fork starts a worker in milliseconds, spawn imports everything again (about half a second,
+    and the whole CLI when that is the main module). A forked child keeps the parent's memory
+    but only the forking thread, so fork only when this process runs one thread. SQLite keeps
+    its locks' bookkeeping per process and per file: a child that inherits an open connection
+    to the archive would share it with its own new one and could skip a lock it does not hold
+    (SQLite's "How To Corrupt" § 2.6), so fork only when no file of the archive is open here
+    (checked in /proc/self/fd, Linux). The engine has been disposed, so its connections are
+    closed; a PostgreSQL connection the caller still holds is left alone by the child (psycopg
+    closes a connection only in the process that opened it).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return "spawn"
+    path = sqlite_path(db_url)
+    if path is not None:
+        archive = str(path.resolve())
+        archive_files = {archive + suffix for suffix in ("", "-wal", "-shm", "-journal")}
+        open_files = _open_files()
+        if open_files is None or open_files & archive_files:
+            return "spawn"
+    return "fork"
+
+
+def _open_files() -> set[str] | None:
+    """What this process's file descriptors point at; None when /proc cannot tell."""
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return None
+    targets = set()
+    for descriptor in descriptors:
+        try:
+            targets.add(os.readlink(f"/proc/self/fd/{descriptor}"))
+        except FileNotFoundError:  # closed since the listing (the listing's own descriptor)
+            continue
+        except OSError:
+            return None
+    return targets
+
+
+def _start_worker(db_url: str) -> None:
+    """Reparse worker start: its own engines; bodies are read and versions written here."""
+    global _worker_sessions
+    read_sessions, write_sessions, _ = _archive_sessions(db_url)
+    _worker_sessions = (read_sessions, write_sessions)
+
+
+def _worker_job(parser: Parser, article_ids: Sequence[str]) -> list[tuple[str, bool]]:
+    assert _worker_sessions is not None, "not in a reparse worker"
+    return reparse_batch(*_worker_sessions, parser, article_ids)
