@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from crawler.cli import cli
 from storage.archive import ingest
-from storage.db import is_sqlite, make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory
 from storage.models import Article, Capture, Version
 from storage.parsing import parse_page
 from storage.reparse import REPARSE_BATCH, _batches, reparse, reparse_batch, worker_start_method
@@ -57,11 +57,11 @@ def test_reparse_on_two_workers_equals_reparse_in_one_process(many_articles, arc
     assert reparse(archive_engine, parser=parser_v2, workers=2).changed == 0
 
 
+# Only a SQLite file is unsafe to fork with (PostgreSQL connections check their pid).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_reparse_spawns_workers_while_this_process_holds_the_archive_open(
     many_articles, archive_engine
 ):
-    if not is_sqlite(many_articles):
-        pytest.skip("only a SQLite file is unsafe to fork with")
     archive_engine.dispose()  # as reparse does before it starts workers
     assert worker_start_method(many_articles) == "fork"
     holder = make_engine(many_articles)
