@@ -84,9 +84,7 @@ class Body(Base):
     body_hash: Mapped[str] = mapped_column(Hash, primary_key=True)
     compression: Mapped[str] = mapped_column(String(20))
     base_hash: Mapped[str | None] = mapped_column(Hash, ForeignKey("bodies.body_hash"), index=True)
-    text_base_hash: Mapped[str | None] = mapped_column(
-        Hash, ForeignKey("bodies.body_hash"), index=True
-    )
+    text_base_hash: Mapped[str | None] = mapped_column(Hash, ForeignKey("bodies.body_hash"))
     raw_size: Mapped[int] = mapped_column(Integer)
     stored_size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)

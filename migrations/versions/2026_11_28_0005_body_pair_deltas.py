@@ -34,9 +34,6 @@ DELTA_ZSTD_LEVEL = 6
 def upgrade() -> None:
     with op.batch_alter_table("bodies", schema=None) as batch_op:
         batch_op.add_column(sa.Column("text_base_hash", sa.String(length=64), nullable=True))
-        batch_op.create_index(
-            batch_op.f("ix_bodies_text_base_hash"), ["text_base_hash"], unique=False
-        )
         batch_op.create_foreign_key(
             batch_op.f("fk_bodies_text_base_hash_bodies"),
             "bodies",
@@ -49,7 +46,6 @@ def downgrade() -> None:
     _reencode_pair_deltas(op.get_bind())
     with op.batch_alter_table("bodies", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_bodies_text_base_hash_bodies"), type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_bodies_text_base_hash"))
         batch_op.drop_column("text_base_hash")
 
 
