@@ -244,7 +244,7 @@ class BodyBatch:
     ) -> tuple[bytes, str, str] | None:
         """The pair delta against the recent chrome source and the article's text base, when
         both are known and differ."""
-        chrome_hash = self.recent_chrome or self.recent_base
+        chrome_hash = self.recent_chrome
         text_hash = self._text_of.get(previous_hash)
         if chrome_hash is None or text_hash is None or text_hash == chrome_hash:
             return None
