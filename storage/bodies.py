@@ -275,6 +275,10 @@ def load_bodies(session: Session, body_hashes: Iterable[str]) -> dict[str, bytes
             raise ValueError(f"body {base_hash}: a base that is not standalone")
         _base_entry(session, base)
     sources = {key: _decode(session, source, {}) for key, source in source_rows.items()}
+    for key, raw in sources.items():
+        # A chrome source serves the re-fetches of every article of its round (reparse reads
+        # article after article).
+        remember_source(key, raw)
     return {body_hash: _decode(session, row, sources) for body_hash, row in rows.items()}
 
 
