@@ -13,6 +13,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import text
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -62,6 +64,13 @@ def main() -> None:
         rechromed = crawl.round()
         rechromed_outcomes = archive.ingest_all(rechromed)
         after_rechromed = db_bytes(archive.path)
+        with archive.engine.connect() as connection:
+            kinds = connection.execute(
+                text(
+                    "SELECT compression, count(*), avg(stored_size) FROM bodies"
+                    " GROUP BY compression ORDER BY compression"
+                )
+            ).all()
         archive.close()
     assert set(rechromed_outcomes) == {"unchanged"}, rechromed_outcomes
     per_same = (after_same - filled) / len(same)
@@ -86,6 +95,8 @@ def main() -> None:
         f"| + a round, same article, chrome refreshed | {after_rechromed - after_same:,}"
         f" | {per_rechromed:,.0f} |",
         "",
+        "- bodies by kind (count, mean stored bytes): "
+        + ", ".join(f"{kind} {count:,} ({size:,.0f} B)" for kind, count, size in kinds),
         f"- archive / WARC: **{growth / warc:.3f}** (goal: at most 0.5)",
         f"- identical re-fetch: **{per_same:,.0f} B** per fetch (goal: at most 1 KB);"
         f" with refreshed chrome: **{per_rechromed:,.0f} B**",

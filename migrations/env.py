@@ -61,11 +61,26 @@ def run_migrations_online() -> None:
     engine = make_engine(config.attributes.get("db_url") or resolve_db_url(None))
     try:
         with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table by copy, drop and rename; dropping one that others
+                # refer to fails with foreign keys on (Alembic's batch docs, "Dealing with
+                # Referencing Foreign Keys"). The pragma is a no-op inside a transaction, so it
+                # is set on the driver connection before the migration's; checked before commit.
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
             _configure(connection)
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(connection)
     finally:
         engine.dispose()
+
+
+def _check_foreign_keys(connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"migration left broken foreign keys (table, rowid, parent): {broken}")
 
 
 if context.is_offline_mode():

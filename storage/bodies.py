@@ -1,4 +1,5 @@
-"""Raw response bodies: stored once per sha256, zstd-compressed, most as a delta against a base."""
+"""Raw response bodies: stored once per sha256, zstd-compressed, most as a delta against a base
+(and, for a re-fetch, the article's earlier body: a pair delta)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import zstandard
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import COMPRESSION_ZSTD, COMPRESSION_ZSTD_DELTA, Body
+from storage.models import (
+    COMPRESSION_ZSTD,
+    COMPRESSION_ZSTD_DELTA,
+    COMPRESSION_ZSTD_DELTA_PAIR,
+    Body,
+)
 
 # zstd level for standalone bodies (the bases): well past gzip's ratio on HTML, ~15 KB for a
 # 135 KB Newsis page in ~5-18 ms; few bodies are bases, so the time is spread thin.
@@ -34,8 +40,20 @@ MAX_DELTAS_PER_BASE = 200
 # bench/bench_storage.py (archive/WARC; per re-fetch with refreshed chrome): 768 B 0.44, 4.3 KB;
 # 1 KB 0.32, 1.7 KB; 1.5 KB 0.33, 1.8 KB; 2 KB 0.34, 2.0 KB; 3 KB 0.36, 2.4 KB.
 NEW_BASE_DELTA_SIZE = 1536
+# zstd level for pair deltas (dictionary: the chrome source's ~135 KB then the text base's).
+# The dictionary is loaded for each pair, so its cost counts. Measured on 39 local-site re-fetches
+# with refreshed chrome (dictionary included): level 1 ~0.3 ms but ~2.3 KB (too few matches
+# found), level 3 ~0.5 ms and ~73 B, level 6 ~1.3-2 ms and ~60 B; plain deltas are ~0.7-1.4 KB.
+PAIR_ZSTD_LEVEL = 3
+# A re-fetch is stored as a pair delta when that is at most this size. A larger pair means the
+# chrome source is stale (or the article was edited): the body is stored as a plain delta (or
+# standalone) instead and becomes the chrome source of the re-fetches after it.
+PAIR_KEEP_SIZE = 512
 # Decompressed bases kept per process: a crawl round or a reparse touches a few at a time.
 BASE_CACHE_SIZE = 16
+# Decompressed pair sources (chrome sources and text bases) kept per process: re-fetches in a
+# round share a chrome source, and an article's captures share their text base (export).
+SOURCE_CACHE_SIZE = 32
 
 
 def body_hash_of(raw: bytes) -> str:
@@ -69,6 +87,7 @@ class _BaseCache:
 
 
 _bases = _BaseCache(BASE_CACHE_SIZE)
+_sources: OrderedDict[str, bytes] = OrderedDict()
 # The base most recently made by this process, per database: first fetches of other articles
 # share its chrome. A new process starts with none, so its first new body becomes a base.
 _recent_base: dict[str, str] = {}
@@ -91,6 +110,22 @@ def _compress_delta(
         compression_params=_delta_params(len(base_raw)), dict_data=dictionary
     )
     return compressor.compress(raw)
+
+
+def pair_dictionary(chrome_raw: bytes, text_raw: bytes) -> zstandard.ZstdCompressionDict:
+    """The dictionary of a pair delta: the chrome source (a recent page of any article) then the
+    text base (the article's own); measured both ways, this order gave the smaller deltas."""
+    return zstandard.ZstdCompressionDict(
+        chrome_raw + text_raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT
+    )
+
+
+def compress_pair(raw: bytes, chrome_raw: bytes, text_raw: bytes) -> bytes:
+    dictionary = pair_dictionary(chrome_raw, text_raw)
+    params = zstandard.ZstdCompressionParameters.from_level(
+        PAIR_ZSTD_LEVEL, source_size=len(raw), dict_size=len(chrome_raw) + len(text_raw)
+    )
+    return zstandard.ZstdCompressor(compression_params=params, dict_data=dictionary).compress(raw)
 
 
 def _compress_standalone(raw: bytes) -> bytes:
@@ -138,20 +173,28 @@ def load_body(session: Session, body_hash: str) -> bytes:
     return decode_body(session, body)
 
 
+# What a pair delta's sources may be: reading any body decodes at most 2 + 2 + 1 frames.
+PAIR_SOURCE_KINDS = (COMPRESSION_ZSTD, COMPRESSION_ZSTD_DELTA)
+
+
 def decode_body(session: Session, body: Any) -> bytes:
     """The raw bytes of a stored body (a Body or a row with its columns), bases cached."""
+    return _decode(session, body, {})
+
+
+def _decode(session: Session, body: Any, sources: dict[str, bytes]) -> bytes:
+    """`decode_body`, with pair sources already decoded in `sources` (others read one by one)."""
     if body.compression == COMPRESSION_ZSTD:
         raw = zstandard.ZstdDecompressor().decompress(body.data)
     elif body.compression == COMPRESSION_ZSTD_DELTA:
-        entry = _bases.get(body.base_hash)
-        if entry is None:
-            base = session.get(Body, body.base_hash)
-            if base is None or base.compression != COMPRESSION_ZSTD:
-                raise ValueError(
-                    f"body {body.body_hash}: base {body.base_hash} missing or not standalone"
-                )
-            entry = _base_entry(session, base)
-        _, dictionary = entry
+        _, dictionary = _stored_base(session, body)
+        raw = zstandard.ZstdDecompressor(dict_data=dictionary).decompress(body.data)
+    elif body.compression == COMPRESSION_ZSTD_DELTA_PAIR:
+        chrome_raw = sources.get(body.base_hash) or _pair_source(session, body, body.base_hash)
+        text_raw = sources.get(body.text_base_hash) or _pair_source(
+            session, body, body.text_base_hash
+        )
+        dictionary = pair_dictionary(chrome_raw, text_raw)
         raw = zstandard.ZstdDecompressor(dict_data=dictionary).decompress(body.data)
     else:
         raise ValueError(f"body {body.body_hash}: unknown compression {body.compression!r}")
@@ -160,26 +203,83 @@ def decode_body(session: Session, body: Any) -> bytes:
     return raw
 
 
+def _stored_base(session: Session, body: Any) -> tuple[bytes, zstandard.ZstdCompressionDict]:
+    entry = _bases.get(body.base_hash)
+    if entry is None:
+        base = session.get(Body, body.base_hash)
+        if base is None or base.compression != COMPRESSION_ZSTD:
+            raise ValueError(
+                f"body {body.body_hash}: base {body.base_hash} missing or not standalone"
+            )
+        entry = _base_entry(session, base)
+    return entry
+
+
+def _pair_source(session: Session, body: Any, source_hash: str) -> bytes:
+    """The raw bytes of a pair delta's source: cached, else read and decoded (at most 2 frames)."""
+    raw = _sources.get(source_hash)
+    if raw is None:
+        source = session.get(Body, source_hash)
+        if source is None or source.compression not in PAIR_SOURCE_KINDS:
+            raise ValueError(
+                f"body {body.body_hash}: source {source_hash} missing or itself a pair delta"
+            )
+        raw = _decode(session, source, {})
+    remember_source(source_hash, raw)
+    return raw
+
+
+def remember_source(body_hash: str, raw: bytes) -> None:
+    """Keep a non-pair body's raw bytes as a likely pair source (chrome or text base)."""
+    _sources[body_hash] = raw
+    _sources.move_to_end(body_hash)
+    while len(_sources) > SOURCE_CACHE_SIZE:
+        _sources.popitem(last=False)
+
+
+def cached_source(body_hash: str) -> bytes | None:
+    return _sources.get(body_hash)
+
+
 # Hashes per IN (…) list: short SQL, well under SQLite's bound-parameter limit.
 _LOAD_CHUNK = 200
 
 
 def load_bodies(session: Session, body_hashes: Iterable[str]) -> dict[str, bytes]:
-    """The exact raw bytes of many stored bodies, read in a few queries (each checked by sha256)."""
+    """The exact raw bytes of many stored bodies, read in a few queries (each checked by sha256):
+    the bodies, the sources of their pair deltas, then the bases of both."""
     rows = _body_rows(session, set(body_hashes))
+    source_hashes = {
+        source_hash
+        for row in rows.values()
+        if row.compression == COMPRESSION_ZSTD_DELTA_PAIR
+        for source_hash in (row.base_hash, row.text_base_hash)
+        if source_hash not in _sources
+    }
+    source_rows = _body_rows(session, source_hashes - rows.keys())
+    source_rows.update({key: rows[key] for key in source_hashes & rows.keys()})
+    for source_hash, source in source_rows.items():
+        if source.compression not in PAIR_SOURCE_KINDS:
+            raise ValueError(f"body {source_hash}: a pair source that is itself a pair delta")
     bases_needed = {
         row.base_hash
-        for row in rows.values()
-        if row.base_hash is not None and _bases.get(row.base_hash) is None
+        for row in (*rows.values(), *source_rows.values())
+        if row.compression == COMPRESSION_ZSTD_DELTA and _bases.get(row.base_hash) is None
     }
-    base_rows = _body_rows(session, bases_needed - rows.keys())
-    base_rows.update({key: rows[key] for key in bases_needed & rows.keys()})
+    known = rows.keys() | source_rows.keys()
+    base_rows = _body_rows(session, bases_needed - known)
+    base_rows.update({key: rows.get(key) or source_rows[key] for key in bases_needed & known})
     for base_hash in bases_needed:
         base = base_rows[base_hash]
         if base.compression != COMPRESSION_ZSTD:
             raise ValueError(f"body {base_hash}: a base that is not standalone")
         _base_entry(session, base)
-    return {body_hash: decode_body(session, row) for body_hash, row in rows.items()}
+    sources = {key: _decode(session, source, {}) for key, source in source_rows.items()}
+    for key, raw in sources.items():
+        # A chrome source serves the re-fetches of every article of its round (reparse reads
+        # article after article).
+        remember_source(key, raw)
+    return {body_hash: _decode(session, row, sources) for body_hash, row in rows.items()}
 
 
 def _body_rows(session: Session, body_hashes: set[str]) -> dict[str, Any]:
@@ -187,9 +287,9 @@ def _body_rows(session: Session, body_hashes: set[str]) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for start in range(0, len(wanted), _LOAD_CHUNK):
         chunk = wanted[start : start + _LOAD_CHUNK]
-        query = select(Body.body_hash, Body.compression, Body.base_hash, Body.data).where(
-            Body.body_hash.in_(chunk)
-        )
+        query = select(
+            Body.body_hash, Body.compression, Body.base_hash, Body.text_base_hash, Body.data
+        ).where(Body.body_hash.in_(chunk))
         rows.update((row.body_hash, row) for row in session.execute(query))
     missing = body_hashes - rows.keys()
     if missing:

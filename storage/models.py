@@ -37,6 +37,9 @@ OUTCOME_DUPLICATE = "duplicate"
 # Values of Body.compression.
 COMPRESSION_ZSTD = "zstd"  # standalone zstd frame
 COMPRESSION_ZSTD_DELTA = "zstd-delta"  # zstd frame with the base body as raw-content dictionary
+# zstd frame whose raw-content dictionary is the chrome source (base_hash) followed by the text
+# base (text_base_hash): two bodies that are not pair deltas.
+COMPRESSION_ZSTD_DELTA_PAIR = "zstd-delta-pair"
 
 
 class Base(DeclarativeBase):
@@ -70,8 +73,10 @@ class CrawlRun(Base):
 class Body(Base):
     """A raw response body, stored once per sha256, zstd-compressed.
 
-    A delta body is compressed with its base body as dictionary; a base is always standalone,
-    so reading any body decompresses at most two frames.
+    A delta body is compressed with its base body as dictionary; a base is always standalone.
+    A pair delta (a re-fetch) is compressed with two bodies that are not pair deltas together as
+    dictionary: base_hash, a recent page with the current chrome, and text_base_hash, an earlier
+    body of the same article; so reading any body decompresses at most five frames.
     """
 
     __tablename__ = "bodies"
@@ -79,6 +84,7 @@ class Body(Base):
     body_hash: Mapped[str] = mapped_column(Hash, primary_key=True)
     compression: Mapped[str] = mapped_column(String(20))
     base_hash: Mapped[str | None] = mapped_column(Hash, ForeignKey("bodies.body_hash"), index=True)
+    text_base_hash: Mapped[str | None] = mapped_column(Hash, ForeignKey("bodies.body_hash"))
     raw_size: Mapped[int] = mapped_column(Integer)
     stored_size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)

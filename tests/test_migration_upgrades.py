@@ -148,6 +148,18 @@ def lost_rows(before: Snapshot, after: Snapshot, surviving: set[str] | None = No
     return lost
 
 
+def only_columns(rows: Snapshot, like: Snapshot) -> Snapshot:
+    """`rows` with only the columns the rows of `like` have (per table)."""
+    columns = {table: set(next(iter(r.values()), {})) for table, r in like.items()}
+    return {
+        table: {
+            key: {c: v for c, v in row.items() if c in columns.get(table, row)}
+            for key, row in table_rows.items()
+        }
+        for table, table_rows in rows.items()
+    }
+
+
 def merge(into: Snapshot, more: Snapshot) -> None:
     for table, rows in more.items():
         into.setdefault(table, {}).update(rows)
@@ -175,6 +187,10 @@ def test_rows_of_every_revision_survive_upgrade_downgrade_and_upgrade_again(db_u
             with engine.connect() as connection:
                 now = snapshot(connection)
             assert lost_rows(kept, now, surviving=set(now)) == [], f"after downgrade to {down_to}"
+        # A column added by a later revision cannot keep its values through the first revision
+        # (its migration's downgrade keeps what they meant, e.g. 0005 re-encodes pair deltas):
+        # compared after the round trip are the columns the first revision has.
+        kept = only_columns(kept, now)
         db.upgrade(db_url, "head")
         with engine.connect() as connection:
             assert lost_rows(kept, snapshot(connection)) == [], "after the second upgrade"
