@@ -13,9 +13,13 @@ PostgreSQL: the version's search text, lower-cased, is stored (`versions.search_
 generated column: computed once per written version, not on updates of other columns) instead
 of being recomputed from the JSON columns on every index recheck; its pg_trgm GIN index replaces
 0002's, and a GIN index on its distinct 2-character pairs (`versions_search_bigrams`) answers
-2-character queries exactly (a pair is one int8 of its two code points: unnest and a sort of
-integers cost about 1 ms per 1,000 characters written, a third less than text pairs). Pairs with
-a space or line break are left out: a query never holds one (it is stripped).
+2-character queries exactly. A pair is one int8 of its two code points (computing them took
+~0.9 ms per 1,200 characters in a micro-benchmark, a third less than text pairs; bench_search.py
+measures the whole write cost). Pairs with a space or line break are left out: a query never
+holds one (it is stripped).
+
+A later migration that rebuilds `versions` in batch mode on SQLite must create this revision's
+triggers again (0002's would drop the line break).
 
 Revision ID: 0004
 Revises: 0003
