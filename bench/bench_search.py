@@ -1,16 +1,16 @@
 """Search benchmark: p50/p95 of `search` on 100,000 synthetic versions against a plain LIKE scan.
 
-Run: .venv/bin/python bench/bench_search.py [--versions N] [--write]; PostgreSQL too when
-NEWSARCHIVE_TEST_POSTGRES is set (a throw-away database is created and dropped). --write puts
-the tables into the "## Search (issue 3)" section of bench/RESULTS.md.
+Run: .venv/bin/python bench/bench_search.py [--versions N] [--postgres [URL]] [--write]
+SQLite always; PostgreSQL too with --postgres (default the local server; a throw-away database is
+created and dropped). Each database also gets the write cost of the search index: inserting
+versions at migration 0003 against head. --write replaces the database's part of
+"## Search (issue 3)" in bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,29 +28,24 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.common import machine, write_part
 from storage import db
 from storage.search import search
 
 SYLLABLES = [chr(code) for code in range(0xAC00, 0xD7A4, 37)]  # a spread of Hangul syllables
 SECTIONS = ["정치", "경제", "사회", "산업", "국제", "문화", "스포츠", "포토"]
 REPORTERS = ["김민수", "이현주", "박지훈", "최서연", "정우성", "한지민"]
-QUERIES = ["대통령", "반도체", "엔비디아", "미세먼지 비상", "수험생", "기자회견", "경제", "AI"]
+# 3+ characters common to rare, 2 characters common and rare, and one no version holds.
+QUERIES = ["대통령", "반도체", "엔비디아", "미세먼지 비상", "수험생", "기자회견"]
+QUERIES += ["경제", "펀드", "AI"]
 RUNS_PER_QUERY = 20
+# The LIKE-scan peer reads every version: fewer runs on PostgreSQL, where it is slowest.
+PEER_RUNS = {"sqlite": RUNS_PER_QUERY, "postgresql": 5}
 GOAL_P95_MS = 50.0
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-SECTION_TITLE = "## Search (issue 3)"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}"
+SECTION = "## Search (issue 3)"
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# Versions inserted at 0003 and at head to weigh the write cost of migration 0004's indexes.
+WRITE_COST_VERSIONS = 10_000
 
 
 def synthetic_rows(count: int, seed: int = 7):
@@ -65,6 +61,7 @@ def synthetic_rows(count: int, seed: int = 7):
         "수험생": 0.01,
         "기자회견": 0.001,
         "경제": 0.03,
+        "펀드": 0.001,
     }
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for number in range(count):
@@ -90,12 +87,12 @@ def synthetic_rows(count: int, seed: int = 7):
         }
 
 
-def build(url: str, count: int) -> float:
-    db.upgrade(url)
+def build(url: str, rows: list[dict], revision: str = "head") -> tuple[float, float]:
+    """The archive at `revision` holding `rows`: (seconds in all, seconds inserting versions)."""
+    db.upgrade(url, revision)
     engine = create_engine(url)
     sqlite = db.is_sqlite(url)
     began = time.perf_counter()
-    rows = list(synthetic_rows(count))
     with engine.begin() as connection:
         stamp = "CURRENT_TIMESTAMP" if sqlite else "now()"
         connection.execute(
@@ -118,6 +115,7 @@ def build(url: str, count: int) -> float:
         def json_param(name: str) -> str:
             return f":{name}" if sqlite else f"CAST(:{name} AS jsonb)"
 
+        versions_began = time.perf_counter()
         connection.execute(
             text(
                 f"INSERT INTO versions (article_id, version_no, headline, published_at, section, "
@@ -132,16 +130,25 @@ def build(url: str, count: int) -> float:
                 for row in rows
             ],
         )
+        versions_seconds = time.perf_counter() - versions_began
     if not sqlite:
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE versions"))
+        # What autovacuum does to a settled archive: statistics for the planner, and the GIN
+        # indexes' pending lists merged (every query reads them, up to 4 MB each, until then).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE versions"))
     engine.dispose()
-    return time.perf_counter() - began
+    return time.perf_counter() - began, versions_seconds
 
 
-def timings(fn) -> list[float]:
+def article_sized(rows: list[dict], paragraphs: int = 8) -> list[dict]:
+    """`rows` with bodies `paragraphs` times as long: ~2,000 characters, a Newsis article's size."""
+    return [{**row, "body": json.dumps(json.loads(row["body"]) * paragraphs,
+                                        ensure_ascii=False)} for row in rows]
+
+
+def timings(fn, runs: int = RUNS_PER_QUERY) -> list[float]:
     out = []
-    for _ in range(RUNS_PER_QUERY):
+    for _ in range(runs):
         began = time.perf_counter()
         fn()
         out.append((time.perf_counter() - began) * 1000)
@@ -171,11 +178,11 @@ def measure(url: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
             else:
                 session.execute(text("SET enable_bitmapscan = off"))
                 session.execute(text("SET enable_indexscan = off"))
-                peer = text(
-                    "SELECT version_id FROM versions WHERE versions_search_text(headline, "
-                    "subheadlines, body, captions) ILIKE :p"
-                )
-            scanned[query] = timings(lambda p=pattern, s=peer: session.execute(s, {"p": p}).all())
+                peer = text("SELECT version_id FROM versions WHERE search_text LIKE lower(:p)")
+            scanned[query] = timings(
+                lambda p=pattern, s=peer: session.execute(s, {"p": p}).all(),
+                PEER_RUNS[engine.dialect.name],
+            )
             if not sqlite:
                 session.execute(text("RESET enable_bitmapscan"))
                 session.execute(text("RESET enable_indexscan"))
@@ -183,11 +190,30 @@ def measure(url: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     return indexed, scanned
 
 
-def report(name: str, built: float, indexed, scanned) -> list[str]:
+def write_cost(new_url, count: int, rounds: int = 2) -> tuple[float, float]:
+    """ms per article-sized version inserted at migration 0003 and at head (0004's indexes):
+    the best of `rounds`, the two revisions taking turns (the machine's load drifts)."""
+    rows = article_sized(list(synthetic_rows(count, seed=11)))
+    best = {"0003": float("inf"), "head": float("inf")}
+    for _ in range(rounds):
+        for revision in best:
+            with new_url() as url:
+                best[revision] = min(best[revision], build(url, rows, revision)[1] * 1000 / count)
+    return best["0003"], best["head"]
+
+
+def report(name: str, versions: int, built: float, costs, indexed, scanned) -> str:
     every_indexed = [t for values in indexed.values() for t in values]
     every_scanned = [t for values in scanned.values() for t in values]
+    runs = len(next(iter(scanned.values())))
+    sqlite = name.startswith("SQLite")
     lines = [
-        f"### {name}: build {built:.1f} s",
+        f"### {name}",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {versions:,} synthetic versions built in "
+        f"{built:.1f} s{'' if sqlite else ' (then VACUUM ANALYZE)'}; {RUNS_PER_QUERY} runs per "
+        f"query after one warm-up, the LIKE scan {runs} runs. Machine: {machine()}"
+        + (f", SQLite {sqlite3.sqlite_version}." if sqlite else "."),
         "",
         "| query | search p50 ms | search p95 ms | LIKE scan p50 ms | scan/search (p50) |",
         "|---|---|---|---|---|",
@@ -213,59 +239,65 @@ def report(name: str, built: float, indexed, scanned) -> list[str]:
             else "Every query class is under it."
         )
     )
-    lines.append("")
-    return lines
+    before, after = costs
+    lines += [
+        "",
+        f"Write cost: inserting {WRITE_COST_VERSIONS:,} article-sized versions (~2,000 "
+        f"characters) takes {before:.2f} ms each at migration 0003, {after:.2f} ms at head "
+        f"(0004's search indexes): x{after / before:.2f} (best of 2 each, in turns).",
+        "",
+    ]
+    return "\n".join(lines)
 
 
-def write_section(body: list[str]) -> None:
-    """Replace the search section of RESULTS.md (up to the next "## " heading) with `body`."""
-    old = RESULTS.read_text(encoding="utf-8")
-    start = old.index(SECTION_TITLE)
-    end = old.find("\n## ", start + len(SECTION_TITLE))
-    end = len(old) if end < 0 else end + 1
-    section = "\n".join([SECTION_TITLE, "", *body]).rstrip() + "\n\n"
-    RESULTS.write_text(old[:start] + section + old[end:].lstrip("\n"), encoding="utf-8")
+@contextmanager
+def sqlite_database():
+    with tempfile.TemporaryDirectory() as folder:
+        yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
+
+
+@contextmanager
+def postgres_database(server: str):
+    """A throw-away database on `server`, dropped afterwards (as tests/storage_fixtures.py does)."""
+    name = f"na_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run(name: str, new_url, versions: int) -> str:
+    with new_url() as url:
+        built = build(url, list(synthetic_rows(versions)))[0]
+        indexed, scanned = measure(url)
+    costs = write_cost(new_url, min(WRITE_COST_VERSIONS, versions))
+    return report(name, versions, built, costs, indexed, scanned)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=100_000)
+    parser.add_argument(
+        "--postgres", nargs="?", const=LOCAL_POSTGRES, metavar="URL",
+        help=f"also run on PostgreSQL (default server {LOCAL_POSTGRES})",
+    )
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
-    lines = [
-        f"`bench/bench_search.py` (run {datetime.now(UTC):%Y-%m-%d}): {args.versions} synthetic "
-        "versions (random Hangul words, query words planted at 5% … 0.1% of versions), "
-        "`storage.search.search(…, limit=20)` against a plain LIKE scan over the same text in "
-        f"the same run; {RUNS_PER_QUERY} runs per query after one warm-up.",
-        f"Machine: {machine()}, SQLite {sqlite3.sqlite_version}.",
-        "",
-    ]
-    written = list(lines)
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-        built = build(url, args.versions)
-        lines += report("SQLite FTS5 trigram", built, *measure(url))
-    print("\n".join(lines), flush=True)
-    written += lines[len(written) :]
-    lines = []
-    server = os.environ.get("NEWSARCHIVE_TEST_POSTGRES")
-    if server:
-        name = f"na_bench_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(server).set(database=name).render_as_string(hide_password=False)
-            built = build(url, args.versions)
-            lines += report("PostgreSQL pg_trgm GIN", built, *measure(url))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    print("\n".join(lines))
-    written += lines
-    if args.write:
-        write_section(written)
+    reports = [("SQLite: FTS5 trigram", sqlite_database)]
+    if args.postgres:
+        reports.append(
+            ("PostgreSQL: pg_trgm + pair index", lambda: postgres_database(args.postgres))
+        )
+    for name, new_url in reports:
+        body = run(name, new_url, args.versions)
+        print(body, flush=True)
+        if args.write:
+            write_part(SECTION, body)
 
 
 if __name__ == "__main__":

@@ -218,3 +218,28 @@ def add_version(db_url: str, article_id: str, *, body: list[str], headline: str 
             )
         )
     engine.dispose()
+
+
+def test_two_character_query_is_found_at_the_end_of_each_text_and_in_any_case(db_url):
+    fill(db_url, [])
+    # The last two characters of a column start no trigram unless the index adds a line break.
+    add_version(db_url, "NISX20241116_0000000003", headline="위기의 한국 경제", body=["본문"])
+    add_version(db_url, "NISX20241116_0000000004", headline="Ai", body=["첫 문단", "끝 문단 AI"])
+    with reading(db_url) as session:
+        for needle in ("경제", "본문", "Ai", "ai", "AI", "문단", "단", "없음"):
+            assert ids(search(session, needle)) == holders(session, needle), needle
+        assert ids(search(session, "경제")) == ["NISX20241116_0000000003"]
+        assert ids(search(session, "ai")) == ["NISX20241116_0000000004"]
+        assert search(session, "없음") == []
+
+
+def test_two_character_index_follows_updates(archive):
+    engine = db.open_archive(archive, for_writing=True)
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(Version).where(Version.article_id == OLDER_ID).values(body=["곶감 이야기"])
+        )
+    engine.dispose()
+    with reading(archive) as session:
+        assert ids(search(session, "곶감")) == [OLDER_ID]
+        assert ids(search(session, "시행")) == holders(session, "시행")

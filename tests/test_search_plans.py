@@ -1,4 +1,4 @@
-"""SQLite search plans (walk newest first, window, sort the matches) all give the same hits."""
+"""Search plans (walk newest first, window, sort the matches) all give the same hits."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from storage import search as search_module
+from storage import db, search_postgres, search_sqlite
 from storage.search import search
 from tests.storage_fixtures import SEED_ID, fill, reading
 
+# 3+ characters (trigram index), 2 (pair index / term prefixes), 1 (no index), absent words.
 QUERIES = ["있다.", "에서", "엔비디아", "세계적 수준의", "세계 최고 수준의", "황,", "없는말"]
+QUERIES += ["다", "AI", "뉴"]
 FILTERS = [
     {},
     {"limit": 1},
@@ -25,10 +27,9 @@ PLANS = [(0, 0), (0, 1), (10**9, 2), (1, 10**9)]
 
 
 @pytest.fixture
-def sqlite_archive(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'plans.sqlite3'}"
-    fill(url)
-    return url
+def archive(db_url) -> str:
+    fill(db_url)
+    return db_url
 
 
 def outcome(session, query, filters) -> list[tuple[str, int, int]]:
@@ -38,8 +39,9 @@ def outcome(session, query, filters) -> list[tuple[str, int, int]]:
     ]
 
 
-def test_every_plan_returns_the_same_hits(sqlite_archive, monkeypatch):
-    with reading(sqlite_archive) as session:
+def test_every_plan_returns_the_same_hits(archive, monkeypatch):
+    plans_module = search_sqlite if db.is_sqlite(archive) else search_postgres
+    with reading(archive) as session:
         expected = {
             (query, index): outcome(session, query, filters)
             for query in QUERIES
@@ -48,8 +50,8 @@ def test_every_plan_returns_the_same_hits(sqlite_archive, monkeypatch):
         # The edited article matches in both versions: the newest one is the hit.
         assert (SEED_ID, 2, 2) in expected[("있다.", 0)]
         for walk_from, window in PLANS:
-            monkeypatch.setattr(search_module, "WALK_FROM_MATCHES", walk_from)
-            monkeypatch.setattr(search_module, "LIKE_WINDOW", window)
+            monkeypatch.setattr(plans_module, "WALK_FROM_MATCHES", walk_from)
+            monkeypatch.setattr(search_sqlite, "LIKE_WINDOW", window)
             for query in QUERIES:
                 for index, filters in enumerate(FILTERS):
                     got = outcome(session, query, filters)

@@ -1,0 +1,156 @@
+"""SQLite search plans: FTS5 trigram matches (2 characters through its term list), newest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from storage.db import UtcDateTime
+from storage.search_index import (
+    MIN_INDEXED_CHARS,
+    ORDER_INDEX,
+    PAIR_CHARS,
+    SQLITE_CONTENT_TABLE,
+    SQLITE_VOCAB_TABLE,
+    Filters,
+    fts5_fold,
+    fts5_phrase,
+    like_pattern,
+)
+
+# When the index holds at least this many matches, walking versions newest first (ORDER_INDEX)
+# reaches `limit` articles after about limit * versions / matches rows, cheaper than sorting
+# every match; below it, sorting the few matches is cheaper than a long walk.
+WALK_FROM_MATCHES = 400
+# 1-character queries look for a page of hits among this many newest versions before scanning all.
+LIKE_WINDOW = 5000
+# Above every code point: the end of the term range of a 2-character prefix.
+_LAST_CHAR = "\U0010ffff"
+
+
+def sqlite_hit_ids(session: Session, query: str, filters: Filters, limit: int) -> list[int]:
+    """Version ids of the hits (newest matching version per article), newest first.
+
+    A version is a hit when it matches, passes the filters, and no later version of the same
+    article does both (the same result as grouping by article, without grouping every match).
+    """
+    params: dict[str, Any] = {"limit": limit}
+    if len(query) >= MIN_INDEXED_CHARS:
+        params["phrase"] = fts5_phrase(query)
+        matched = "SELECT rowid FROM versions_search WHERE versions_search MATCH :phrase"
+    elif len(query) == PAIR_CHARS:
+        # Every indexed column ends with a line break (migration 0004), so each occurrence of a
+        # 2-character string starts a trigram: the versions holding a term in its prefix range.
+        params["term_from"] = fts5_fold(query)
+        params["term_to"] = params["term_from"] + _LAST_CHAR
+        matched = (
+            f"SELECT DISTINCT doc FROM {SQLITE_VOCAB_TABLE} "
+            "WHERE term >= :term_from AND term <= :term_to"
+        )
+    else:
+        return _one_character_ids(session, query, filters, params)
+    counted = session.execute(
+        text(f"SELECT count(*) FROM ({matched} LIMIT :cap)"),
+        {**params, "cap": WALK_FROM_MATCHES},
+    ).scalar_one()
+    plan = "walk" if counted >= WALK_FROM_MATCHES else "sort"
+    return _ranked_ids(session, "{alias}.version_id IN matched", plan, filters, params, matched)
+
+
+def _one_character_ids(
+    session: Session, query: str, filters: Filters, params: dict[str, Any]
+) -> list[int]:
+    """No index holds single characters: a LIKE test per version, over the newest LIKE_WINDOW
+    versions first (a common character fills the page there), failing that over every version."""
+    params["pattern"] = like_pattern(query)
+    tested = "(indexed.c0 LIKE :pattern ESCAPE '\\' OR indexed.c1 LIKE :pattern ESCAPE '\\')"
+    matching = (
+        f"EXISTS (SELECT 1 FROM {SQLITE_CONTENT_TABLE} AS indexed "
+        f"WHERE indexed.id = {{alias}}.version_id AND {tested})"
+    )
+    # Stored text, compared as stored: no type conversion on the way back in.
+    window_start = session.execute(
+        text(
+            f"SELECT published_at FROM versions INDEXED BY {ORDER_INDEX} "
+            "ORDER BY published_at DESC, article_id DESC LIMIT 1 OFFSET :window"
+        ),
+        {"window": LIKE_WINDOW},
+    ).scalar()
+    if window_start is None:  # a small archive: one walk over everything
+        return _ranked_ids(session, matching, "walk", filters, params)
+    params["window_start"] = window_start
+    ids = _ranked_ids(session, matching, "window", filters, params)
+    if len(ids) < params["limit"]:
+        del params["window_start"]
+        matched = f"SELECT indexed.id FROM {SQLITE_CONTENT_TABLE} AS indexed WHERE {tested}"
+        in_matched = "{alias}.version_id IN matched"
+        ids = _ranked_ids(session, in_matched, "sort", filters, params, matched)
+    return ids
+
+
+def _ranked_ids(
+    session: Session,
+    matching: str,
+    plan: str,
+    filters: Filters,
+    params: dict[str, Any],
+    matched: str | None = None,
+) -> list[int]:
+    """Ids of the hits, newest first: `matching` is an SQL condition on "{alias}".
+
+    plan "walk": along ORDER_INDEX, stopping at the limit; "window": the same, stopping at
+    params["window_start"] too; "sort": every match, then sorted (few matches). `matched`, a
+    SELECT of matching rowids, becomes the table "matched" that `matching` may use.
+    """
+    conditions = [
+        matching.format(alias="hit"),
+        *_filter_conditions("hit", filters, params),
+        "NOT EXISTS (SELECT 1 FROM versions AS newer WHERE newer.article_id = hit.article_id "
+        "AND newer.version_no > hit.version_no AND "
+        + " AND ".join([matching.format(alias="newer"), *_filter_conditions("newer", filters, {})])
+        + ")",
+    ]
+    if plan == "walk":
+        # `+` keeps the IN off the rowid so the walk over ORDER_INDEX is the plan.
+        conditions[0] = conditions[0].replace("hit.version_id IN", "+hit.version_id IN", 1)
+        source = f"versions AS hit INDEXED BY {ORDER_INDEX}"
+    elif plan == "window":
+        # The walk, ending at the LIKE_WINDOW-th newest version.
+        conditions.append("hit.published_at >= :window_start")
+        source = f"versions AS hit INDEXED BY {ORDER_INDEX}"
+    else:
+        source = "versions AS hit NOT INDEXED"
+    # The matches are computed once, for the hit and for its newer versions alike.
+    prefix = f"WITH matched(rowid) AS MATERIALIZED ({matched}) " if matched else ""
+    statement = text(
+        f"{prefix}SELECT hit.version_id FROM {source} WHERE {' AND '.join(conditions)} "
+        "ORDER BY hit.published_at DESC, hit.article_id DESC LIMIT :limit"
+    )
+    # Times as UtcDateTime stores them, so the text comparison SQLite makes orders correctly.
+    statement = statement.bindparams(
+        *(bindparam(name, type_=UtcDateTime()) for name in ("since", "until") if name in params)
+    )
+    return list(session.execute(statement, params).scalars())
+
+
+def _filter_conditions(alias: str, filters: Filters, params: dict[str, Any]) -> list[str]:
+    """SQL conditions on `alias` for the filters; their values go into `params`."""
+    conditions = []
+    if filters.since is not None:
+        params["since"] = filters.since
+        conditions.append(f"{alias}.published_at >= :since")
+    if filters.until is not None:
+        params["until"] = filters.until
+        conditions.append(f"{alias}.published_at < :until")
+    if filters.section is not None:
+        params["section"] = filters.section
+        conditions.append(f"{alias}.section = :section")
+    if filters.reporter is not None:
+        params["reporter_name"] = filters.reporter
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM json_each({alias}.reporters) AS reporter "
+            "WHERE json_extract(reporter.value, '$.name') = :reporter_name)"
+        )
+    return conditions
