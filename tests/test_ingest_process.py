@@ -52,11 +52,11 @@ async def store_all(writer: IngestProcess, crawl_run_id: int, batch) -> list:
     )
 
 
+# The hook reads the SQLite file directly; the writer's PostgreSQL path is the scale-out tests'.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_pages_are_stored_in_order_and_receipts_follow_the_commit(
     tmp_path: Path, archive_engine, session_factory
 ):
-    if archive_engine.dialect.name != "sqlite":
-        pytest.skip("the hook reads the SQLite file directly")
     with session_factory() as session:
         crawl_run_id = start_run(session)
     database = archive_engine.url.database
