@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import threading
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 64
 # Seconds close() waits for the writer to store what it still holds before giving up on it.
 CLOSE_TIMEOUT = 600.0
+# How much lower the writer's CPU priority is than the crawl's (see _writer_main).
+WRITER_NICENESS = 10
 # A message the writer ends on: everything sent before it is stored first.
 _END = None
 # What goes down the pipe for one page: its number, the page, its crawl run, its receipt.
@@ -129,8 +132,9 @@ class IngestProcess:
                 answers: list[tuple[int, Stored]] = self._connection.recv()
             except (EOFError, OSError):
                 # The pipe closes when the writer exits: after the end message, or when it died.
-                self._process.join(CLOSE_TIMEOUT)
-                self._fail_waiting(f"the writer process exited (code {self._process.exitcode})")
+                # Not joined here: close() is the one joiner (two threads reaping one child
+                # race, and the loser sees a live process).
+                self._fail_waiting("the writer process stopped")
                 return
             for number, stored in answers:
                 self._settle(number, stored)
@@ -171,6 +175,10 @@ def _writer_main(db_url: str, after_commit: AfterCommit | None, connection: Any)
     # crawl stops gracefully and then ends the writer through the pipe, after its last batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Fetching is the latency-bound half (timeouts, the server's pace); storing can lag: the
+    # writer yields the CPU to Scrapy and catches up in its gaps, and when it lags too far the
+    # items waiting for it stop Scrapy from taking more responses (SCRAPER_SLOT_MAX_ACTIVE_SIZE).
+    os.nice(WRITER_NICENESS)
     from storage.db import make_session_factory, open_archive
 
     engine = open_archive(db_url, for_writing=True)
