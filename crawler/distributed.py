@@ -47,10 +47,7 @@ from crawler.redis_compat import (
 from crawler.spiders.newsis import (
     FEED_SLUGS,
     LIST_SECTIONS,
-    MAX_LIST_PAGES,
     NewsisSpider,
-    article_id_of_link,
-    registration_date,
 )
 from storage import archive
 from storage.db import make_session_factory, open_archive
@@ -159,41 +156,13 @@ class NewsisWorkerSpider(NewsisSpider):
         async for out in self._children(response, super().parse_feed(response, slug)):
             yield out
 
-    def list_request(
-        self, path_template: str, page: int, since: date | None = None
-    ) -> scrapy.Request:
-        request = super().list_request(path_template, page)
-        # The backfill date travels with the request: workers serve rounds with different ones.
-        request.cb_kwargs["since"] = (since or self.since or date.min).isoformat()
-        return request
-
-    async def parse_list(  # type: ignore[override]
+    async def parse_list(
         self, response: Response, path_template: str, page: int, since: str
     ) -> AsyncIterator[Any]:
         async for out in self._children(
-            response, self._parse_list(response, path_template, page, date.fromisoformat(since))
+            response, super().parse_list(response, path_template, page, since)
         ):
             yield out
-
-    async def _parse_list(
-        self, response: Response, path_template: str, page: int, since: date
-    ) -> AsyncIterator[Any]:
-        # NewsisSpider.parse_list with the request's own `since` instead of the spider's.
-        if response.status != 200:
-            if not (response.status == 404 and page > 1):
-                self.discovery_failed_status(response)
-            return
-        self.crawler.stats.inc_value("newsarchive/list_pages_read")
-        hrefs = response.css("ul.articleList2 li p.tit a::attr(href)").getall()
-        if not hrefs:
-            hrefs = response.css("ul.articleList2 li a::attr(href)").getall()
-        ids = list(dict.fromkeys(i for href in hrefs if (i := article_id_of_link(href))))
-        wanted = [i for i in ids if registration_date(i) >= since]
-        async for request in self.article_requests(wanted, "list"):
-            yield request
-        dated = [i for i in ids if i.startswith("NISX")] or ids
-        if dated and min(map(registration_date, dated)) >= since and page < MAX_LIST_PAGES:
-            yield self.list_request(path_template, page + 1, since)
 
     def discovery_failed(self, failure: Failure) -> None:
         super().discovery_failed(failure)

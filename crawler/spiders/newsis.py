@@ -162,11 +162,16 @@ class NewsisSpider(scrapy.Spider):
                     self.crawler.stats.inc_value("newsarchive/discovered/revisit")
                     yield self.article_request(known.article_id, known, "revisit")
 
-    def list_request(self, path_template: str, page: int) -> scrapy.Request:
+    def list_request(
+        self, path_template: str, page: int, since: date | None = None
+    ) -> scrapy.Request:
+        """A list page of a backfill to `since` (default: the spider's). The date travels with
+        the request, as text: scale-out workers serve rounds with different dates from Redis."""
+        since = since or self.since or date.min
         return scrapy.Request(
             self.base_url + path_template.format(page=page), callback=self.parse_list,
             errback=self.discovery_failed, priority=10,
-            cb_kwargs={"path_template": path_template, "page": page},
+            cb_kwargs={"path_template": path_template, "page": page, "since": since.isoformat()},
         )
 
     async def parse_feed(self, response: Response, slug: str) -> AsyncIterator[Any]:
@@ -183,7 +188,7 @@ class NewsisSpider(scrapy.Spider):
         async for request in self.article_requests(ids, "feed"):
             yield request
 
-    async def parse_list(self, response: Response, path_template: str, page: int):
+    async def parse_list(self, response: Response, path_template: str, page: int, since: str):
         if response.status != 200:
             # A list page past the last one may well answer 404: that ends its paging quietly.
             if not (response.status == 404 and page > 1):
@@ -194,14 +199,14 @@ class NewsisSpider(scrapy.Spider):
         if not hrefs:
             hrefs = response.css("ul.articleList2 li a::attr(href)").getall()
         ids = list(dict.fromkeys(i for href in hrefs if (i := article_id_of_link(href))))
-        assert self.since is not None
-        wanted = [i for i in ids if registration_date(i) >= self.since]
+        oldest = date.fromisoformat(since)
+        wanted = [i for i in ids if registration_date(i) >= oldest]
         async for request in self.article_requests(wanted, "list"):
             yield request
         # Photo items (NISI) carry the photo's date, which can be older than the list around it.
         dated = [i for i in ids if i.startswith("NISX")] or ids
-        if dated and min(map(registration_date, dated)) >= self.since and page < MAX_LIST_PAGES:
-            yield self.list_request(path_template, page + 1)
+        if dated and min(map(registration_date, dated)) >= oldest and page < MAX_LIST_PAGES:
+            yield self.list_request(path_template, page + 1, oldest)
 
     async def article_requests(self, ids: Iterable[str], source: str) -> AsyncIterator[Any]:
         """Requests for the ids not yet claimed this run: new ones always, archived ones as due."""
