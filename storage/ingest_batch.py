@@ -22,7 +22,7 @@ from storage.models import (
     OUTCOME_NOT_MODIFIED,
     OUTCOME_UNCHANGED,
 )
-from storage.parsing import ParseOutcome, Parser, missing_fields
+from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
 from storage.rebuild import rebuild_article
 from storage.schedule import next_check_at
 
@@ -249,13 +249,14 @@ class IngestBatch:
 
     def _new_version(self, record: ArticleRecord, version_no: int, capture: _Capture) -> _Version:
         fetched_at = capture.values["fetched_at"]
+        content_hash = capture.values["content_hash"]  # the capture's: not computed again
         version = _Version(
             record.article_id,
             version_no,
-            capture.values["content_hash"],
+            content_hash,
             fetched_at,
             capture,
-            new_values={"first_seen_at": fetched_at, **_version_columns(record, capture)},
+            new_values={"first_seen_at": fetched_at, **record_columns(record, content_hash)},
             first_capture=capture,
         )
         self.pending.new_versions.append(version)
@@ -385,25 +386,6 @@ def _capture_values(item: PreparedPage, crawl_run_id: int | None) -> dict[str, A
         "content_hash": record.content_hash if record else None,
         "missing_fields": (",".join(missing_fields(record)) or None) if record else None,
         "outcome": OUTCOME_FAILED,
-    }
-
-
-def _version_columns(record: ArticleRecord, capture: _Capture) -> dict[str, Any]:
-    """storage.parsing.record_columns, with the content hash the capture has already: the
-    hash is a canonical JSON dump of the record, a few % of a parse each time."""
-    data = record.to_dict(with_hash=False)
-    return {
-        "headline": record.headline,
-        "published_at": record.published_at,
-        "modified_at": record.modified_at,
-        "section": record.section,
-        "dateline": record.dateline,
-        "subheadlines": data["subheadlines"],
-        "reporters": data["reporters"],
-        "captions": data["captions"],
-        "body": data["body"],
-        "content_hash": capture.values["content_hash"],
-        "parser_version": record.parser_version,
     }
 
 

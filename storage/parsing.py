@@ -73,8 +73,9 @@ def missing_fields(record: ArticleRecord) -> list[str]:
     return missing
 
 
-
-def record_columns(record: ArticleRecord) -> dict[str, Any]:
+def record_columns(record: ArticleRecord, content_hash: str | None = None) -> dict[str, Any]:
+    """A version row's record columns. `content_hash`, when the caller has it already, saves
+    recomputing it (a canonical JSON dump of the record, a few % of a parse)."""
     data = record.to_dict(with_hash=False)
     return {
         "headline": record.headline,
@@ -86,6 +87,6 @@ def record_columns(record: ArticleRecord) -> dict[str, Any]:
         "reporters": data["reporters"],
         "captions": data["captions"],
         "body": data["body"],
-        "content_hash": record.content_hash,
+        "content_hash": content_hash or record.content_hash,
         "parser_version": record.parser_version,
     }
