@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,3 +85,25 @@ class Filters:
     until: datetime | None
     section: str | None
     reporter: str | None
+
+    def conditions(
+        self,
+        alias: str,
+        params: dict[str, Any],
+        reporter_condition: Callable[[str, str, dict[str, Any]], str],
+    ) -> list[str]:
+        """SQL conditions on `alias`, their values put into `params`. Only the reporter test
+        differs between databases (JSON functions): `reporter_condition(alias, name, params)`."""
+        conditions = []
+        if self.since is not None:
+            params["since"] = self.since
+            conditions.append(f"{alias}.published_at >= :since")
+        if self.until is not None:
+            params["until"] = self.until
+            conditions.append(f"{alias}.published_at < :until")
+        if self.section is not None:
+            params["section"] = self.section
+            conditions.append(f"{alias}.section = :section")
+        if self.reporter is not None:
+            conditions.append(reporter_condition(alias, self.reporter, params))
+        return conditions

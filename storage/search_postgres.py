@@ -96,18 +96,9 @@ def _hit_conditions(filters: Filters, params: dict[str, Any]) -> str:
 
 
 def _filter_conditions(alias: str, filters: Filters, params: dict[str, Any]) -> list[str]:
-    """SQL conditions on `alias` for the filters; their values go into `params`."""
-    conditions = []
-    if filters.since is not None:
-        params["since"] = filters.since
-        conditions.append(f"{alias}.published_at >= :since")
-    if filters.until is not None:
-        params["until"] = filters.until
-        conditions.append(f"{alias}.published_at < :until")
-    if filters.section is not None:
-        params["section"] = filters.section
-        conditions.append(f"{alias}.section = :section")
-    if filters.reporter is not None:
-        params["reporter_json"] = json.dumps([{"name": filters.reporter}], ensure_ascii=False)
-        conditions.append(f"{alias}.reporters @> CAST(:reporter_json AS jsonb)")
-    return conditions
+    return filters.conditions(alias, params, _reporter_condition)
+
+
+def _reporter_condition(alias: str, name: str, params: dict[str, Any]) -> str:
+    params["reporter_json"] = json.dumps([{"name": name}], ensure_ascii=False)
+    return f"{alias}.reporters @> CAST(:reporter_json AS jsonb)"

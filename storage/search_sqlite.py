@@ -136,21 +136,12 @@ def _ranked_ids(
 
 
 def _filter_conditions(alias: str, filters: Filters, params: dict[str, Any]) -> list[str]:
-    """SQL conditions on `alias` for the filters; their values go into `params`."""
-    conditions = []
-    if filters.since is not None:
-        params["since"] = filters.since
-        conditions.append(f"{alias}.published_at >= :since")
-    if filters.until is not None:
-        params["until"] = filters.until
-        conditions.append(f"{alias}.published_at < :until")
-    if filters.section is not None:
-        params["section"] = filters.section
-        conditions.append(f"{alias}.section = :section")
-    if filters.reporter is not None:
-        params["reporter_name"] = filters.reporter
-        conditions.append(
-            f"EXISTS (SELECT 1 FROM json_each({alias}.reporters) AS reporter "
-            "WHERE json_extract(reporter.value, '$.name') = :reporter_name)"
-        )
-    return conditions
+    return filters.conditions(alias, params, _reporter_condition)
+
+
+def _reporter_condition(alias: str, name: str, params: dict[str, Any]) -> str:
+    params["reporter_name"] = name
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({alias}.reporters) AS reporter "
+        "WHERE json_extract(reporter.value, '$.name') = :reporter_name)"
+    )
