@@ -17,6 +17,7 @@ import os
 import queue
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +27,14 @@ from crawler.items import FetchedPage
 
 logger = logging.getLogger(__name__)
 
-# Pages stored in one transaction at most; fewer when fewer are waiting.
+# Pages stored in one transaction at most.
 MAX_BATCH = 64
+# Seconds the writer goes on collecting pages for a batch once it has one, unless MAX_BATCH pages
+# or the end come sooner. A batch's commit and reads cost about as much as storing several pages,
+# whatever its size: a writer taking only what is waiting (3 pages a batch on average in a fast
+# crawl) spent more than half its storage time on them (bench/RESULTS.md § Crawl). A page's
+# commit comes at most this much later, which a crawl does not feel.
+BATCH_WINDOW = 0.25
 # Seconds close() waits for the writer to store what it still holds before giving up on it.
 CLOSE_TIMEOUT = 600.0
 # How much lower the writer's CPU priority is than the crawl's (see _writer_main).
@@ -203,7 +210,7 @@ def _writer_main(db_url: str, after_commit: AfterCommit | None, connection: Any)
 
 
 def _next_batch(connection: Any) -> tuple[list[_Page], bool]:
-    """Wait for a page, then take every page already waiting (up to MAX_BATCH).
+    """Wait for a page, then take the pages that arrive within BATCH_WINDOW (up to MAX_BATCH).
 
     Ends (True) on the end message, or when the crawl process is gone (the pipe closed): the
     pages of a dead crawl are not stored, as if their fetches had never finished.
@@ -211,9 +218,12 @@ def _next_batch(connection: Any) -> tuple[list[_Page], bool]:
     batch: list[_Page] = []
     try:
         message = connection.recv()
+        deadline = time.monotonic() + BATCH_WINDOW
         while message is not _END:
             batch.append(message)
-            if len(batch) >= MAX_BATCH or not connection.poll():
+            if len(batch) >= MAX_BATCH:
+                return batch, False
+            if not connection.poll(max(0.0, deadline - time.monotonic())):
                 return batch, False
             message = connection.recv()
     except EOFError:

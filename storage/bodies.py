@@ -25,8 +25,11 @@ ZSTD_LEVEL = 12
 # zstd level for deltas. Measured on local-site pages against a 135 KB base, with the base's
 # dictionary prepared once: level 6 ~1.2 ms and ~1,440 B a delta, level 12 ~2.5-3.5 ms and
 # ~1,360 B, level 19 ~35 ms and ~1,270 B. Without size hints zstd sizes its tables for an
-# unknown input and a level-12 delta took ~41 ms (bench/RESULTS.md § Storage).
-DELTA_ZSTD_LEVEL = 6
+# unknown input and a level-12 delta took ~41 ms (bench/RESULTS.md § Storage). Later, on 119
+# first fetches of local-site articles against one base (compressor cached): level 6 0.18 ms and
+# 714 B, level 3 0.07 ms and 807 B. A crawl of new articles makes one delta a page, and the
+# archive is well inside its size goal: level 3.
+DELTA_ZSTD_LEVEL = 3
 # Parameters every delta is made with (sized for pages up to 256 KB; larger ones still
 # compress correctly), so a base's dictionary is prepared for them once and cached.
 DELTA_PARAMS_SOURCE_SIZE = 256 * 1024
@@ -40,11 +43,14 @@ MAX_DELTAS_PER_BASE = 200
 # bench/bench_storage.py (archive/WARC; per re-fetch with refreshed chrome): 768 B 0.44, 4.3 KB;
 # 1 KB 0.32, 1.7 KB; 1.5 KB 0.33, 1.8 KB; 2 KB 0.34, 2.0 KB; 3 KB 0.36, 2.4 KB.
 NEW_BASE_DELTA_SIZE = 1536
-# zstd level for pair deltas (dictionary: the chrome source's ~135 KB then the text base's).
-# The dictionary is loaded for each pair, so its cost counts. Measured on 39 local-site re-fetches
-# with refreshed chrome (dictionary included): level 1 ~0.3 ms but ~2.3 KB (too few matches
-# found), level 3 ~0.5 ms and ~73 B, level 6 ~1.3-2 ms and ~60 B; plain deltas are ~0.7-1.4 KB.
-PAIR_ZSTD_LEVEL = 3
+# zstd parameters for pair deltas (dictionary: the chrome source's ~135 KB then the text base's).
+# The dictionary is loaded for each pair, and loading it is most of the cost: smaller hash tables
+# fill faster, and long minimum matches lose nothing on pages that repeat whole blocks. Measured
+# on 120 re-fetches of bench/storage_corpus.py (dictionary included, best of 9): level 3
+# 0.86 ms and 127 B; level 2 with hash_log 15, min_match 7: 0.54 ms and 124 B; level 1 (any
+# hash_log) ~0.55-0.6 ms and 140 B, or 2.6 KB with its default tables (too few matches found).
+PAIR_ZSTD_LEVEL = 2
+PAIR_ZSTD_TABLES = {"hash_log": 15, "min_match": 7}
 # A re-fetch is stored as a pair delta when that is at most this size. A larger pair means the
 # chrome source is stale (or the article was edited): the body is stored as a plain delta (or
 # standalone) instead and becomes the chrome source of the re-fetches after it.
@@ -123,7 +129,10 @@ def pair_dictionary(chrome_raw: bytes, text_raw: bytes) -> zstandard.ZstdCompres
 def compress_pair(raw: bytes, chrome_raw: bytes, text_raw: bytes) -> bytes:
     dictionary = pair_dictionary(chrome_raw, text_raw)
     params = zstandard.ZstdCompressionParameters.from_level(
-        PAIR_ZSTD_LEVEL, source_size=len(raw), dict_size=len(chrome_raw) + len(text_raw)
+        PAIR_ZSTD_LEVEL,
+        source_size=len(raw),
+        dict_size=len(chrome_raw) + len(text_raw),
+        **PAIR_ZSTD_TABLES,
     )
     return zstandard.ZstdCompressor(compression_params=params, dict_data=dictionary).compress(raw)
 

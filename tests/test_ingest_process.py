@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawler.ingest_process import IngestProcess, WriterGone
+from crawler.ingest_process import BATCH_WINDOW, IngestProcess, WriterGone
 from storage.archive import start_run
 from storage.models import Capture, Version
 from tests.storage_fixtures import example_page, fetched
@@ -82,6 +82,44 @@ def test_pages_are_stored_in_order_and_receipts_follow_the_commit(
     for call in calls:
         seen += len(call["receipts"])
         assert call["captures"] >= seen
+
+
+async def store_trickling(writer: IngestProcess, crawl_run_id: int, batch, gap: float) -> list:
+    """Hand the pages over one by one, `gap` seconds apart, as a crawl's responses arrive, once
+    the writer has started and stored a first page (it is idle when they begin)."""
+    await writer.store(batch[0], crawl_run_id, receipt="first")
+    batch = batch[1:]
+    waiting = []
+    for n, page in enumerate(batch):
+        waiting.append(asyncio.ensure_future(writer.store(page, crawl_run_id, receipt=f"r{n}")))
+        await asyncio.sleep(gap)
+    return await asyncio.gather(*waiting)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_pages_arriving_within_the_batch_window_share_one_commit(
+    tmp_path: Path, archive_engine, session_factory
+):
+    with session_factory() as session:
+        crawl_run_id = start_run(session)
+    log = tmp_path / "commits.jsonl"
+    writer = IngestProcess(
+        archive_engine.url.render_as_string(hide_password=False),
+        after_commit=RecordCommitted(str(log), archive_engine.url.database),
+    )
+    try:
+        # The writer is idle when the first page comes: without the window it would store it
+        # alone, then each page as it arrives (5 ms apart, faster than nothing, slower than a
+        # batch's commit).
+        gap = 0.005
+        assert 8 * gap < BATCH_WINDOW / 2
+        stored = asyncio.run(store_trickling(writer, crawl_run_id, pages(9), gap))
+    finally:
+        writer.close()
+
+    assert [one.outcome for one in stored] == ["unchanged"] * 8
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [call["receipts"] for call in calls] == [["first"], [f"r{n}" for n in range(8)]]
 
 
 def test_a_dead_writer_fails_waiting_pages_instead_of_hanging(archive_engine, session_factory):
