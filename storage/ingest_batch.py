@@ -309,7 +309,7 @@ class IngestBatch:
         self.bodies.write(self.connection)
         if pending.captures:
             rows = [capture.values for capture in pending.captures]
-            ids = execute(queries.INSERT_CAPTURES, rows).scalars().all()
+            ids = queries.insert_captures(self.connection, rows)
             for capture, capture_id in zip(pending.captures, ids, strict=True):
                 capture.capture_id = capture_id
         articles = [self.articles[article_id] for article_id in sorted(pending.articles)]

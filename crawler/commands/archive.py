@@ -18,6 +18,7 @@ from crawler.commands.common import (
     open_db,
     parse_time,
 )
+from crawler.ingest_process import MAX_BATCH
 from crawler.items import FetchedPage
 from storage import db
 from storage.archive import ingest_many
@@ -40,8 +41,8 @@ SUMMARY_ORDER = (
     OUTCOME_DUPLICATE,
 )
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type")
-# Pages per ingest transaction: what the crawl's writer uses; a few MB of bodies at most.
-IMPORT_BATCH = 32
+# Pages per ingest transaction: what the crawl's writer takes when pages wait (~9 MB of bodies).
+IMPORT_BATCH = MAX_BATCH
 
 
 # --- db ----------------------------------------------------------------------------------------
