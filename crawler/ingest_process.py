@@ -190,9 +190,10 @@ def _writer_main(db_url: str, after_commit: AfterCommit | None, connection: Any)
 
     engine = open_archive(db_url, for_writing=True)
     sessions = make_session_factory(engine)
+    inbox = _Inbox(connection)
     try:
         while True:
-            batch, ended = _next_batch(connection)
+            batch, ended = inbox.next_batch()
             if batch:
                 answers = [
                     answer
@@ -209,26 +210,54 @@ def _writer_main(db_url: str, after_commit: AfterCommit | None, connection: Any)
         engine.dispose()
 
 
-def _next_batch(connection: Any) -> tuple[list[_Page], bool]:
-    """Wait for a page, then take the pages that arrive within BATCH_WINDOW (up to MAX_BATCH).
+# What the writer's reading thread queues when the pipe closed (the crawl process is gone).
+_PIPE_CLOSED = object()
 
-    Ends (True) on the end message, or when the crawl process is gone (the pipe closed): the
-    pages of a dead crawl are not stored, as if their fetches had never finished.
+
+class _Inbox:
+    """The pages sent to the writer, read off the pipe by a thread of their own.
+
+    Reading and unpickling 64 pages (~9 MB) took 0.05-0.25 s a batch, during which the writer
+    stored nothing (~20% of its time in a fast crawl): the thread reads the next batch while the
+    writer stores this one.
     """
-    batch: list[_Page] = []
-    try:
-        message = connection.recv()
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        threading.Thread(target=self._read, name="newsarchive-read", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self._connection.recv()
+            except (EOFError, OSError):
+                self._messages.put(_PIPE_CLOSED)
+                return
+            self._messages.put(message)
+            if message is _END:
+                return
+
+    def next_batch(self) -> tuple[list[_Page], bool]:
+        """Wait for a page, then take the pages that come within BATCH_WINDOW (up to MAX_BATCH).
+
+        Ends (True) on the end message, or when the crawl process is gone (the pipe closed): the
+        pages of a dead crawl are not stored, as if their fetches had never finished.
+        """
+        batch: list[_Page] = []
+        message = self._messages.get()
         deadline = time.monotonic() + BATCH_WINDOW
         while message is not _END:
+            if message is _PIPE_CLOSED:
+                return [], True
             batch.append(message)
             if len(batch) >= MAX_BATCH:
                 return batch, False
-            if not connection.poll(max(0.0, deadline - time.monotonic())):
+            try:
+                message = self._messages.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 return batch, False
-            message = connection.recv()
-    except EOFError:
-        return [], True
-    return batch, True
+        return batch, True
 
 
 def _by_crawl_run(batch: list[_Page]) -> list[list[_Page]]:
