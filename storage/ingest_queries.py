@@ -147,8 +147,9 @@ def insert_captures(connection: Connection, rows: list[dict[str, Any]]) -> list[
     SQLite cannot return a multi-row INSERT's ids in row order, so SQLAlchemy sends RETURNING
     with sort_by_parameter_order one row at a time there (a statement per page: ~15% of a
     batch's storage time). An SQLite writer holds the write lock (BEGIN IMMEDIATE) from its first
-    statement, so it numbers the rows itself; should another writer have slipped in (a session
-    without BEGIN IMMEDIATE), the clash is an IntegrityError and ingest retries the batch.
+    statement, so it numbers the rows itself. Should another writer have slipped in (a session
+    without BEGIN IMMEDIATE), the insert fails (a key clash, retried by ingest, or SQLite's stale-
+    snapshot error) rather than overwrite a row.
     """
     if connection.dialect.name != "sqlite":
         return list(connection.execute(_INSERT_CAPTURES_RETURNING, rows).scalars())

@@ -108,9 +108,8 @@ def test_pages_arriving_within_the_batch_window_share_one_commit(
         after_commit=RecordCommitted(str(log), archive_engine.url.database),
     )
     try:
-        # The writer is idle when the first page comes: without the window it would store it
-        # alone, then each page as it arrives (5 ms apart, faster than nothing, slower than a
-        # batch's commit).
+        # The writer is idle when the pages start coming, 5 ms apart: without the window it would
+        # store the first alone, then whatever came during that commit, and so on.
         gap = 0.005
         assert 8 * gap < BATCH_WINDOW / 2
         stored = asyncio.run(store_trickling(writer, crawl_run_id, pages(9), gap))
