@@ -52,7 +52,7 @@ from crawler.distributed import schedule_round  # noqa: E402
 from crawler.redis_compat import RedisKeys  # noqa: E402
 from storage.db import upgrade  # noqa: E402
 from tests.site.server import NewsisSite  # noqa: E402
-from tests.storage_fixtures import _postgres_database  # noqa: E402
+from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Scale-out (issue 5)"
 GOAL = 2.5
@@ -146,7 +146,7 @@ def run(workers: int, articles: int, latency: float, in_flight: int, redis_url: 
     keys = RedisKeys(prefix)
     client = redis.Redis.from_url(redis_url)
     wanted = len(NewsisSite(seed=SEED, articles=articles).live_articles())
-    databases = _postgres_database(pg_server)
+    databases = throwaway_postgres_database(pg_server)
     db_url = next(databases)
     try:
         upgrade(db_url)

@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +24,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.common import machine, write_part
 from storage import db
 from storage.search import search
+from tests.storage_fixtures import throwaway_postgres_database
 
 SYLLABLES = [chr(code) for code in range(0xAC00, 0xD7A4, 37)]  # a spread of Hangul syllables
 SECTIONS = ["정치", "경제", "사회", "산업", "국제", "문화", "스포츠", "포토"]
@@ -256,21 +255,6 @@ def sqlite_database():
         yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
 
 
-@contextmanager
-def postgres_database(server: str):
-    """A throw-away database on `server`, dropped afterwards (as tests/storage_fixtures.py does)."""
-    name = f"na_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def run(name: str, new_url, versions: int) -> str:
     with new_url() as url:
         built = build(url, list(synthetic_rows(versions)))[0]
@@ -291,7 +275,10 @@ def main() -> None:
     reports = [("SQLite: FTS5 trigram", sqlite_database)]
     if args.postgres:
         reports.append(
-            ("PostgreSQL: pg_trgm + pair index", lambda: postgres_database(args.postgres))
+            (
+                "PostgreSQL: pg_trgm + pair index",
+                lambda: contextmanager(throwaway_postgres_database)(args.postgres),
+            )
         )
     for name, new_url in reports:
         body = run(name, new_url, args.versions)

@@ -34,10 +34,12 @@ def db_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'archive.sqlite3'}"
         return
-    yield from _postgres_database(os.environ[POSTGRES_ENV_VAR])
+    yield from throwaway_postgres_database(os.environ[POSTGRES_ENV_VAR])
 
 
-def _postgres_database(server_url: str) -> Iterator[str]:
+def throwaway_postgres_database(server_url: str) -> Iterator[str]:
+    """The URL of a new database on `server_url`, dropped afterwards: `yield from` it in a
+    fixture, `for` it or wrap it in contextlib.contextmanager elsewhere (benchmarks)."""
     # One database per test: tests run in parallel (pytest -n 2) and must never share one.
     name = f"na_{uuid.uuid4().hex[:16]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
@@ -115,6 +117,21 @@ PHOTO_URL = "https://www.newsis.com/view/?id=NISI20241114_0020593301&cid=pho"
 EDITED_HEADLINE = "엔비디아 젠슨황, 무대 위로 손정의 회장을 무대로 부른 까닭은?"
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 HEADERS = {"Content-Type": "text/html; charset=utf-8", "ETag": '"v1"'}
+
+
+def edited(raw: bytes, day: int = 16) -> bytes:
+    """A newsroom edit of the seed page: one sentence of the article body changes."""
+    changed = raw.replace("15일 업계에 따르면".encode(), f"{day}일 업계에 따르면".encode())
+    assert changed != raw
+    return changed
+
+
+def chrome_changed(raw: bytes, n: int) -> bytes:
+    """The seed page with its ranking box re-rendered (every request does it): chrome, not
+    content."""
+    changed = raw.replace(b'<span class="num">1</span>', f'<span class="num">{n}</span>'.encode())
+    assert changed != raw
+    return changed
 
 
 def example(name: str) -> bytes:

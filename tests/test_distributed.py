@@ -26,7 +26,7 @@ from storage.db import upgrade
 from tests.crawl_support import CRAWL_TIMEOUT, article_fetches, clear_requests, rows, run_crawl
 from tests.crawl_support import wait_until as _wait_until
 from tests.site.server import NewsisSite
-from tests.storage_fixtures import POSTGRES_ENV_VAR, _postgres_database
+from tests.storage_fixtures import POSTGRES_ENV_VAR, throwaway_postgres_database
 
 REDIS_ENV_VAR = "NEWSARCHIVE_TEST_REDIS"
 needs_redis = pytest.mark.skipif(
@@ -57,7 +57,7 @@ def prefix(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    for url in _postgres_database(os.environ[POSTGRES_ENV_VAR]):
+    for url in throwaway_postgres_database(os.environ[POSTGRES_ENV_VAR]):
         upgrade(url)
         yield url
 

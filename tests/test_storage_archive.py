@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from crawler.records import ArticleRecord
 from storage.archive import finish_run, ingest, load_body, start_run
 from storage.models import Article, Body, Capture, CrawlRun, Version
-from tests.storage_fixtures import example_page, fetched
+from tests.storage_fixtures import chrome_changed, edited, example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 SEED_ID = "NISX20241115_0002960118"
@@ -19,20 +19,6 @@ SEED_ID = "NISX20241115_0002960118"
 def seed(at: datetime, body: bytes | None = None, **kwargs):
     raw, url, _ = example_page("seed-l3")
     return fetched(raw if body is None else body, url, at, **kwargs)
-
-
-def edited(raw: bytes) -> bytes:
-    # A newsroom edit: one sentence of the article body changes.
-    changed = raw.replace("15일 업계에 따르면".encode(), "16일 업계에 따르면".encode())
-    assert changed != raw
-    return changed
-
-
-def chrome_changed(raw: bytes, n: int) -> bytes:
-    # The ranking box is re-rendered on every request; it is page chrome, not content.
-    changed = raw.replace(b'<span class="num">1</span>', f'<span class="num">{n}</span>'.encode())
-    assert changed != raw
-    return changed
 
 
 def rnd_changed(raw: bytes) -> bytes:

@@ -16,7 +16,14 @@ from crawler.items import FetchedPage
 from storage.archive import IngestResult, finish_run, ingest, ingest_many, start_run
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.models import Article, Body, Capture, CrawlRun, Version
-from tests.storage_fixtures import POSTGRES_ENV_VAR, _postgres_database, example_page, fetched
+from tests.storage_fixtures import (
+    POSTGRES_ENV_VAR,
+    chrome_changed,
+    edited,
+    example_page,
+    fetched,
+    throwaway_postgres_database,
+)
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 SEED_ID = "NISX20241115_0002960118"
@@ -29,20 +36,6 @@ def seed_raw() -> bytes:
 def seed(minutes: float, body: bytes | None = None, **kwargs: Any) -> FetchedPage:
     raw, url, _ = example_page("seed-l3")
     return fetched(raw if body is None else body, url, T0 + timedelta(minutes=minutes), **kwargs)
-
-
-def edited(raw: bytes, day: int = 16) -> bytes:
-    # A newsroom edit: one sentence of the article body changes.
-    changed = raw.replace("15일 업계에 따르면".encode(), f"{day}일 업계에 따르면".encode())
-    assert changed != raw
-    return changed
-
-
-def chrome_changed(raw: bytes, n: int) -> bytes:
-    # The ranking box is re-rendered on every request; it is page chrome, not content.
-    changed = raw.replace(b'<span class="num">1</span>', f'<span class="num">{n}</span>'.encode())
-    assert changed != raw
-    return changed
 
 
 def other(name: str, minutes: float, **kwargs: Any) -> FetchedPage:
@@ -93,7 +86,7 @@ def second_db_url(db_url, tmp_path) -> Iterator[str]:
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'second.sqlite3'}"
         return
-    yield from _postgres_database(os.environ[POSTGRES_ENV_VAR])
+    yield from throwaway_postgres_database(os.environ[POSTGRES_ENV_VAR])
 
 
 def archive(url: str) -> tuple[Engine, sessionmaker[Session]]:
@@ -152,17 +145,21 @@ def comparable(results: list[IngestResult], session: Session) -> list[tuple[Any,
     return rows
 
 
-def ingest_into(url: str, pages: list[FetchedPage], *, batched: bool) -> tuple[Any, Any]:
+def ingest_into(url: str, pages: list[FetchedPage], *, batch: int | None) -> tuple[Any, Any]:
+    """Ingest `pages` after the stored ones, `batch` pages per ingest_many call (None: one
+    `ingest` a page); what came of each page, and the archive."""
     engine, sessions = archive(url)
     try:
         with sessions() as session:
             for page in stored_before():
                 ingest(session, page)
             run_id = start_run(session)
-            if batched:
-                results = ingest_many(session, pages, run_id)
-            else:
+            if batch is None:
                 results = [ingest(session, page, run_id) for page in pages]
+            else:
+                results = []
+                for start in range(0, len(pages), batch):
+                    results += ingest_many(session, pages[start : start + batch], run_id)
             finish_run(session, run_id)
         with sessions() as session:
             return comparable(results, session), picture(session)
@@ -172,8 +169,8 @@ def ingest_into(url: str, pages: list[FetchedPage], *, batched: bool) -> tuple[A
 
 def test_mixed_batch_stores_what_one_page_at_a_time_stores(db_url, second_db_url):
     pages = mixed_batch()
-    one_by_one = ingest_into(db_url, pages, batched=False)
-    batched = ingest_into(second_db_url, pages, batched=True)
+    one_by_one = ingest_into(db_url, pages, batch=None)
+    batched = ingest_into(second_db_url, pages, batch=len(pages))
     outcomes = [row[0] for row in one_by_one[0]]
     assert outcomes == [
         "unchanged",
@@ -197,22 +194,10 @@ def test_mixed_batch_stores_what_one_page_at_a_time_stores(db_url, second_db_url
 
 def test_mixed_batch_in_batches_of_three_stores_what_one_batch_stores(db_url, second_db_url):
     pages = mixed_batch()
-    whole = ingest_into(db_url, pages, batched=True)
-    engine, sessions = archive(second_db_url)
-    try:
-        with sessions() as session:
-            for page in stored_before():
-                ingest(session, page)
-            run_id = start_run(session)
-            results = []
-            for start in range(0, len(pages), 3):
-                results += ingest_many(session, pages[start : start + 3], run_id)
-            finish_run(session, run_id)
-        with sessions() as session:
-            assert comparable(results, session) == whole[0]
-            assert picture(session) == whole[1]
-    finally:
-        engine.dispose()
+    whole = ingest_into(db_url, pages, batch=len(pages))
+    in_threes = ingest_into(second_db_url, pages, batch=3)
+    assert in_threes[0] == whole[0]
+    assert in_threes[1] == whole[1]
 
 
 def test_page_twice_in_a_batch_is_stored_once(session_factory):
