@@ -160,7 +160,7 @@ class Archive:
         self.sessions = make_session_factory(self.engine)
 
     def ingest_all(self, fetches: list[Fetch]) -> list[str]:
-        """Ingest as the crawl does (crawler/archive_thread.py): a fresh session per page."""
+        """Ingest one page a call (`storage.archive.ingest`), a fresh session each."""
         outcomes = []
         for fetch in fetches:
             with self.sessions() as session:

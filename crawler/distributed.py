@@ -28,8 +28,9 @@ from twisted.python.failure import Failure
 
 from crawler.archive_thread import ArchiveThread, KnownArticle, revisit_batch
 from crawler.crawl import crawl_settings, end_run, limit_to_one_site
-from crawler.ingest_process import IngestProcess, Stored, WriterGone
+from crawler.ingest_process import IngestProcess
 from crawler.items import FetchedPage
+from crawler.pipelines import store_counted
 from crawler.redis_compat import (
     LEASE_META,
     OLD_ROUND_FILTER_TTL,
@@ -243,19 +244,10 @@ class WorkerArchivePipeline:
             return item
         token = item.extra.pop(LEASE_META, None)
         assert self.writer is not None  # opened with the spider
-        try:
-            stored = await self.writer.store(
-                item, self._current_round(), receipt=self.leases.data_of(token)
-            )
-        except WriterGone as gone:
-            stored = Stored(None, str(gone))
-        if stored.outcome is None:
-            # The lease stays: the request goes back on the queue when this worker stops.
-            self.crawler.stats.inc_value("newsarchive/ingest_errors")
-            logger.error("Could not store the fetch of %s: %s", item.url, stored.error)
-            return item
-        self.leases.ack(token)
-        self.crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
+        receipt = self.leases.data_of(token)
+        if await store_counted(self.crawler, self.writer, item, self._current_round(), receipt):
+            self.leases.ack(token)
+        # Else the lease stays: the request goes back on the queue when this worker stops.
         return item
 
     async def close_spider(self) -> None:

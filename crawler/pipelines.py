@@ -18,6 +18,27 @@ from crawler.items import FetchedPage
 logger = logging.getLogger(__name__)
 
 
+async def store_counted(
+    crawler: Crawler,
+    writer: IngestProcess,
+    page: FetchedPage,
+    crawl_run_id: int | None,
+    receipt: Any = None,
+) -> bool:
+    """Store one page through the writer and count what became of it in the crawl's stats
+    (a failure is logged too); True when it was stored."""
+    try:
+        stored = await writer.store(page, crawl_run_id, receipt=receipt)
+    except WriterGone as gone:
+        stored = Stored(None, str(gone))
+    if stored.outcome is None:
+        crawler.stats.inc_value("newsarchive/ingest_errors")
+        logger.error("Could not store the fetch of %s: %s", page.url, stored.error)
+        return False
+    crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
+    return True
+
+
 class ArchivePipeline:
     """Hands every FetchedPage to the writer process (`storage.archive.ingest_many` in batches)
     and counts the outcomes in the stats. Each page's item waits until its batch is committed,
@@ -55,15 +76,7 @@ class ArchivePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
-        try:
-            stored = await self.writer.store(item, self.crawl_run_id)
-        except WriterGone as gone:
-            stored = Stored(None, str(gone))
-        if stored.outcome is None:
-            self.crawler.stats.inc_value("newsarchive/ingest_errors")
-            logger.error("Could not store the fetch of %s: %s", item.url, stored.error)
-        else:
-            self.crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
+        await store_counted(self.crawler, self.writer, item, self.crawl_run_id)
         return item
 
     async def close_spider(self) -> None:
