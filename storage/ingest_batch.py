@@ -25,6 +25,7 @@ from storage.models import (
 from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
 from storage.rebuild import rebuild_article
 from storage.schedule import next_check_at
+from storage.version_insert import insert_versions
 
 # Outcomes of a capture that belongs to a version.
 _IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)
@@ -336,7 +337,7 @@ class IngestBatch:
                 }
                 for version in pending.new_versions
             ]
-            execute(queries.INSERT_VERSIONS, rows)
+            insert_versions(self.connection, rows)
         if pending.seen_versions:
             rows = [
                 {

@@ -106,7 +106,6 @@ _INSERT_CAPTURES_RETURNING = insert(CAPTURES).returning(
 _INSERT_CAPTURES_NUMBERED = insert(CAPTURES)
 _NEXT_CAPTURE_ID = select(func.coalesce(func.max(CAPTURES.c.capture_id), 0) + 1)
 INSERT_ARTICLES = insert(ARTICLES)
-INSERT_VERSIONS = insert(VERSIONS)
 # Article columns an ingest may change (all but the key, url and first_seen_at).
 ARTICLE_CHANGES = (
     "section",

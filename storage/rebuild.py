@@ -32,6 +32,7 @@ from storage.parsing import (
     record_columns,
 )
 from storage.schedule import next_check_at
+from storage.version_insert import insert_versions
 
 
 @dataclass(slots=True)
@@ -368,8 +369,7 @@ def write_changes(session: Session, planned: Iterable[Changes]) -> None:
         session.execute(delete(_versions).where(_versions.c.version_id.in_(chunk)))
     _update_many(session, _versions, "version_id", [r for c in planned for r in c.version_updates])
     version_inserts = [row for c in planned for row in c.version_inserts]
-    if version_inserts:
-        session.execute(insert(_versions), version_inserts)
+    insert_versions(session.connection(), version_inserts)
     _update_many(session, _captures, "capture_id", [r for c in planned for r in c.captures])
     _update_many(
         session,

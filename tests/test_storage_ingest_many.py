@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import FetchedPage
@@ -330,3 +331,56 @@ def test_concurrent_batches_in_opposite_orders_store_every_page_once(session_fac
             assert numbers == list(range(1, len(numbers) + 1))
             article = session.get(Article, article_id)
             assert article.current_version_no == numbers[-1]
+
+
+def test_sqlite_inserts_a_batchs_versions_in_one_statement_as_sqlalchemy_would(tmp_path):
+    """One INSERT for the batch's new versions (one search-index flush, not one a version),
+    storing exactly the bytes SQLAlchemy's own INSERT stores, in versions and the search index."""
+    path = tmp_path / "archive.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = open_archive(url, for_writing=True)
+    # (statement, was it an executemany) of each INSERT INTO versions
+    inserts: list[tuple[str, bool]] = []
+
+    def note_insert(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO versions "):
+            inserts.append((statement, executemany))
+
+    event.listen(engine, "before_cursor_execute", note_insert)
+    raw = seed_raw()
+    pages = [
+        seed(0),
+        other("older-l2", 1),
+        other("photo-item", 2),
+        seed(3, edited(raw)),
+    ]
+    try:
+        with make_session_factory(engine)() as session:
+            outcomes = [result.outcome for result in ingest_many(session, pages)]
+        assert outcomes == ["new_article", "new_article", "new_article", "new_version"]
+        # One statement of four rows (an executemany would run, and flush, once a row).
+        assert [(statement.count("), ("), many) for statement, many in inserts] == [(3, False)]
+
+        def stored() -> tuple[list[Any], list[Any]]:
+            connection = sqlite3.connect(path)
+            try:
+                return (
+                    connection.execute("SELECT * FROM versions ORDER BY version_id").fetchall(),
+                    connection.execute(
+                        "SELECT * FROM versions_search_content ORDER BY id"
+                    ).fetchall(),
+                )
+            finally:
+                connection.close()
+
+        multi_row = stored()
+        versions = Version.__table__
+        with engine.begin() as connection:
+            rows = [dict(row) for row in connection.execute(select(versions)).mappings()]
+            connection.execute(delete(versions))
+            connection.execute(insert(versions), rows)  # SQLAlchemy's own, a row at a time
+        assert len(multi_row[0]) == len(multi_row[1]) == 4
+        assert stored() == multi_row
+    finally:
+        engine.dispose()
