@@ -28,6 +28,7 @@ GOAL = 0.70
 
 sys.path.insert(0, str(REPO))
 from bench.common import machine, write_part  # noqa: E402
+from bench.proc_cpu import CpuMeter, with_descendants  # noqa: E402
 from crawler.crawl import FAST_SETTINGS  # noqa: E402
 
 FAST_SETTINGS_TEXT = ", ".join(
@@ -37,8 +38,8 @@ FAST_SETTINGS_TEXT = ", ".join(
 
 
 @contextmanager
-def local_site(articles: int, seed: int = 3) -> Iterator[str]:
-    """`python -m tests.site` in its own process; yields its base URL."""
+def local_site(articles: int, seed: int = 3) -> Iterator[tuple[str, int]]:
+    """`python -m tests.site` in its own process; yields its base URL and process id."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.site", "--articles", str(articles), "--seed", str(seed)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
@@ -47,40 +48,63 @@ def local_site(articles: int, seed: int = 3) -> Iterator[str]:
         base_url = process.stdout.readline().strip()
         if not base_url.startswith("http"):
             raise SystemExit("the local site did not start")
-        yield base_url
+        yield base_url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def run_ours(base_url: str, db_path: Path) -> dict:
-    """`newsarchive crawl --fast --since …` into a fresh SQLite file: article pages, wall time."""
+def run_metered(command: list[str], site_pid: int) -> tuple[float, str, str, dict[str, float]]:
+    """Run a crawl command: its wall time, output, errors and CPU seconds of the site, the crawl
+    process and the processes it started (our writer)."""
     started = time.monotonic()
-    result = subprocess.run(
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    meter = CpuMeter(
+        lambda: {
+            "site": [site_pid],
+            "crawl": [process.pid],
+            "writer": with_descendants([process.pid]) - {process.pid},
+        }
+    )
+    meter.start()
+    out, err = process.communicate()
+    wall = time.monotonic() - started
+    cpu = meter.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"{command[1:3]} failed: {err.strip()[-500:]}")
+    return wall, out, err, cpu
+
+
+def run_ours(base_url: str, db_path: Path, site_pid: int) -> dict:
+    """`newsarchive crawl --fast --since …` into a fresh SQLite file: article pages, wall time."""
+    wall, out, _, cpu = run_metered(
         [sys.executable, "-m", "crawler", "crawl", "--db", f"sqlite:///{db_path}",
          "--base-url", base_url, "--fast", "--since", SINCE, "--json"],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        site_pid,
     )
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        raise SystemExit(f"our crawl failed: {result.stderr.strip()[-500:]}")
-    summary = json.loads(result.stdout)
+    summary = json.loads(out)
     articles = summary["new_article"] + summary["new_version"] + summary["unchanged"]
     return {"articles": articles, "failed": summary["failed"], "wall": wall,
-            "inner": summary["seconds"]}
+            "inner": summary["seconds"], "cpu": cpu}
 
 
-def run_bare(base_url: str) -> dict:
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "bare_spider.py"), base_url],
-        cwd=REPO, capture_output=True, text=True, check=False,
+def run_bare(base_url: str, site_pid: int) -> dict:
+    wall, out, _, cpu = run_metered(
+        [sys.executable, str(REPO / "bench" / "bare_spider.py"), base_url], site_pid
     )
-    wall = time.monotonic() - started
-    if result.returncode != 0:
-        raise SystemExit(f"the bare spider failed: {result.stderr.strip()[-500:]}")
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"articles": out["articles"], "failed": 0, "wall": wall, "inner": out["seconds"]}
+    result = json.loads(out.strip().splitlines()[-1])
+    return {"articles": result["articles"], "failed": 0, "wall": wall,
+            "inner": result["seconds"], "cpu": cpu}
+
+
+def cpu_per_page(run: dict) -> str:
+    """CPU milliseconds a page: site / crawl process / writer."""
+    return " / ".join(
+        f"{run['cpu'].get(group, 0.0) / run['articles'] * 1000:.1f}"
+        for group in ("site", "crawl", "writer")
+    )
 
 
 def per_minute(run: dict) -> float:
@@ -96,13 +120,16 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
     ours_runs, bare_runs = [], []
-    with local_site(args.articles) as base_url, tempfile.TemporaryDirectory() as tmp:
+    with local_site(args.articles) as (base_url, site_pid), tempfile.TemporaryDirectory() as tmp:
         for number in range(args.rounds):
             # Alternated, so a warm page cache or a busy neighbour favours neither side.
-            bare_runs.append(run_bare(base_url))
-            ours_runs.append(run_ours(base_url, Path(tmp) / f"archive-{number}.sqlite3"))
+            bare_runs.append(run_bare(base_url, site_pid))
+            archive = Path(tmp) / f"archive-{number}.sqlite3"
+            ours_runs.append(run_ours(base_url, archive, site_pid))
             print(f"round {number + 1}: bare {per_minute(bare_runs[-1]):,.0f}/min, "
-                  f"ours {per_minute(ours_runs[-1]):,.0f}/min", file=sys.stderr)
+                  f"ours {per_minute(ours_runs[-1]):,.0f}/min; CPU ms a page (site / crawl /"
+                  f" writer): bare {cpu_per_page(bare_runs[-1])},"
+                  f" ours {cpu_per_page(ours_runs[-1])}", file=sys.stderr)
     ours = max(ours_runs, key=per_minute)
     bare = max(bare_runs, key=per_minute)
     ratio = per_minute(ours) / per_minute(bare)
@@ -116,12 +143,16 @@ def main() -> None:
         f"{FAST_SETTINGS_TEXT}), discovery = 16 feeds + every list page. Best of {args.rounds}"
         " alternated runs; wall time of the subprocess (start-up included).",
         "",
-        "| crawler | article pages | wall s | in-crawl s | pages/min |",
-        "|---|---|---|---|---|",
+        "CPU ms a page: of the site's process, the crawl's process, and the processes the crawl"
+        " started (our writer), from /proc.",
+        "",
+        "| crawler | article pages | wall s | in-crawl s | pages/min | CPU ms a page:"
+        " site / crawl / writer |",
+        "|---|---|---|---|---|---|",
         f"| bare Scrapy spider (pages thrown away) | {bare['articles']} | {bare['wall']:.1f} |"
-        f" {bare['inner']:.1f} | {per_minute(bare):,.0f} |",
+        f" {bare['inner']:.1f} | {per_minute(bare):,.0f} | {cpu_per_page(bare)} |",
         f"| `newsarchive crawl` into fresh SQLite | {ours['articles']} | {ours['wall']:.1f} |"
-        f" {ours['inner']:.1f} | {per_minute(ours):,.0f} |",
+        f" {ours['inner']:.1f} | {per_minute(ours):,.0f} | {cpu_per_page(ours)} |",
         "",
         f"- ours / bare: **{ratio:.0%}** (goal: at least {GOAL:.0%}: {verdict})",
         "",

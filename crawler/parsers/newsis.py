@@ -17,8 +17,12 @@ from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_u
 
 
 def _has(token: str) -> str:
-    """XPath test for one class token (`div.top` must not match `div.topBar`)."""
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {token} ')"
+    """XPath test for one class token (`div.top` must not match `div.topBar`). The plain
+    `contains` first: it rules out most elements without building a string for each."""
+    return (
+        f"(contains(@class, '{token}')"
+        f" and contains(concat(' ', normalize-space(@class), ' '), ' {token} '))"
+    )
 
 
 # --- Selectors, current design (2023–): STRUCTURE.md § Article page, current design -------------
@@ -38,8 +42,14 @@ OLD_DATES = etree.XPath(f"//div[{_has('article_tbx')}]//*[{_has('date')}]")
 OLD_SKIP_ATTR = re.compile(r"copyright", re.IGNORECASE)
 
 # --- Both designs ---------------------------------------------------------------------------------
-META_PUBLISHED = etree.XPath("//meta[@property='article:published_time']/@content")
-PAGE_URLS = etree.XPath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
+# Attribute values as plain strings: lxml's "smart" strings keep their whole document alive, and
+# urlsplit's cache of recent URLs held up to 128 parsed pages (freed, cold, 128 parses later).
+META_PUBLISHED = etree.XPath(
+    "//meta[@property='article:published_time']/@content", smart_strings=False
+)
+PAGE_URLS = etree.XPath(
+    "//link[@rel='canonical']/@href | //meta[@property='og:url']/@content", smart_strings=False
+)
 ERROR_BOX = etree.XPath(f"//div[{_has('errorBox')}]")
 # Photo blocks: `div.thumCont` (caption `p.photojournal`), older `div.view_img` (caption `.desc`).
 PHOTO_BOXES = etree.XPath(
