@@ -1,15 +1,18 @@
 """Benchmark: the archive's size against a gzip WARC of the same fetches, and re-fetch costs.
 
-Run: `.venv/bin/python bench/bench_storage.py [--articles N] [--write]`; --write replaces the
-"### Size" part of "## Storage (issue 3)" in bench/RESULTS.md. The corpus is
-bench/storage_corpus.py: local-site articles fetched 5 times, each edited once.
+Run: `.venv/bin/python bench/bench_storage.py [--articles N] [--postgres [URL]] [--write]`;
+--write replaces the "### Size" part of "## Storage (issue 3)" in bench/RESULTS.md. The corpus is
+bench/storage_corpus.py: local-site articles fetched 5 times, each edited once. SQLite always;
+PostgreSQL too with --postgres (default the local server; a throw-away database is made).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -24,17 +27,66 @@ from bench.storage_corpus import (  # noqa: E402
     MIN_PAGE,
     Archive,
     Crawl,
-    db_bytes,
+    Fetch,
     warc_bytes,
 )
+from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 KB = 1024
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """What one database took for the corpus and for the re-fetch rounds after it."""
+
+    database: str
+    outcomes: list[str]
+    growth: int
+    same: int  # the round of identical re-fetches
+    rechromed: int  # the round with the chrome refreshed
+    kinds: list[tuple[str, int, float]]  # bodies: compression, count, mean stored size
+
+
+def measure(
+    archive: Archive, fetches: list[Fetch], same: list[Fetch], rechromed: list[Fetch]
+) -> Sizes:
+    """Ingest the corpus, then a round of identical re-fetches, then one with refreshed chrome,
+    the archive measured before and after each."""
+    empty = archive.size()
+    outcomes = archive.ingest_all(fetches)
+    filled = archive.size()
+    archive.ingest_all(same)
+    after_same = archive.size()
+    rechromed_outcomes = archive.ingest_all(rechromed)
+    after_rechromed = archive.size()
+    assert set(rechromed_outcomes) == {"unchanged"}, rechromed_outcomes
+    with archive.engine.connect() as connection:
+        kinds = connection.execute(
+            text(
+                "SELECT compression, count(*), avg(stored_size) FROM bodies"
+                " GROUP BY compression ORDER BY compression"
+            )
+        ).all()
+    archive.close()
+    return Sizes(
+        archive.engine.dialect.name,
+        outcomes,
+        filled - empty,
+        after_same - filled,
+        after_rechromed - after_same,
+        [(kind, count, float(size)) for kind, count, size in kinds],
+    )
 
 
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--articles", type=int, default=150)
+    options.add_argument(
+        "--postgres", nargs="?", const=LOCAL_POSTGRES, default=None, metavar="URL",
+        help="measure on PostgreSQL too (a throw-away database on this server)",
+    )
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
 
@@ -43,40 +95,27 @@ def main() -> None:
     sizes = [len(fetch.page.body) for fetch in fetches]
     assert min(sizes) >= MIN_PAGE, f"a page under 100 KB: {min(sizes)}"
     distinct = len({fetch.page.body for fetch in fetches})
+    # One more round, nothing changed: the same bytes again, then the article unchanged but the
+    # chrome refreshed an hour later (what the real site serves).
+    crawl.site.advance(60)
+    same = crawl.round(fresh_chrome=False)
+    crawl.site.advance(60)
+    rechromed = crawl.round()
 
+    results = []
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as temp:
         directory = Path(temp)
-        archive = Archive(directory, "storage")
-        empty = db_bytes(archive.path)
-        outcomes = archive.ingest_all(fetches)
-        filled = db_bytes(archive.path)
-        growth = filled - empty
         warc = warc_bytes(fetches, directory / "fetches.warc.gz")
-        raw = sum(sizes)
+        results.append(measure(Archive(directory, "storage"), fetches, same, rechromed))
+        if args.postgres:
+            with contextlib.contextmanager(throwaway_postgres_database)(args.postgres) as url:
+                archive = Archive(directory, "unused", url=url)
+                results.append(measure(archive, fetches, same, rechromed))
+    raw = sum(sizes)
 
-        # One more round, nothing changed: the same bytes again, then the article unchanged
-        # but the chrome refreshed an hour later (what the real site serves).
-        crawl.site.advance(60)
-        same = crawl.round(fresh_chrome=False)
-        archive.ingest_all(same)
-        after_same = db_bytes(archive.path)
-        crawl.site.advance(60)
-        rechromed = crawl.round()
-        rechromed_outcomes = archive.ingest_all(rechromed)
-        after_rechromed = db_bytes(archive.path)
-        with archive.engine.connect() as connection:
-            kinds = connection.execute(
-                text(
-                    "SELECT compression, count(*), avg(stored_size) FROM bodies"
-                    " GROUP BY compression ORDER BY compression"
-                )
-            ).all()
-        archive.close()
-    assert set(rechromed_outcomes) == {"unchanged"}, rechromed_outcomes
-    per_same = (after_same - filled) / len(same)
-    per_rechromed = (after_rechromed - after_same) / len(rechromed)
-
+    outcomes = results[0].outcomes
     counts = {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
     lines = [
         "### Size",
         "",
@@ -85,23 +124,34 @@ def main() -> None:
         f" {FETCHES} times each ({len(fetches)} fetches, {distinct} distinct bodies,"
         f" mean {raw // len(fetches) // KB} KB), each article edited once; ticker and ranking"
         f" boxes re-rendered every round. Ingest outcomes: {counts}.",
+        "SQLite: page_count × page_size, WAL folded in. PostgreSQL: the archive tables with their"
+        " indexes and TOAST (pg_total_relation_size), after a VACUUM.",
         "",
         "| storage | bytes | per fetch |",
         "|---|---|---|",
         f"| raw bodies | {raw:,} | {raw // len(fetches):,} |",
         f"| gzip WARC (warcio, response records) | {warc:,} | {warc // len(fetches):,} |",
-        f"| SQLite growth (page_count × page_size) | {growth:,} | {growth // len(fetches):,} |",
-        f"| + a round of identical re-fetches | {after_same - filled:,} | {per_same:,.0f} |",
-        f"| + a round, same article, chrome refreshed | {after_rechromed - after_same:,}"
-        f" | {per_rechromed:,.0f} |",
-        "",
-        "- bodies by kind (count, mean stored bytes): "
-        + ", ".join(f"{kind} {count:,} ({size:,.0f} B)" for kind, count, size in kinds),
-        f"- archive / WARC: **{growth / warc:.3f}** (goal: at most 0.5)",
-        f"- identical re-fetch: **{per_same:,.0f} B** per fetch (goal: at most 1 KB);"
-        f" with refreshed chrome: **{per_rechromed:,.0f} B**",
-        "",
     ]
+    for result in results:
+        name = names[result.database]
+        lines += [
+            f"| {name} growth | {result.growth:,} | {result.growth // len(fetches):,} |",
+            f"| {name}: + a round of identical re-fetches | {result.same:,}"
+            f" | {result.same / len(same):,.0f} |",
+            f"| {name}: + a round, same article, chrome refreshed | {result.rechromed:,}"
+            f" | {result.rechromed / len(rechromed):,.0f} |",
+        ]
+    lines.append("")
+    for result in results:
+        name = names[result.database]
+        lines += [
+            f"- {name}: archive / WARC **{result.growth / warc:.3f}** (goal: at most 0.5);"
+            f" identical re-fetch **{result.same / len(same):,.0f} B**, with refreshed chrome"
+            f" **{result.rechromed / len(rechromed):,.0f} B** (goal: at most 1 KB)",
+            "  - bodies by kind (count, mean stored bytes): "
+            + ", ".join(f"{kind} {n:,} ({size:,.0f} B)" for kind, n, size in result.kinds),
+        ]
+    lines.append("")
     report = "\n".join(lines)
     print(report)
     if args.write:

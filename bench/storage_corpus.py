@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.items import FetchedPage
 from crawler.parsers import parse_article
 from storage.archive import ingest
-from storage.db import make_session_factory, open_archive
+from storage.db import make_session_factory, open_archive, upgrade
 from tests.site import pages
 from tests.site.server import NewsisSite
 
@@ -150,14 +151,34 @@ def warc_bytes(fetches: list[Fetch], path: Path) -> int:
     return path.stat().st_size
 
 
-class Archive:
-    """A fresh SQLite archive in a temp dir, at the migrations' head."""
+# Bytes of PostgreSQL's archive tables with their indexes and TOAST, system catalogs left out.
+_PG_ARCHIVE_BYTES = text(
+    "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+)
 
-    def __init__(self, directory: Path, name: str) -> None:
+
+class Archive:
+    """A fresh SQLite archive in a temp dir, at the migrations' head; or `url`, an empty
+    PostgreSQL database, brought to head."""
+
+    def __init__(self, directory: Path, name: str, url: str | None = None) -> None:
         self.path = directory / f"{name}.sqlite3"
-        self.url = f"sqlite:///{self.path}"
+        self.url = url or f"sqlite:///{self.path}"
+        if url is not None:
+            upgrade(url)
         self.engine = open_archive(self.url, for_writing=True)
         self.sessions = make_session_factory(self.engine)
+
+    def size(self) -> int:
+        """Bytes the archive takes: SQLite's pages (WAL folded in); PostgreSQL's tables with
+        their indexes after a VACUUM (what autovacuum leaves: dead rows' space reusable)."""
+        if self.engine.dialect.name == "sqlite":
+            return db_bytes(self.path)
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM"))
+            return int(connection.execute(_PG_ARCHIVE_BYTES).scalar_one())
 
     def ingest_all(self, fetches: list[Fetch]) -> list[str]:
         """Ingest one page a call (`storage.archive.ingest`), a fresh session each."""

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.types import DateTime, TypeDecorator
+from sqlalchemy.types import DateTime, LargeBinary, String, TypeDecorator
 
 DB_ENV_VAR = "NEWSARCHIVE_DB"
 DEFAULT_DB_FILE = "newsarchive.sqlite3"
@@ -62,6 +62,33 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class HexDigest(TypeDecorator[str]):
+    """A sha256 digest, as 64 hex characters in Python.
+
+    SQLite stores the hex text (readable in Datasette and the sqlite3 shell); PostgreSQL its 32
+    bytes (bytea, shown by psql as \\x…): half the size in every row and index that holds one,
+    on a table whose rows are mostly keys (bodies, captures). Migration 0006.
+    """
+
+    impl = String(64)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(LargeBinary())
+        return dialect.type_descriptor(String(64))
+
+    def process_bind_param(self, value: str | None, dialect) -> str | bytes | None:
+        if value is None or dialect.name != "postgresql":
+            return value
+        return bytes.fromhex(value)
+
+    def process_result_value(self, value: str | bytes | None, dialect) -> str | None:
+        if value is None or dialect.name != "postgresql":
+            return value
+        return bytes(value).hex()
 
 
 def resolve_db_url(option_value: str | None = None) -> str:

@@ -19,12 +19,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.db import NAMING_CONVENTION, UtcDateTime
+from storage.db import NAMING_CONVENTION, HexDigest, UtcDateTime
 
 # JSON on SQLite, JSONB on PostgreSQL (indexable, compact, compares by value).
 JsonType = JSON().with_variant(JSONB(), "postgresql")
-# sha256 hex digests.
-Hash = String(64)
+# sha256 digests: hex text on SQLite, 32 bytes on PostgreSQL (storage.db.HexDigest).
+Hash = HexDigest()
 
 # Values of Capture.outcome (and of IngestResult.outcome, which adds "duplicate").
 OUTCOME_NEW_ARTICLE = "new_article"
@@ -112,7 +112,9 @@ class Capture(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(Text)
-    body_hash: Mapped[str | None] = mapped_column(ForeignKey("bodies.body_hash"), index=True)
+    # Not indexed (migration 0006): nothing looks captures up by body, and the index of random
+    # 64-character keys cost ~270 B of each re-fetch on PostgreSQL.
+    body_hash: Mapped[str | None] = mapped_column(ForeignKey("bodies.body_hash"))
     fetch_error: Mapped[str | None] = mapped_column(Text)
     parse_error: Mapped[str | None] = mapped_column(Text)
     parser_version: Mapped[str | None] = mapped_column(String(40))

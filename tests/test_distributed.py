@@ -108,6 +108,10 @@ def pg_rows(db_url: str, sql: str) -> list[tuple]:
 
 
 VERSIONS_SQL = "SELECT article_id, version_no, content_hash FROM versions ORDER BY 1, 2"
+# The same on PostgreSQL, whose digests are bytes (migration 0006): as hex, as SQLite holds them.
+PG_VERSIONS_SQL = (
+    "SELECT article_id, version_no, encode(content_hash, 'hex') FROM versions ORDER BY 1, 2"
+)
 
 
 def reference_versions(site: NewsisSite, tmp_path: Path) -> list[tuple]:
@@ -210,7 +214,7 @@ def test_three_workers_archive_every_article_once_as_one_crawl_does(
         assert code == 0, err[-3000:]
         assert "stopped (finished)" in out
         assert warnings_in(err) == []
-    assert pg_rows(pg_url, VERSIONS_SQL) == expected
+    assert pg_rows(pg_url, PG_VERSIONS_SQL) == expected
     assert len(expected) == len(site.live_articles())
     assert set(fetches.values()) == {1}  # no article fetched by two workers
     # The workers' own counts add up to the archive's.
@@ -249,7 +253,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
         err for _, _, err in results
     )
     assert not client.exists(keys.taken("victim"))
-    assert pg_rows(pg_url, VERSIONS_SQL) == expected
+    assert pg_rows(pg_url, PG_VERSIONS_SQL) == expected
     captures = pg_rows(pg_url, "SELECT count(*), count(DISTINCT article_id) FROM captures")[0]
     # An article can be fetched twice only if the victim died between committing its page and
     # finishing the lease (one Redis call): at most the one page it was storing.

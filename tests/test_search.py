@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text, update
+from sqlalchemy import create_engine, literal_column, text, update
 from sqlalchemy.orm import Session
 
 from storage import db
@@ -145,7 +146,7 @@ def test_index_follows_updates_and_deletes_of_versions(archive):
 
 def test_upgrade_backfills_the_index_for_versions_stored_before_it(db_url):
     db.upgrade(db_url, "0001")
-    add_version(db_url, "NISX20241116_0000000002", body=["백필 이전에 저장된 문단"])
+    add_version(db_url, "NISX20241116_0000000002", body=["백필 이전에 저장된 문단"], legacy=True)
     db.upgrade(db_url)
     with reading(db_url) as session:
         assert ids(search(session, "저장된")) == ["NISX20241116_0000000002"]
@@ -176,8 +177,16 @@ def test_fts5_phrase_doubles_quotes_and_like_pattern_escapes_wildcards():
     assert like_pattern("5%_\\") == "%5\\%\\_\\\\%"
 
 
-def add_version(db_url: str, article_id: str, *, body: list[str], headline: str = "제목") -> None:
-    """One article with one version, written directly (the index triggers do the rest)."""
+def add_version(
+    db_url: str, article_id: str, *, body: list[str], headline: str = "제목", legacy: bool = False
+) -> None:
+    """One article with one version, written directly (the index triggers do the rest).
+
+    `legacy`: the database is at a revision before 0006, whose digests are text on PostgreSQL
+    too: the content hash goes in as an SQL literal, past the models' conversion to bytes."""
+    content_hash: Any = "0" * 64
+    if legacy:
+        content_hash = literal_column(f"'{content_hash}'")
     engine = create_engine(db_url)
     with Session(engine) as session, session.begin():
         capture = Capture(
@@ -209,7 +218,7 @@ def add_version(db_url: str, article_id: str, *, body: list[str], headline: str 
                 reporters=[],
                 captions=[],
                 body=body,
-                content_hash="0" * 64,
+                content_hash=content_hash,
                 parser_version="test",
                 first_capture_id=capture.capture_id,
                 last_capture_id=capture.capture_id,
