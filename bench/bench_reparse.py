@@ -1,14 +1,16 @@
 """Benchmark: reparse of a filled archive against the parser's pages/s times the cores.
 
-Run: `.venv/bin/python bench/bench_reparse.py [--articles N] [--passes N] [--write]`; --write
-replaces the "### Reparse speed" part of "## Storage (issue 3)" in bench/RESULTS.md. The archive
-holds bench/storage_corpus.py's fetches plus two more rounds (one identical, one with the chrome
-refreshed), as bench_storage.py fills it.
+Run: `.venv/bin/python bench/bench_reparse.py [--articles N] [--passes N] [--postgres [URL]]
+[--write]`; --write replaces the "### Reparse speed" part of "## Storage (issue 3)" in
+bench/RESULTS.md. The archive holds bench/storage_corpus.py's fetches plus two more rounds (one
+identical, one with the chrome refreshed), as bench_storage.py fills it; on SQLite always, on
+PostgreSQL too with --postgres (default the local server; a throw-away database is made).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -26,9 +28,12 @@ from bench.reparse_parsers import parse_as_next_version  # noqa: E402
 from bench.storage_corpus import Archive, Crawl, parse_all  # noqa: E402
 from storage.parsing import parse_page  # noqa: E402
 from storage.reparse import reparse, worker_start_method  # noqa: E402
+from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 GOAL = 0.8
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def main() -> None:
@@ -36,6 +41,10 @@ def main() -> None:
     # 150 articles: 1,050 captures, so the worker pool's start-up does not dominate.
     options.add_argument("--articles", type=int, default=150)
     options.add_argument("--passes", type=int, default=3, help="timing passes, best kept")
+    options.add_argument(
+        "--postgres", nargs="?", const=LOCAL_POSTGRES, default=None, metavar="URL",
+        help="reparse a PostgreSQL archive too (a throw-away database on this server)",
+    )
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
     cores = os.cpu_count() or 1
@@ -46,63 +55,92 @@ def main() -> None:
     fetches += crawl.round(fresh_chrome=False)
     crawl.site.advance(60)
     fetches += crawl.round()
-    with tempfile.TemporaryDirectory(prefix="bench-reparse-") as temp:
-        archive = Archive(Path(temp), "reparse")
-        archive.ingest_all(fetches)
-        archive.engine.dispose()  # as reparse does before it starts its workers
-        start_method = worker_start_method(archive.url)
+    with contextlib.ExitStack() as stack:
+        temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-reparse-")))
+        archives = [Archive(temp, "reparse")]
+        if args.postgres:
+            url = stack.enter_context(
+                contextlib.contextmanager(throwaway_postgres_database)(args.postgres)
+            )
+            archives.append(Archive(temp, "unused", url=url))
+        for archive in archives:
+            archive.ingest_all(fetches)
+            archive.engine.dispose()  # as reparse does before it starts its workers
+        start_method = worker_start_method(archives[0].url)
         loads = []
-        parse_runs, parallel_runs, same_runs, new_runs = [], [], [], []
-        # Each pass times the parser alone, the parser in `cores` processes, and two reparses:
-        # the same parser (nothing to write) and a parser whose records differ (every version
-        # and capture rewritten; then put back, untimed). Interleaved, so that a burst of load
-        # from whatever else runs on the machine falls on every side; the best of each is kept.
+        parse_runs, parallel_runs = [], []
+        same_runs: dict[str, list] = {archive.engine.dialect.name: [] for archive in archives}
+        new_runs: dict[str, list] = {name: [] for name in same_runs}
+        # Each pass times the parser alone, the parser in `cores` processes, and two reparses
+        # of each archive: the same parser (nothing to write) and a parser whose records differ
+        # (every version and capture rewritten; then put back, untimed). Interleaved, so that a
+        # burst of load from whatever else runs on the machine falls on every side; the best of
+        # each is kept.
         for _ in range(args.passes):
             loads.append(os.getloadavg()[0])
             parse_runs.append(timed(parse_all, fetches))
             parallel_runs.append(timed(parse_in_processes, fetches, cores))
-            same_runs.append(timed(reparse, archive.engine, parser=parse_page))
-            new_runs.append(timed(reparse, archive.engine, parser=parse_as_next_version))
-            restored = reparse(archive.engine, parser=parse_page)
-            assert restored.changed == len(crawl.ids), restored
-        archive.close()
-    assert all(summary.changed == 0 for summary, _, _ in same_runs), same_runs
-    assert all(summary.changed == len(crawl.ids) for summary, _, _ in new_runs), new_runs
+            for archive in archives:
+                name = archive.engine.dialect.name
+                same_runs[name].append(timed(reparse, archive.engine, parser=parse_page))
+                new_runs[name].append(
+                    timed(reparse, archive.engine, parser=parse_as_next_version)
+                )
+                restored = reparse(archive.engine, parser=parse_page)
+                assert restored.changed == len(crawl.ids), restored
+        for archive in archives:
+            archive.close()
+    for runs, changed in ((same_runs, 0), (new_runs, len(crawl.ids))):
+        for name, one_db in runs.items():
+            assert all(summary.changed == changed for summary, _, _ in one_db), (name, one_db)
     parser_seconds, parser_cpu = best(parse_runs)
     parallel_seconds, _ = best(parallel_runs)
-    same_seconds, same_cpu = best(same_runs)
-    new_seconds, new_cpu = best(new_runs)
-
     parser_rate = len(fetches) / parser_seconds
     parallel_rate = len(fetches) / parallel_seconds
-    same_rate = len(fetches) / same_seconds
-    new_rate = len(fetches) / new_seconds
     goal_rate = parser_rate * cores
+    # database -> (same parser, new output): (pages/s, CPU seconds)
+    measured = {
+        name: tuple(
+            (len(fetches) / best(runs[name])[0], best(runs[name])[1])
+            for runs in (same_runs, new_runs)
+        )
+        for name in same_runs
+    }
     lines = [
         "### Reparse speed",
         "",
         f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         f"An archive of {len(fetches):,} captures ({len(crawl.ids)} articles,"
         " bench/storage_corpus.py plus an identical and a chrome-refreshed round); worker pool"
-        " start-up included.",
+        " start-up included. CPU of reparse: this process and its workers (a PostgreSQL"
+        " server's own CPU is not in it).",
         "",
         "| what | pages/s |",
         "|---|---|",
         f"| `parse_article` alone, one process (best of {args.passes}) | {parser_rate:,.0f} |",
         f"| `parse_article` in {cores} processes at once, a share of the pages each"
         f" (best of {args.passes}) | {parallel_rate:,.0f} |",
-        f"| `reparse`, same parser, {cores} workers (best of {args.passes}) | {same_rate:,.0f} |",
-        f"| `reparse`, parser with new output, {cores} workers (best of {args.passes})"
-        f" | {new_rate:,.0f} |",
-        "",
-        f"- reparse (new output) / (parser × {cores} cores): **{new_rate / goal_rate:.2f}**;"
-        f" same parser: **{same_rate / goal_rate:.2f}** (goal: at least {GOAL})",
+    ]
+    for name, ((same_rate, _), (new_rate, _)) in measured.items():
+        lines += [
+            f"| {NAMES[name]}: `reparse`, same parser, {cores} workers (best of {args.passes})"
+            f" | {same_rate:,.0f} |",
+            f"| {NAMES[name]}: `reparse`, parser with new output, {cores} workers"
+            f" (best of {args.passes}) | {new_rate:,.0f} |",
+        ]
+    lines.append("")
+    for name, ((same_rate, same_cpu), (new_rate, new_cpu)) in measured.items():
+        lines += [
+            f"- {NAMES[name]}: reparse (new output) / (parser × {cores} cores):"
+            f" **{new_rate / goal_rate:.2f}**; same parser: **{same_rate / goal_rate:.2f}**"
+            f" (goal: at least {GOAL}); / what the machine allowed (below): new output"
+            f" {new_rate / parallel_rate:.2f}, same parser {same_rate / parallel_rate:.2f};"
+            f" CPU time / the parser alone's: new output {new_cpu / parser_cpu:.2f},"
+            f" same parser {same_cpu / parser_cpu:.2f}",
+        ]
+    lines += [
         f"- what the machine allowed: the parser in {cores} processes / (parser × {cores} cores):"
-        f" {parallel_rate / goal_rate:.2f}; reparse / that: new output"
-        f" {new_rate / parallel_rate:.2f}, same parser {same_rate / parallel_rate:.2f}",
-        f"- CPU time of reparse (every process) / CPU time of the parser alone: new output"
-        f" {new_cpu / parser_cpu:.2f}, same parser {same_cpu / parser_cpu:.2f}: the work"
-        " reparse adds to parsing (less noisy than the rates when the machine is busy)",
+        f" {parallel_rate / goal_rate:.2f}",
         f"- workers started by {start_method}; 1-minute load average at each pass:"
         f" {', '.join(f'{load:.1f}' for load in loads)} (the goal assumes {cores} idle cores)",
         "",

@@ -3,6 +3,7 @@ against (the decision: BodyBatch._encode), all inserted at once."""
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -35,26 +36,32 @@ from storage.models import (
     Body,
 )
 
-# Delta compressors kept per process, one per base: a compressor's first use allocates its
+# Delta compressors kept per thread, one per base: a compressor's first use allocates its
 # working memory (~1/3 of a 135 KB delta's time), later uses reset it and give the same bytes.
+# Per thread: a zstd compressor must not be used by two threads at once (python-zstandard).
 COMPRESSOR_CACHE_SIZE = 4
-_compressors: OrderedDict[str, zstandard.ZstdCompressor] = OrderedDict()
+_per_thread = threading.local()
 # The non-pair body most recently made by this process, per database: its page chrome is the
 # freshest at hand, so re-fetches are pair deltas against it (and their article's text base).
 _recent_chrome: dict[str, str] = {}
 
 
 def _delta_compressor(session: Session, base_hash: str) -> zstandard.ZstdCompressor:
-    compressor = _compressors.get(base_hash)
+    compressors: OrderedDict[str, zstandard.ZstdCompressor] | None = getattr(
+        _per_thread, "compressors", None
+    )
+    if compressors is None:
+        compressors = _per_thread.compressors = OrderedDict()
+    compressor = compressors.get(base_hash)
     if compressor is None:
         base_raw, dictionary = _cached_base(session, base_hash)
         compressor = zstandard.ZstdCompressor(
             compression_params=_delta_params(len(base_raw)), dict_data=dictionary
         )
-        _compressors[base_hash] = compressor
-        while len(_compressors) > COMPRESSOR_CACHE_SIZE:
-            _compressors.popitem(last=False)
-    _compressors.move_to_end(base_hash)
+        compressors[base_hash] = compressor
+        while len(compressors) > COMPRESSOR_CACHE_SIZE:
+            compressors.popitem(last=False)
+    compressors.move_to_end(base_hash)
     return compressor
 
 
