@@ -10,9 +10,13 @@ archive at 0.77 of a gzip WARC and a re-fetch at ~1.4 KB (goals: 0.5 and 1 KB):
     with no room on the row's page PostgreSQL wrote the ~2 KB row anew elsewhere and added it to
     every index, the two GIN search indexes included (~1,500 keys); with room, the update is
     HOT: same page, no index touched;
-  - the GIN search indexes without fastupdate: their pending list, merged into the index in
-    bursts, left the indexes 8-16x the size a REINDEX gives (GIN insertion speed measured the
-    same), and every search read the pending list besides.
+  - the GIN search indexes' pending lists capped at 1 MB (default 4 MB): new entries wait there
+    to be merged into the index in bulk, and the pages they used stay in the index, a fixed
+    ~8 MB that was most of a small archive (the corpus's indexes were 8-16x what a REINDEX
+    gives). Every search reads the pending list too. Without a pending list (fastupdate off)
+    the indexes stayed compact but a version took 4x as long to insert at 100,000 versions
+    (bench_search.py); at 1 MB, 3,000 article-sized versions went in at 3.0 ms each against
+    2.6 (4 MB) and 3.8 (off), with 2.3 KB of index each against 4.4 and 1.7.
 
 Revision ID: 0006
 Revises: 0005
@@ -32,6 +36,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Names shared with storage/search_index.py and migration 0004 (migrations do not import storage).
 GIN_INDEXES = ("ix_versions_search_text_trgm", "ix_versions_search_bigrams")
+GIN_PENDING_LIST_KB = 1024
 VERSIONS_FILLFACTOR = 50
 # (table, column) of every sha256 digest; the foreign keys among them, by name.
 DIGEST_COLUMNS = (
@@ -57,15 +62,14 @@ def upgrade() -> None:
     _convert_digests("bytea", "decode({column}, 'hex')")
     op.execute(f"ALTER TABLE versions SET (fillfactor = {VERSIONS_FILLFACTOR})")
     for index in GIN_INDEXES:
-        op.execute(f"ALTER INDEX {index} SET (fastupdate = off)")
-        # Turning fastupdate off leaves what is pending where it is: merge it now.
+        op.execute(f"ALTER INDEX {index} SET (gin_pending_list_limit = {GIN_PENDING_LIST_KB})")
         op.execute(f"SELECT gin_clean_pending_list('{index}'::regclass)")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for index in GIN_INDEXES:
-            op.execute(f"ALTER INDEX {index} RESET (fastupdate)")
+            op.execute(f"ALTER INDEX {index} RESET (gin_pending_list_limit)")
         op.execute("ALTER TABLE versions RESET (fillfactor)")
         _convert_digests("varchar(64)", "encode({column}, 'hex')")
     with op.batch_alter_table("captures", schema=None) as batch_op:
