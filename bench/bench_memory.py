@@ -141,7 +141,7 @@ def main() -> None:
             db_path = Path(tmp) / f"archive-{held}.sqlite3"
             prefill(db_path, held, crawled_ids)
             # A fresh site per crawl: both crawls see the same N new articles.
-            with local_site(args.new, seed=SITE_SEED) as base_url:
+            with local_site(args.new, seed=SITE_SEED) as (base_url, _):
                 results[held] = crawl_peak(db_path, base_url)
             new = results[held]["summary"]["new_article"]
             print(f"K={held}: {new} new articles, peak RSS "

@@ -86,3 +86,58 @@ def test_refusal_message_never_shows_the_password():
         db.open_archive(url, for_writing=False)
     assert "s3cret" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_0006_sets_postgresql_storage_and_its_downgrade_puts_0005s_back(db_url):
+    """PostgreSQL: digests as bytea, room on versions' pages for HOT updates, capped GIN pending
+    lists; both databases: no captures.body_hash index. Downgrading restores 0005's schema."""
+    postgres = not db.is_sqlite(db_url)
+    engine = create_engine(db_url)
+
+    def state() -> dict[str, object]:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            found: dict[str, object] = {
+                "capture indexes": sorted(i["name"] for i in inspector.get_indexes("captures")),
+            }
+            if postgres:
+                found["digest types"] = sorted(
+                    set(
+                        connection.execute(
+                            text(
+                                "SELECT data_type FROM information_schema.columns"
+                                " WHERE column_name LIKE '%\\_hash'"
+                                " AND table_schema = current_schema()"
+                            )
+                        ).scalars()
+                    )
+                )
+                found["options"] = dict(
+                    connection.execute(
+                        text(
+                            "SELECT relname, coalesce(array_to_string(reloptions, ','), '')"
+                            " FROM pg_class WHERE relname IN ('versions',"
+                            " 'ix_versions_search_text_trgm', 'ix_versions_search_bigrams')"
+                        )
+                    ).all()
+                )
+            return found
+
+    try:
+        db.upgrade(db_url, "0006")
+        at_0006 = state()
+        db.downgrade(db_url, "0005")
+        at_0005 = state()
+    finally:
+        engine.dispose()
+    assert "ix_captures_body_hash" not in at_0006["capture indexes"]
+    assert "ix_captures_body_hash" in at_0005["capture indexes"]
+    if postgres:
+        assert at_0006["digest types"] == ["bytea"]
+        assert at_0006["options"] == {
+            "versions": "fillfactor=50",
+            "ix_versions_search_text_trgm": "gin_pending_list_limit=1024",
+            "ix_versions_search_bigrams": "gin_pending_list_limit=1024",
+        }
+        assert at_0005["digest types"] == ["character varying"]
+        assert set(at_0005["options"].values()) == {""}
