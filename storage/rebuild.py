@@ -383,16 +383,33 @@ def write_changes(session: Session, planned: Iterable[Changes]) -> None:
 
 
 def _update_many(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
-    """UPDATE rows by primary key, one executemany per set of columns.
+    """UPDATE rows by primary key: rows that set the same values in one statement (a parser
+    change sets the same parser_version on every capture), the others one executemany per set
+    of columns.
 
     Each row names its key as `<key>_`: a bound parameter may not share a column's name, and
     the SET clause is made of the row's other names.
     """
+    key_name = f"{key}_"
+    by_values: dict[tuple[Any, ...], list[Any]] = {}
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        by_columns.setdefault(tuple(row), []).append(row)
+        values = tuple((name, value) for name, value in row.items() if name != key_name)
+        try:
+            by_values.setdefault(values, []).append(row[key_name])
+        except TypeError:  # unhashable (JSON content): a statement of its own
+            by_columns.setdefault(tuple(row), []).append(row)
+    for values, keys in by_values.items():
+        if len(keys) == 1:
+            by_columns.setdefault((key_name, *(name for name, _ in values)), []).append(
+                {key_name: keys[0], **dict(values)}
+            )
+            continue
+        for start in range(0, len(keys), _IDS_CHUNK):
+            chunk = keys[start : start + _IDS_CHUNK]
+            session.execute(update(table).where(table.c[key].in_(chunk)).values(dict(values)))
     for group in by_columns.values():
-        session.execute(update(table).where(table.c[key] == bindparam(f"{key}_")), group)
+        session.execute(update(table).where(table.c[key] == bindparam(key_name)), group)
 
 
 def _differing(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
