@@ -89,7 +89,7 @@ def one_pass(directory: Path, fetches: list[Fetch], size: int) -> Clock:
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--articles", type=int, default=150)
-    options.add_argument("--passes", type=int, default=3, help="timing passes, median kept")
+    options.add_argument("--passes", type=int, default=5, help="timing passes, median kept")
     options.add_argument("--batch", type=int, default=BATCH, help="pages per ingest_many call")
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
