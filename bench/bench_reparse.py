@@ -23,7 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import machine, write_part  # noqa: E402
+from bench.common import add_postgres_option, machine, write_part  # noqa: E402
 from bench.reparse_parsers import parse_as_next_version  # noqa: E402
 from bench.storage_corpus import Archive, Crawl, parse_all  # noqa: E402
 from storage.parsing import parse_page  # noqa: E402
@@ -32,7 +32,6 @@ from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 GOAL = 0.8
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
@@ -41,10 +40,7 @@ def main() -> None:
     # 150 articles: 1,050 captures, so the worker pool's start-up does not dominate.
     options.add_argument("--articles", type=int, default=150)
     options.add_argument("--passes", type=int, default=3, help="timing passes, best kept")
-    options.add_argument(
-        "--postgres", nargs="?", const=LOCAL_POSTGRES, default=None, metavar="URL",
-        help="reparse a PostgreSQL archive too (a throw-away database on this server)",
-    )
+    add_postgres_option(options, "reparse a PostgreSQL archive too")
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
     cores = os.cpu_count() or 1

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from bench.common import machine, write_part
+from bench.common import add_postgres_option, machine, write_part
 from storage import db
 from storage.search import search
 from tests.storage_fixtures import throwaway_postgres_database
@@ -42,7 +42,6 @@ RUNS_PER_QUERY = 20
 PEER_RUNS = {"sqlite": RUNS_PER_QUERY, "postgresql": 5}
 GOAL_P95_MS = 50.0
 SECTION = "## Search (issue 3)"
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Versions inserted at 0003 and at head to weigh the write cost of migration 0004's indexes.
 WRITE_COST_VERSIONS = 10_000
 
@@ -266,10 +265,7 @@ def run(name: str, new_url, versions: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=100_000)
-    parser.add_argument(
-        "--postgres", nargs="?", const=LOCAL_POSTGRES, metavar="URL",
-        help=f"also run on PostgreSQL (default server {LOCAL_POSTGRES})",
-    )
+    add_postgres_option(parser, "also run on PostgreSQL")
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
     args = parser.parse_args()
     reports = [("SQLite: FTS5 trigram", sqlite_database)]

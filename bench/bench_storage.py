@@ -21,7 +21,7 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import machine, write_part  # noqa: E402
+from bench.common import add_postgres_option, machine, write_part  # noqa: E402
 from bench.storage_corpus import (  # noqa: E402
     FETCHES,
     MIN_PAGE,
@@ -34,7 +34,6 @@ from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 KB = 1024
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +82,7 @@ def measure(
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--articles", type=int, default=150)
-    options.add_argument(
-        "--postgres", nargs="?", const=LOCAL_POSTGRES, default=None, metavar="URL",
-        help="measure on PostgreSQL too (a throw-away database on this server)",
-    )
+    add_postgres_option(options, "measure on PostgreSQL too")
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
 

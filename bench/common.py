@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -9,6 +10,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "RESULTS.md"
+# The PostgreSQL server of this machine (and of CI); benchmarks make throw-away databases on it.
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def add_postgres_option(options: argparse.ArgumentParser, what: str) -> None:
+    """`--postgres [URL]`: also measure on PostgreSQL (default: the local server)."""
+    options.add_argument(
+        "--postgres", nargs="?", const=LOCAL_POSTGRES, default=None, metavar="URL",
+        help=f"{what} (a throw-away database on the server; default {LOCAL_POSTGRES})",
+    )
 
 
 def machine() -> str:
