@@ -391,20 +391,20 @@ def _update_many(session: Session, table: Any, key: str, rows: list[dict[str, An
     the SET clause is made of the row's other names.
     """
     key_name = f"{key}_"
-    by_values: dict[tuple[Any, ...], list[Any]] = {}
+    # The rows by the values they set (hashable ones), and by their set of columns.
+    by_values: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         values = tuple((name, value) for name, value in row.items() if name != key_name)
         try:
-            by_values.setdefault(values, []).append(row[key_name])
-        except TypeError:  # unhashable (JSON content): a statement of its own
+            by_values.setdefault(values, []).append(row)
+        except TypeError:  # unhashable (JSON content): left to the executemany
             by_columns.setdefault(tuple(row), []).append(row)
-    for values, keys in by_values.items():
-        if len(keys) == 1:
-            by_columns.setdefault((key_name, *(name for name, _ in values)), []).append(
-                {key_name: keys[0], **dict(values)}
-            )
+    for values, same in by_values.items():
+        if len(same) == 1:
+            by_columns.setdefault(tuple(same[0]), []).append(same[0])
             continue
+        keys = [row[key_name] for row in same]
         for start in range(0, len(keys), _IDS_CHUNK):
             chunk = keys[start : start + _IDS_CHUNK]
             session.execute(update(table).where(table.c[key].in_(chunk)).values(dict(values)))
