@@ -14,6 +14,7 @@ from crawler.records import ArticleRecord
 from crawler.urls import canonical_article_url
 from storage import ingest_queries as queries
 from storage.body_batch import BodyBatch, Deltas
+from storage.bulk_writes import insert_versions
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -25,7 +26,6 @@ from storage.models import (
 from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
 from storage.rebuild import rebuild_article
 from storage.schedule import next_check_at
-from storage.version_insert import insert_versions
 
 # Outcomes of a capture that belongs to a version.
 _IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)

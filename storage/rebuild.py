@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from crawler.records import CONTENT_FIELDS
 from crawler.urls import canonical_article_url
 from storage.bodies import load_bodies
+from storage.bulk_writes import insert_versions, update_rows
 from storage.models import (
     OUTCOME_FAILED,
     OUTCOME_NEW_ARTICLE,
@@ -32,7 +33,6 @@ from storage.parsing import (
     record_columns,
 )
 from storage.schedule import next_check_at
-from storage.version_insert import insert_versions
 
 
 @dataclass(slots=True)
@@ -384,8 +384,9 @@ def write_changes(session: Session, planned: Iterable[Changes]) -> None:
 
 def _update_many(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
     """UPDATE rows by primary key: rows that set the same values in one statement (a parser
-    change sets the same parser_version on every capture), the others one executemany per set
-    of columns.
+    change sets the same parser_version on every capture), the others per set of columns
+    (bulk_writes.update_rows: on SQLite a statement per 256 rows, so the search index's update
+    trigger does not flush FTS5 once a version).
 
     Each row names its key as `<key>_`: a bound parameter may not share a column's name, and
     the SET clause is made of the row's other names.
@@ -398,7 +399,7 @@ def _update_many(session: Session, table: Any, key: str, rows: list[dict[str, An
         values = tuple((name, value) for name, value in row.items() if name != key_name)
         try:
             by_values.setdefault(values, []).append(row)
-        except TypeError:  # unhashable (JSON content): left to the executemany
+        except TypeError:  # unhashable (JSON content): updated by column set
             by_columns.setdefault(tuple(row), []).append(row)
     for values, same in by_values.items():
         if len(same) == 1:
@@ -408,8 +409,9 @@ def _update_many(session: Session, table: Any, key: str, rows: list[dict[str, An
         for start in range(0, len(keys), _IDS_CHUNK):
             chunk = keys[start : start + _IDS_CHUNK]
             session.execute(update(table).where(table.c[key].in_(chunk)).values(dict(values)))
+    connection = session.connection()
     for group in by_columns.values():
-        session.execute(update(table).where(table.c[key] == bindparam(key_name)), group)
+        update_rows(connection, table, key, group)
 
 
 def _differing(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:

@@ -6,16 +6,18 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from crawler.cli import cli
 from crawler.records import ArticleRecord
 from storage.archive import ingest, parse_page
 from storage.models import Article, Capture, Version
 from storage.reparse import reparse
+from storage.search import search
 from tests.storage_fixtures import example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
+OTHER_ARTICLES = ("NISX20190304_0000577521", "NISI20241114_0020593301")  # older-l2, photo-item
 
 
 def parser_v2(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
@@ -121,3 +123,43 @@ def test_reparse_command_prints_a_summary(db_url, session_factory):
     result = CliRunner().invoke(cli, ["reparse", "--db", db_url, "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert "reparsed 4 article(s): 0 rebuilt, 4 unchanged" in result.output
+
+
+def parser_rewording(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
+    """A parser whose records differ in content: a marked headline, the first paragraph gone."""
+    record = parse_page(body, url, fetched_at)
+    return dataclasses.replace(
+        record,
+        headline="재처리표시 " + record.headline,
+        body=record.body[1:],
+        parser_version="test-reworded",
+    )
+
+
+def test_reparse_rewrites_changed_content_and_its_search_index(
+    session_factory, archive_engine, db_url
+):
+    fill(session_factory)
+    statements: list[tuple[str, bool]] = []
+
+    def record_statement(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE VERSIONS"):
+            statements.append((statement, executemany))
+
+    # Every engine of this process (reparse on SQLite opens its own), workers in-process.
+    event.listen(Engine, "before_cursor_execute", record_statement)
+    try:
+        summary = reparse(archive_engine, parser=parser_rewording, workers=1)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record_statement)
+    assert summary.changed == 3
+    with session_factory() as session:
+        marked = {hit.article_id for hit in search(session, "재처리표시")}
+        # Only in the seed article's first paragraph, which the new parser drops.
+        dropped = search(session, "타이틀을 내준")
+    assert marked == {"NISX20241115_0002960118", *OTHER_ARTICLES}
+    assert dropped == []
+    if db_url.startswith("sqlite"):
+        # A job per article here: the seed article's two versions in one statement, not an
+        # executemany (each of its rows a statement, FTS5 writing an index segment for each).
+        assert [many for _, many in statements] == [False, False, False], statements

@@ -1,0 +1,114 @@
+"""Writing many rows at once, what ingest and rebuilds share: on SQLite, many rows a statement.
+
+SQLite's search-index triggers write into FTS5 (versions inserted, their text updated), and each
+statement that fires a trigger opens a savepoint, at which FTS5 writes out what it has buffered:
+one statement per row made each version its own index segment, to be merged later (0.64 ms a
+version inserted on the 300 versions of bench/storage_corpus.py; one statement per 64 rows
+0.27 ms). SQLAlchemy takes ~22 ms to compile a 64-row statement, so the statements are written
+here from the table's column names, and the values go through the columns' own bind processors,
+as SQLAlchemy would send them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, update
+
+from storage.models import Version
+
+VERSIONS = Version.__table__
+# Rows per multi-row statement on SQLite: at most ~20 columns each, well under SQLite's 32,766
+# bound parameters.
+ROWS_PER_STATEMENT = 256
+
+
+def insert_versions(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert version rows; on SQLite in as few multi-row statements as possible. Every row must
+    hold the columns of the first."""
+    if not rows:
+        return
+    if connection.dialect.name != "sqlite":
+        connection.execute(insert(VERSIONS), rows)
+        return
+    columns = tuple(rows[0])
+    for chunk, values in _bound_chunks(connection, VERSIONS, columns, rows):
+        connection.exec_driver_sql(_insert_sql(VERSIONS.name, columns, len(chunk)), values)
+
+
+def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE rows of `table` by their primary key `key`, each row setting the same columns.
+
+    Each row names its key as `<key>_` (a bound parameter may not share a column's name in
+    SQLAlchemy's UPDATE) and sets its other names. On SQLite the rows go as one
+    UPDATE … FROM (VALUES …) per ROWS_PER_STATEMENT rows (SQLite 3.33 and later), so a trigger
+    fires within one statement; elsewhere as one executemany.
+    """
+    if not rows:
+        return
+    key_name = f"{key}_"
+    columns = tuple(rows[0])
+    if key_name not in columns:
+        raise ValueError(f"update rows must name their key as {key_name!r}")
+    if connection.dialect.name != "sqlite":
+        connection.execute(update(table).where(table.c[key] == bindparam(key_name)), rows)
+        return
+    # Named by their columns again, so the key's values go through its column's bind processor.
+    named = tuple(key if name == key_name else name for name in columns)
+    renamed = [
+        {(key if name == key_name else name): value for name, value in row.items()} for row in rows
+    ]
+    for chunk, values in _bound_chunks(connection, table, named, renamed):
+        connection.exec_driver_sql(_update_sql(table.name, key, named, len(chunk)), values)
+
+
+def _bound_chunks(
+    connection: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]
+):
+    """(rows, their values in column order through the bind processors) per statement."""
+    processors = _bind_processors(connection.dialect, table, columns)
+    wanted = set(columns)
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        if any(row.keys() != wanted for row in chunk):
+            raise ValueError(f"rows must all hold the columns {columns}")
+        values = tuple(
+            process(row[name]) if process else row[name]
+            for row in chunk
+            for name, process in zip(columns, processors, strict=True)
+        )
+        yield chunk, values
+
+
+@functools.lru_cache(maxsize=32)
+def _bind_processors(dialect: Any, table: Table, columns: tuple[str, ...]) -> tuple[Any, ...]:
+    # dialect_impl: the type as the dialect sends it (SQLite's own DATETIME text format, say).
+    return tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    )
+
+
+def _values_sql(width: int, count: int) -> str:
+    one_row = "(" + ", ".join("?" * width) + ")"  # qmark: SQLite's style
+    return ", ".join([one_row] * count)
+
+
+@functools.lru_cache(maxsize=ROWS_PER_STATEMENT)
+def _insert_sql(table: str, columns: tuple[str, ...], count: int) -> str:
+    """INSERT INTO table (…) VALUES (?, …), … for `count` rows."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {_values_sql(len(columns), count)}"
+
+
+@functools.lru_cache(maxsize=ROWS_PER_STATEMENT)
+def _update_sql(table: str, key: str, columns: tuple[str, ...], count: int) -> str:
+    """UPDATE table SET c = v.columnN, … FROM (VALUES …) AS v WHERE table.key = v.columnK.
+
+    SQLite names a VALUES list's columns column1, column2, …; the key must appear once.
+    """
+    position = {name: index for index, name in enumerate(columns, start=1)}
+    sets = ", ".join(f"{name} = v.column{position[name]}" for name in columns if name != key)
+    return (
+        f"UPDATE {table} SET {sets} FROM (VALUES {_values_sql(len(columns), count)}) AS v"
+        f" WHERE {table}.{key} = v.column{position[key]}"
+    )

@@ -1,0 +1,116 @@
+"""bulk_writes.update_rows: on SQLite one UPDATE … FROM (VALUES …) storing exactly what
+SQLAlchemy's own executemany stores, in versions and in the search index."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, event, select, update
+
+from storage.archive import ingest_many
+from storage.bulk_writes import update_rows
+from storage.db import make_session_factory, open_archive, upgrade
+from storage.models import Version
+from tests.storage_fixtures import edited, example_page, fetched
+
+T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
+VERSIONS = Version.__table__
+
+
+def filled_archive(path: Path) -> Any:
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = open_archive(url, for_writing=True)
+    seed_raw, seed_url, _ = example_page("seed-l3")
+    pages = [
+        fetched(seed_raw, seed_url, T0),
+        fetched(edited(seed_raw), seed_url, T0 + timedelta(1)),
+    ]
+    for minutes, name in enumerate(("older-l2", "photo-item")):
+        raw, url_of, _ = example_page(name)
+        pages.append(fetched(raw, url_of, T0 + timedelta(minutes=minutes)))
+    with make_session_factory(engine)() as session:
+        ingest_many(session, pages)
+    return engine
+
+
+def new_content(engine: Any) -> list[dict[str, Any]]:
+    """Rows changing every kind of column a reparse sets: text, JSON, times, the hash."""
+    with engine.connect() as connection:
+        stored = connection.execute(select(VERSIONS).order_by(VERSIONS.c.version_id)).mappings()
+        return [
+            {
+                "version_id_": row["version_id"],
+                "headline": "바뀐 제목 " + row["headline"],
+                "body": [*row["body"][1:], "덧붙인 문단"],
+                "captions": [],
+                "modified_at": (row["modified_at"] or row["published_at"]) + timedelta(hours=1),
+                "content_hash": "0" * 64,
+                "parser_version": "test-bulk",
+            }
+            for row in stored
+        ]
+
+
+def stored(path: Path) -> tuple[list[Any], list[Any]]:
+    connection = sqlite3.connect(path)
+    try:
+        return (
+            connection.execute("SELECT * FROM versions ORDER BY version_id").fetchall(),
+            connection.execute("SELECT * FROM versions_search_content ORDER BY id").fetchall(),
+        )
+    finally:
+        connection.close()
+
+
+def test_sqlite_updates_rows_in_one_statement_as_sqlalchemy_would(tmp_path):
+    ours, theirs = tmp_path / "ours.sqlite3", tmp_path / "theirs.sqlite3"
+    engines = [filled_archive(ours), filled_archive(theirs)]
+    rows = new_content(engines[0])
+    assert len(rows) == 4 and rows == new_content(engines[1])
+    updates: list[tuple[str, bool]] = []
+
+    def note_update(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("UPDATE versions "):
+            updates.append((statement, executemany))
+
+    event.listen(engines[0], "before_cursor_execute", note_update)
+    try:
+        with engines[0].begin() as connection:
+            update_rows(connection, VERSIONS, "version_id", rows)
+        with engines[1].begin() as connection:
+            connection.execute(
+                update(VERSIONS).where(VERSIONS.c.version_id == bindparam("version_id_")), rows
+            )
+    finally:
+        for engine in engines:
+            engine.dispose()
+    # One statement for the four rows (an executemany runs, and fires the trigger's savepoint
+    # and FTS5 flush, once a row).
+    assert [(statement.count("), ("), many) for statement, many in updates] == [(3, False)]
+    ours_rows, theirs_rows = stored(ours), stored(theirs)
+    assert ours_rows == theirs_rows
+    assert all(row[1].startswith("바뀐 제목 ") for row in ours_rows[1])  # the index follows
+
+
+def test_update_rows_refuses_rows_without_their_key_or_with_other_columns(tmp_path):
+    engine = filled_archive(tmp_path / "archive.sqlite3")
+    try:
+        with engine.begin() as connection:
+            with pytest.raises(ValueError, match="version_id_"):
+                update_rows(connection, VERSIONS, "version_id", [{"headline": "x"}])
+            with pytest.raises(ValueError, match="columns"):
+                update_rows(
+                    connection,
+                    VERSIONS,
+                    "version_id",
+                    [{"version_id_": 1, "headline": "x"}, {"version_id_": 2, "section": "y"}],
+                )
+            with pytest.raises(KeyError):
+                update_rows(connection, VERSIONS, "version_id", [{"version_id_": 1, "bad": 1}])
+    finally:
+        engine.dispose()
