@@ -3,8 +3,9 @@
 Run: `.venv/bin/python bench/bench_ingest.py [--articles N] [--passes N] [--batch N] [--write]`;
 --write replaces the "### Ingest speed" part of "## Storage (issue 3)" in bench/RESULTS.md. The
 corpus is bench/storage_corpus.py: local-site articles fetched 5 times, each edited once. Ingest
-is measured as the crawl's writer calls it, `ingest_many` with batches of --batch pages, and one
-page per call (`ingest`), each against `parse_article` alone in the same run.
+is measured as the crawl's writer calls it, `ingest_many` with batches of --batch pages; as
+`newsarchive import` runs it, `ingest_batches` (the next batch parsed while the last is stored);
+and one page per call (`ingest`); each against `parse_article` alone in the same run.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import machine, write_part  # noqa: E402
 from bench.storage_corpus import Archive, Crawl, Fetch, parse_all  # noqa: E402
 from crawler.ingest_process import MAX_BATCH  # noqa: E402
-from storage.archive import ingest_many  # noqa: E402
+from storage.archive import ingest_batches, ingest_many  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 GOAL = 0.7
@@ -43,6 +44,19 @@ def ingest_in_batches(archive: Archive, fetches: list[Fetch], size: int) -> list
     return outcomes
 
 
+def ingest_pipelined(archive: Archive, fetches: list[Fetch], size: int) -> list[str]:
+    """Ingest as `newsarchive import` does: batches of `size` through ingest_batches."""
+    outcomes: list[str] = []
+    batches = (
+        [fetch.page for fetch in fetches[start : start + size]]
+        for start in range(0, len(fetches), size)
+    )
+    ingest_batches(
+        archive.sessions, batches, lambda results: outcomes.extend(r.outcome for r in results)
+    )
+    return outcomes
+
+
 class Clock:
     """Wall and CPU seconds spent in each kind of work, added up over many short runs."""
 
@@ -57,8 +71,9 @@ class Clock:
         self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
 
 
-def one_pass(directory: Path, fetches: list[Fetch], size: int) -> Clock:
-    """The corpus once through each contender, a batch of `size` pages at a time, in turn.
+def one_pass(directory: Path, fetches: list[Fetch], size: int, turn: int) -> Clock:
+    """The corpus once through each contender, `turn` pages at a time, in turn (batches of
+    `size` for those that take batches).
 
     This machine's speed drifts by a factor of up to 1.7 over tens of seconds (other tenants):
     timing each contender over the whole corpus one after the other let the drift decide the
@@ -66,22 +81,25 @@ def one_pass(directory: Path, fetches: list[Fetch], size: int) -> Clock:
     same moments of the machine, and the ratio of the summed times is steady.
     """
     batched = Archive(directory, f"batched{time.monotonic_ns()}")
+    pipelined = Archive(directory, f"pipelined{time.monotonic_ns()}")
     single = Archive(directory, f"single{time.monotonic_ns()}")
     clock = Clock()
     contenders: list[tuple[str, Callable[[list[Fetch]], object]]] = [
         ("parser", parse_all),
         ("batched", lambda chunk: ingest_in_batches(batched, chunk, size)),
+        ("pipelined", lambda chunk: ingest_pipelined(pipelined, chunk, size)),
         ("single", single.ingest_all),
     ]
     try:
-        for turn, start in enumerate(range(0, len(fetches), size)):
-            chunk = fetches[start : start + size]
+        for number, start in enumerate(range(0, len(fetches), turn)):
+            chunk = fetches[start : start + turn]
             # Rotated, so that no contender always runs right after another's cache footprint.
-            shift = turn % len(contenders)
+            shift = number % len(contenders)
             for name, work in contenders[shift:] + contenders[:shift]:
                 clock.run(name, lambda work=work, chunk=chunk: work(chunk))
     finally:
         batched.close()
+        pipelined.close()
         single.close()
     return clock
 
@@ -91,13 +109,18 @@ def main() -> None:
     options.add_argument("--articles", type=int, default=150)
     options.add_argument("--passes", type=int, default=5, help="timing passes, median kept")
     options.add_argument("--batch", type=int, default=BATCH, help="pages per ingest_many call")
+    # Four batches a turn: the pipeline overlaps a batch's parse with the last one's storing,
+    # so it needs several batches in a row to show what it does in an import.
+    options.add_argument(
+        "--turn", type=int, default=4 * BATCH, help="pages each contender takes in turn"
+    )
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
 
     crawl = Crawl(args.articles)
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as temp:
-        clocks = [one_pass(Path(temp), fetches, args.batch) for _ in range(args.passes)]
+        clocks = [one_pass(Path(temp), fetches, args.batch, args.turn) for _ in range(args.passes)]
     # Per pass: pages/s by the clock and by CPU time, per contender.
     passes = [
         {
@@ -106,6 +129,7 @@ def main() -> None:
         }
         for clock in clocks
     ]
+    pipelined_ratios = sorted(one["pipelined"][0] / one["parser"][0] for one in passes)
     ratios = sorted(one["batched"][0] / one["parser"][0] for one in passes)
     ratio = ratios[len(ratios) // 2]
     median = next(one for one in passes if one["batched"][0] / one["parser"][0] == ratio)
@@ -116,8 +140,8 @@ def main() -> None:
         "",
         f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
         f"The {len(fetches)} fetches of bench/storage_corpus.py ({len(crawl.ids)} articles);"
-        f" {args.passes} passes, each taking turns every {args.batch} pages (see one_pass);"
-        " the pass with the median ratio is shown.",
+        f" {args.passes} passes, each taking turns every {args.turn} pages (see one_pass);"
+        " the pass with the median ratio of `ingest_many` is shown.",
         "Pages/s by the clock; pages per CPU second of the process, which load from elsewhere"
         " on the machine moves far less.",
         "",
@@ -129,6 +153,10 @@ def main() -> None:
             for name, label in (
                 ("parser", "`parse_article` alone"),
                 ("batched", f"`ingest_many`, {args.batch} pages a call, fresh SQLite archive"),
+                (
+                    "pipelined",
+                    f"`ingest_batches` (import), batches of {args.batch}, fresh SQLite archive",
+                ),
                 ("single", "`ingest`, one page a call, fresh SQLite archive"),
             )
         ),
@@ -136,6 +164,10 @@ def main() -> None:
         f"- ingest / parser, batches of {args.batch}: **{ratio:.2f}** (goal: at least {GOAL});"
         f" by CPU time {cpu['batched'] / cpu['parser']:.2f};"
         f" every pass: {', '.join(f'{r:.2f}' for r in ratios)}",
+        f"- ingest / parser as `newsarchive import` runs it (one thread parses, one stores):"
+        f" **{pipelined_ratios[len(pipelined_ratios) // 2]:.2f}** (median);"
+        f" by CPU time {cpu['pipelined'] / cpu['parser']:.2f} (the pass shown);"
+        f" every pass: {', '.join(f'{r:.2f}' for r in pipelined_ratios)}",
         "",
     ]
     report = "\n".join(lines)

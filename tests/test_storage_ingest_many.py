@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,15 @@ from sqlalchemy import Engine, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import FetchedPage
-from storage.archive import IngestResult, finish_run, ingest, ingest_many, start_run
+from storage.archive import (
+    IngestResult,
+    finish_run,
+    ingest,
+    ingest_batches,
+    ingest_many,
+    parse_page,
+    start_run,
+)
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from tests.storage_fixtures import (
@@ -146,19 +155,25 @@ def comparable(results: list[IngestResult], session: Session) -> list[tuple[Any,
     return rows
 
 
-def ingest_into(url: str, pages: list[FetchedPage], *, batch: int | None) -> tuple[Any, Any]:
+def ingest_into(
+    url: str, pages: list[FetchedPage], *, batch: int | None, pipelined: bool = False
+) -> tuple[Any, Any]:
     """Ingest `pages` after the stored ones, `batch` pages per ingest_many call (None: one
-    `ingest` a page); what came of each page, and the archive."""
+    `ingest` a page; `pipelined`: the batches through ingest_batches); what came of each page,
+    and the archive."""
     engine, sessions = archive(url)
     try:
         with sessions() as session:
             for page in stored_before():
                 ingest(session, page)
             run_id = start_run(session)
+            results: list[IngestResult] = []
             if batch is None:
                 results = [ingest(session, page, run_id) for page in pages]
+            elif pipelined:
+                batches = (pages[start : start + batch] for start in range(0, len(pages), batch))
+                ingest_batches(sessions, batches, results.extend, run_id)
             else:
-                results = []
                 for start in range(0, len(pages), batch):
                     results += ingest_many(session, pages[start : start + batch], run_id)
             finish_run(session, run_id)
@@ -201,6 +216,91 @@ def test_mixed_batch_in_batches_of_three_stores_what_one_batch_stores(db_url, se
     assert in_threes[1] == whole[1]
 
 
+def test_pipelined_batches_of_three_store_what_one_batch_stores(db_url, second_db_url):
+    pages = mixed_batch()
+    whole = ingest_into(db_url, pages, batch=len(pages))
+    pipelined = ingest_into(second_db_url, pages, batch=3, pipelined=True)
+    assert pipelined[0] == whole[0]
+    assert pipelined[1] == whole[1]
+
+
+def test_pipelined_ingest_parses_the_next_batch_while_it_stores_the_last(session_factory):
+    """Storing runs in its own thread, at the same time as the next batch's parse."""
+    events: list[tuple[str, str, float]] = []  # (what, thread, when)
+
+    def slow_parser(body: bytes, url: str, fetched_at: datetime) -> Any:
+        time.sleep(0.1)
+        events.append(("parsed", threading.current_thread().name, time.monotonic()))
+        return parse_page(body, url, fetched_at)
+
+    def note_write(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO captures"):
+            events.append(("stored", threading.current_thread().name, time.monotonic()))
+
+    engine = session_factory.kw["bind"]
+    event.listen(engine, "before_cursor_execute", note_write)
+    try:
+        reported: list[list[IngestResult]] = []
+        batches = [[seed(0), other("older-l2", 1)], [other("photo-item", 2), seed(3)]]
+        ingest_batches(session_factory, batches, reported.append, parser=slow_parser)
+    finally:
+        event.remove(engine, "before_cursor_execute", note_write)
+    assert [[r.outcome for r in results] for results in reported] == [
+        ["new_article", "new_article"],
+        ["new_article", "unchanged"],
+    ]
+    parsed = [when for what, _, when in events if what == "parsed"]
+    stored = [(thread, when) for what, thread, when in events if what == "stored"]
+    assert {thread for thread, _ in stored} == {"ingest-store_0"}
+    assert {thread for what, thread, _ in events if what == "parsed"} == {"MainThread"}
+    # The first batch was stored after its own parse and before the second batch's ended.
+    assert parsed[1] < stored[0][1] < parsed[3]
+
+
+def test_pipelined_ingest_keeps_the_batch_in_flight_when_reading_fails(session_factory):
+    reported: list[list[IngestResult]] = []
+
+    def batches() -> Iterator[list[FetchedPage]]:
+        yield [seed(0)]
+        yield [other("older-l2", 1)]
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        ingest_batches(session_factory, batches(), reported.append)
+    # Both batches read before the break were stored, and reported, the second while the
+    # error went on.
+    assert [[r.outcome for r in results] for results in reported] == [
+        ["new_article"],
+        ["new_article"],
+    ]
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 2
+
+
+def test_pipelined_ingest_raises_a_failed_store_and_keeps_the_batches_before(session_factory):
+    reported: list[list[IngestResult]] = []
+
+    def refusing(results: list[IngestResult]) -> None:
+        reported.append(results)
+
+    engine = session_factory.kw["bind"]
+
+    def fail_third_batch(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT INTO captures") and len(reported) == 2:
+            raise RuntimeError("disk full")
+
+    pages = [seed(0), other("older-l2", 1), other("photo-item", 2), seed(3)]
+    event.listen(engine, "before_cursor_execute", fail_third_batch)
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            ingest_batches(session_factory, ([page] for page in pages), refusing)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_third_batch)
+    assert len(reported) == 2
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 2
+
+
 def test_page_twice_in_a_batch_is_stored_once(session_factory):
     with session_factory() as session:
         run_id = start_run(session)
@@ -226,9 +326,7 @@ def test_batch_ingested_twice_changes_nothing(session_factory):
         before = picture(session)
         again = ingest_many(session, pages)
         assert [result.outcome for result in again] == ["duplicate"] * len(pages)
-        assert [result.capture_id for result in again] == [
-            result.capture_id for result in first
-        ]
+        assert [result.capture_id for result in again] == [result.capture_id for result in first]
         assert picture(session) == before
 
 
@@ -286,9 +384,10 @@ def test_database_error_mid_batch_rolls_the_whole_batch_back(archive_engine, ses
         # The session is usable again, and the batch without the poison goes in whole.
         results = ingest_many(session, pages[:-1], run_id)
         assert results[2].outcome == "duplicate"
-        assert session.scalar(select(func.count()).select_from(Capture)) == len(
-            stored_before()
-        ) + len(pages) - 1 - 2
+        assert (
+            session.scalar(select(func.count()).select_from(Capture))
+            == len(stored_before()) + len(pages) - 1 - 2
+        )
 
 
 def test_concurrent_batches_in_opposite_orders_store_every_page_once(session_factory):

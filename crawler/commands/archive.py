@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from sqlalchemy.orm import Session
 
 from crawler.commands.common import (
     CommandError,
@@ -21,7 +20,7 @@ from crawler.commands.common import (
 from crawler.ingest_process import MAX_BATCH
 from crawler.items import FetchedPage
 from storage import db
-from storage.archive import ingest_many
+from storage.archive import ingest_batches
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -136,13 +135,16 @@ def import_command(
     counts: Counter[str] = Counter()
     sessions = db.make_session_factory(engine)
     try:
-        with sessions() as session:
-            for path in paths:
-                if _is_warc(path):
-                    pages = _warc_pages(path)
-                else:
-                    pages = iter([_html_page(path, url or "", html_time)])
-                _ingest_in_batches(session, pages, counts)
+        for path in paths:
+            if _is_warc(path):
+                pages = _warc_pages(path)
+            else:
+                pages = iter([_html_page(path, url or "", html_time)])
+            ingest_batches(
+                sessions,
+                _import_batches(pages),
+                lambda results: counts.update(result.outcome for result in results),
+            )
     finally:
         engine.dispose()
     parts = ", ".join(f"{counts[name]} {name.replace('_', ' ')}" for name in SUMMARY_ORDER)
@@ -152,28 +154,22 @@ def import_command(
     )
 
 
-def _ingest_in_batches(
-    session: Session, pages: Iterator[FetchedPage], counts: Counter[str]
-) -> None:
+def _import_batches(pages: Iterator[FetchedPage]) -> Iterator[list[FetchedPage]]:
+    """The pages in batches of IMPORT_BATCH; a broken record ends the import, and the pages read
+    before it are kept (the batch so far is stored before the error goes on)."""
     batch: list[FetchedPage] = []
-
-    def flush() -> None:
-        counts.update(result.outcome for result in ingest_many(session, batch))
-        batch.clear()
-
     try:
         for page in pages:
             batch.append(page)
             if len(batch) == IMPORT_BATCH:
-                flush()
+                yield batch
+                batch = []
     except CommandError:
-        # A broken record ends the import; the pages read before it are kept, as they were
-        # when each page was its own transaction.
         if batch:
-            flush()
+            yield batch
         raise
     if batch:
-        flush()
+        yield batch
 
 
 def _is_warc(path: Path) -> bool:
