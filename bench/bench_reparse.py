@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import add_postgres_option, machine, write_part  # noqa: E402
-from bench.reparse_parsers import parse_as_next_version  # noqa: E402
+from bench.reparse_parsers import parse_as_next_version, parse_with_new_content  # noqa: E402
 from bench.storage_corpus import Archive, Crawl, parse_all  # noqa: E402
 from storage.parsing import parse_page  # noqa: E402
 from storage.reparse import reparse, worker_start_method  # noqa: E402
@@ -67,11 +67,16 @@ def main() -> None:
         parse_runs, parallel_runs = [], []
         same_runs: dict[str, list] = {archive.engine.dialect.name: [] for archive in archives}
         new_runs: dict[str, list] = {name: [] for name in same_runs}
-        # Each pass times the parser alone, the parser in `cores` processes, and two reparses
-        # of each archive: the same parser (nothing to write) and a parser whose records differ
-        # (every version and capture rewritten; then put back, untimed). Interleaved, so that a
-        # burst of load from whatever else runs on the machine falls on every side; the best of
-        # each is kept.
+        content_runs: dict[str, list] = {name: [] for name in same_runs}
+        one_worker_runs: dict[str, list] = {name: [] for name in same_runs}
+        # Each pass times the parser alone, the parser in `cores` processes, and reparses of
+        # each archive: the same parser (nothing to write), a parser whose records differ only
+        # in parser_version (every version and capture row updated) and one whose content
+        # differs (content columns, hashes and search index rewritten too), on every core; and
+        # that last one in one worker, against the parser alone (what reparse adds to a page,
+        # whatever the cores allow). A changed archive is put back, untimed. Interleaved, so
+        # that a burst of load from whatever else runs on the machine falls on every side; the
+        # best of each is kept.
         for _ in range(args.passes):
             loads.append(os.getloadavg()[0])
             parse_runs.append(timed(parse_all, fetches))
@@ -79,14 +84,24 @@ def main() -> None:
             for archive in archives:
                 name = archive.engine.dialect.name
                 same_runs[name].append(timed(reparse, archive.engine, parser=parse_page))
-                new_runs[name].append(
-                    timed(reparse, archive.engine, parser=parse_as_next_version)
-                )
-                restored = reparse(archive.engine, parser=parse_page)
-                assert restored.changed == len(crawl.ids), restored
+                for runs, parser, workers in (
+                    (new_runs, parse_as_next_version, cores),
+                    (content_runs, parse_with_new_content, cores),
+                    (one_worker_runs, parse_with_new_content, 1),
+                ):
+                    runs[name].append(
+                        timed(reparse, archive.engine, parser=parser, workers=workers)
+                    )
+                    restored = reparse(archive.engine, parser=parse_page)
+                    assert restored.changed == len(crawl.ids), restored
         for archive in archives:
             archive.close()
-    for runs, changed in ((same_runs, 0), (new_runs, len(crawl.ids))):
+    for runs, changed in (
+        (same_runs, 0),
+        (new_runs, len(crawl.ids)),
+        (content_runs, len(crawl.ids)),
+        (one_worker_runs, len(crawl.ids)),
+    ):
         for name, one_db in runs.items():
             assert all(summary.changed == changed for summary, _, _ in one_db), (name, one_db)
     parser_seconds, parser_cpu = best(parse_runs)
@@ -94,11 +109,12 @@ def main() -> None:
     parser_rate = len(fetches) / parser_seconds
     parallel_rate = len(fetches) / parallel_seconds
     goal_rate = parser_rate * cores
-    # database -> (same parser, new output): (pages/s, CPU seconds)
+    # database -> (same parser, new output, new content, new content in one worker):
+    # (pages/s, CPU seconds)
     measured = {
         name: tuple(
             (len(fetches) / best(runs[name])[0], best(runs[name])[1])
-            for runs in (same_runs, new_runs)
+            for runs in (same_runs, new_runs, content_runs, one_worker_runs)
         )
         for name in same_runs
     }
@@ -117,20 +133,29 @@ def main() -> None:
         f"| `parse_article` in {cores} processes at once, a share of the pages each"
         f" (best of {args.passes}) | {parallel_rate:,.0f} |",
     ]
-    for name, ((same_rate, _), (new_rate, _)) in measured.items():
+    for name, rates in measured.items():
+        (same_rate, _), (new_rate, _), (content_rate, _), (one_rate, _) = rates
         lines += [
             f"| {NAMES[name]}: `reparse`, same parser, {cores} workers (best of {args.passes})"
             f" | {same_rate:,.0f} |",
-            f"| {NAMES[name]}: `reparse`, parser with new output, {cores} workers"
-            f" (best of {args.passes}) | {new_rate:,.0f} |",
+            f"| {NAMES[name]}: `reparse`, parser with new output (parser_version),"
+            f" {cores} workers (best of {args.passes}) | {new_rate:,.0f} |",
+            f"| {NAMES[name]}: `reparse`, parser with new content (headlines),"
+            f" {cores} workers (best of {args.passes}) | {content_rate:,.0f} |",
+            f"| {NAMES[name]}: `reparse`, parser with new content, 1 worker"
+            f" (best of {args.passes}) | {one_rate:,.0f} |",
         ]
     lines.append("")
-    for name, ((same_rate, same_cpu), (new_rate, new_cpu)) in measured.items():
+    for name, rates in measured.items():
+        (same_rate, same_cpu), (new_rate, new_cpu), (content_rate, _), (one_rate, _) = rates
         lines += [
-            f"- {NAMES[name]}: reparse (new output) / (parser × {cores} cores):"
-            f" **{new_rate / goal_rate:.2f}**; same parser: **{same_rate / goal_rate:.2f}**"
-            f" (goal: at least {GOAL}); / what the machine allowed (below): new output"
-            f" {new_rate / parallel_rate:.2f}, same parser {same_rate / parallel_rate:.2f};"
+            f"- {NAMES[name]}: reparse / (parser × {cores} cores): new output"
+            f" **{new_rate / goal_rate:.2f}**, new content **{content_rate / goal_rate:.2f}**,"
+            f" same parser **{same_rate / goal_rate:.2f}** (goal: at least {GOAL});"
+            f" / what the machine allowed (below): new output {new_rate / parallel_rate:.2f},"
+            f" new content {content_rate / parallel_rate:.2f},"
+            f" same parser {same_rate / parallel_rate:.2f};"
+            f" in one worker / the parser alone (new content): **{one_rate / parser_rate:.2f}**;"
             f" CPU time / the parser alone's: new output {new_cpu / parser_cpu:.2f},"
             f" same parser {same_cpu / parser_cpu:.2f}",
         ]
