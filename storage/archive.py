@@ -95,11 +95,12 @@ def ingest_batches(
     """Ingest batches in order, each as `ingest_many` does, the next one parsed while the last
     is being stored; `on_stored` gets each batch's results, in order, in this thread.
 
-    Storing runs in one helper thread on its own session (from `sessions`). Most of it runs
-    without the GIL (zstd, sha256, SQLite), as does lxml's parse, so the two overlap on two
-    cores: storage costs ~30% of a page's parse. Should reading the batches or a store fail
-    (or the process be interrupted), the batch being stored is finished (committed, or its own
-    error raised) and reported before the error goes on: nothing read before it is lost.
+    Storing runs in one helper thread on its own session (from `sessions`). Much of it runs
+    without the GIL (zstd, sha256, SQLite), as does lxml's parse, so the two partly overlap on
+    two cores: 1.11x the pages/s of one batch after the other (bench/RESULTS.md, § Storage).
+    Should reading the batches or a store fail (or the process be interrupted), the batch being
+    stored is finished (committed, or its own error raised) and reported before the error goes
+    on: nothing read before it is lost.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as storing:
         storing_now: Future[list[IngestResult]] | None = None

@@ -34,7 +34,7 @@ def insert_versions(connection: Connection, rows: list[dict[str, Any]]) -> None:
         return
     columns = tuple(rows[0])
     for chunk, values in _bound_chunks(connection, VERSIONS, columns, rows):
-        connection.exec_driver_sql(_insert_sql(VERSIONS.name, columns, len(chunk)), values)
+        connection.exec_driver_sql(_insert_sql(VERSIONS, columns, len(chunk)), values)
 
 
 def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
@@ -60,7 +60,7 @@ def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[
         {(key if name == key_name else name): value for name, value in row.items()} for row in rows
     ]
     for chunk, values in _bound_chunks(connection, table, named, renamed):
-        connection.exec_driver_sql(_update_sql(table.name, key, named, len(chunk)), values)
+        connection.exec_driver_sql(_update_sql(table, key, named, len(chunk)), values)
 
 
 def _bound_chunks(
@@ -95,20 +95,24 @@ def _values_sql(width: int, count: int) -> str:
 
 
 @functools.lru_cache(maxsize=ROWS_PER_STATEMENT)
-def _insert_sql(table: str, columns: tuple[str, ...], count: int) -> str:
-    """INSERT INTO table (…) VALUES (?, …), … for `count` rows."""
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {_values_sql(len(columns), count)}"
+def _insert_sql(table: Table, columns: tuple[str, ...], count: int) -> str:
+    """INSERT INTO table (…) VALUES (?, …), … for `count` rows (columns by their keys)."""
+    names = ", ".join(table.c[key].name for key in columns)  # KeyError: not a column
+    return f"INSERT INTO {table.name} ({names}) VALUES {_values_sql(len(columns), count)}"
 
 
 @functools.lru_cache(maxsize=ROWS_PER_STATEMENT)
-def _update_sql(table: str, key: str, columns: tuple[str, ...], count: int) -> str:
-    """UPDATE table SET c = v.columnN, … FROM (VALUES …) AS v WHERE table.key = v.columnK.
+def _update_sql(table: Table, key: str, columns: tuple[str, ...], count: int) -> str:
+    """UPDATE table SET c = v.columnN, … FROM (VALUES …) AS v WHERE table.key = v.columnK
+    (columns by their keys).
 
     SQLite names a VALUES list's columns column1, column2, …; the key must appear once.
     """
     position = {name: index for index, name in enumerate(columns, start=1)}
-    sets = ", ".join(f"{name} = v.column{position[name]}" for name in columns if name != key)
+    sets = ", ".join(
+        f"{table.c[name].name} = v.column{position[name]}" for name in columns if name != key
+    )
     return (
-        f"UPDATE {table} SET {sets} FROM (VALUES {_values_sql(len(columns), count)}) AS v"
-        f" WHERE {table}.{key} = v.column{position[key]}"
+        f"UPDATE {table.name} SET {sets} FROM (VALUES {_values_sql(len(columns), count)}) AS v"
+        f" WHERE {table.name}.{table.c[key].name} = v.column{position[key]}"
     )
