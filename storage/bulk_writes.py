@@ -51,6 +51,11 @@ def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[
     columns = tuple(rows[0])
     if key_name not in columns:
         raise ValueError(f"update rows must name their key as {key_name!r}")
+    if len(columns) == 1:
+        return  # nothing to set
+    if len({row[key_name] for row in rows}) != len(rows):
+        # One statement cannot apply two rows to one key in order, as an executemany would.
+        raise ValueError(f"update rows name a {key_name!r} twice")
     if connection.dialect.name != "sqlite":
         connection.execute(update(table).where(table.c[key] == bindparam(key_name)), rows)
         return

@@ -97,7 +97,7 @@ def test_sqlite_updates_rows_in_one_statement_as_sqlalchemy_would(tmp_path):
     assert all(row[1].startswith("바뀐 제목 ") for row in ours_rows[1])  # the index follows
 
 
-def test_update_rows_refuses_rows_without_their_key_or_with_other_columns(tmp_path):
+def test_update_rows_refuses_rows_without_their_key_with_other_columns_or_a_key_twice(tmp_path):
     engine = filled_archive(tmp_path / "archive.sqlite3")
     try:
         with engine.begin() as connection:
@@ -112,5 +112,12 @@ def test_update_rows_refuses_rows_without_their_key_or_with_other_columns(tmp_pa
                 )
             with pytest.raises(KeyError):
                 update_rows(connection, VERSIONS, "version_id", [{"version_id_": 1, "bad": 1}])
+            with pytest.raises(ValueError, match="twice"):
+                update_rows(
+                    connection,
+                    VERSIONS,
+                    "version_id",
+                    [{"version_id_": 1, "headline": "x"}, {"version_id_": 1, "headline": "y"}],
+                )
     finally:
         engine.dispose()
