@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +35,8 @@ from tests.storage_fixtures import (
 )
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
+# How long the pipelined-ingest test waits for the other thread (it meets it in milliseconds).
+WAIT_SECONDS = 10
 SEED_ID = "NISX20241115_0002960118"
 
 
@@ -225,36 +226,42 @@ def test_pipelined_batches_of_three_store_what_one_batch_stores(db_url, second_d
 
 
 def test_pipelined_ingest_parses_the_next_batch_while_it_stores_the_last(session_factory):
-    """Storing runs in its own thread, at the same time as the next batch's parse."""
-    events: list[tuple[str, str, float]] = []  # (what, thread, when)
+    """Storing runs in its own thread, at the same time as the next batch's parse: the first
+    batch's store waits until the second batch's parse has begun, and that parse waits until the
+    store has written. One after the other, in one thread, the first wait would time out."""
+    second_parse_began, first_store_wrote = threading.Event(), threading.Event()
+    waits: dict[str, bool] = {}
+    threads: dict[str, set[str]] = {"parse": set(), "store": set()}
+    second_batch = [other("photo-item", 2), seed(3)]
 
-    def slow_parser(body: bytes, url: str, fetched_at: datetime) -> Any:
-        time.sleep(0.1)
-        events.append(("parsed", threading.current_thread().name, time.monotonic()))
+    def meeting_parser(body: bytes, url: str, fetched_at: datetime) -> Any:
+        threads["parse"].add(threading.current_thread().name)
+        if url == second_batch[0].url and fetched_at == second_batch[0].fetched_at:
+            second_parse_began.set()
+            waits["parse saw the store"] = first_store_wrote.wait(timeout=WAIT_SECONDS)
         return parse_page(body, url, fetched_at)
 
-    def note_write(connection, cursor, statement, parameters, context, executemany) -> None:
+    def meeting_store(connection, cursor, statement, parameters, context, executemany) -> None:
         if statement.startswith("INSERT INTO captures"):
-            events.append(("stored", threading.current_thread().name, time.monotonic()))
+            threads["store"].add(threading.current_thread().name)
+            if "store saw the parse" not in waits:
+                waits["store saw the parse"] = second_parse_began.wait(timeout=WAIT_SECONDS)
+                first_store_wrote.set()
 
     engine = session_factory.kw["bind"]
-    event.listen(engine, "before_cursor_execute", note_write)
+    event.listen(engine, "before_cursor_execute", meeting_store)
     try:
         reported: list[list[IngestResult]] = []
-        batches = [[seed(0), other("older-l2", 1)], [other("photo-item", 2), seed(3)]]
-        ingest_batches(session_factory, batches, reported.append, parser=slow_parser)
+        batches = [[seed(0), other("older-l2", 1)], second_batch]
+        ingest_batches(session_factory, batches, reported.append, parser=meeting_parser)
     finally:
-        event.remove(engine, "before_cursor_execute", note_write)
+        event.remove(engine, "before_cursor_execute", meeting_store)
+    assert waits == {"store saw the parse": True, "parse saw the store": True}
+    assert threads == {"parse": {"MainThread"}, "store": {"ingest-store_0"}}
     assert [[r.outcome for r in results] for results in reported] == [
         ["new_article", "new_article"],
         ["new_article", "unchanged"],
     ]
-    parsed = [when for what, _, when in events if what == "parsed"]
-    stored = [(thread, when) for what, thread, when in events if what == "stored"]
-    assert {thread for thread, _ in stored} == {"ingest-store_0"}
-    assert {thread for what, thread, _ in events if what == "parsed"} == {"MainThread"}
-    # The first batch was stored after its own parse and before the second batch's ended.
-    assert parsed[1] < stored[0][1] < parsed[3]
 
 
 def test_pipelined_ingest_keeps_the_batch_in_flight_when_reading_fails(session_factory):
