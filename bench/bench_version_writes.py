@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import Connection, text  # noqa: E402
+from sqlalchemy import Connection, create_engine, text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench.common import LOCAL_POSTGRES, machine  # noqa: E402
 from bench.storage_corpus import Archive, Crawl  # noqa: E402
@@ -40,6 +41,13 @@ def main() -> None:
     options.add_argument("--postgres", default=LOCAL_POSTGRES, metavar="URL")
     args = options.parse_args()
 
+    probe = create_engine(args.postgres)
+    try:
+        probe.connect().close()
+    except OperationalError as error:
+        sys.exit(f"bench_version_writes.py needs PostgreSQL at {args.postgres}: {error.orig}")
+    finally:
+        probe.dispose()
     crawl = Crawl(args.articles)
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
     with contextlib.ExitStack() as stack:
