@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +71,19 @@ def session_factory(archive_engine) -> sessionmaker[Session]:
 
 # The reference pages of RECORD.md, in shared/ beside the clone.
 EXAMPLE_DIRS = (SHARED_EXAMPLES,)
+
+
+def sqlite_versions_and_search_index(path: Path) -> tuple[list[Any], list[Any]]:
+    """Every versions row and every row of its FTS5 index's content, as SQLite stores them (read
+    with the sqlite3 module: the stored bytes, not SQLAlchemy's conversions)."""
+    connection = sqlite3.connect(path)
+    try:
+        return (
+            connection.execute("SELECT * FROM versions ORDER BY version_id").fetchall(),
+            connection.execute("SELECT * FROM versions_search_content ORDER BY id").fetchall(),
+        )
+    finally:
+        connection.close()
 
 
 def example_page(name: str) -> tuple[bytes, str, dict[str, Any] | None]:

@@ -3,7 +3,6 @@ SQLAlchemy's own executemany stores, in versions and in the search index."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,12 @@ from storage.archive import ingest_many
 from storage.bulk_writes import update_rows
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.models import Version
-from tests.storage_fixtures import edited, example_page, fetched
+from tests.storage_fixtures import (
+    edited,
+    example_page,
+    fetched,
+    sqlite_versions_and_search_index,
+)
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 VERSIONS = Version.__table__
@@ -56,17 +60,6 @@ def new_content(engine: Any) -> list[dict[str, Any]]:
         ]
 
 
-def stored(path: Path) -> tuple[list[Any], list[Any]]:
-    connection = sqlite3.connect(path)
-    try:
-        return (
-            connection.execute("SELECT * FROM versions ORDER BY version_id").fetchall(),
-            connection.execute("SELECT * FROM versions_search_content ORDER BY id").fetchall(),
-        )
-    finally:
-        connection.close()
-
-
 def test_sqlite_updates_rows_in_one_statement_as_sqlalchemy_would(tmp_path):
     ours, theirs = tmp_path / "ours.sqlite3", tmp_path / "theirs.sqlite3"
     engines = [filled_archive(ours), filled_archive(theirs)]
@@ -92,7 +85,8 @@ def test_sqlite_updates_rows_in_one_statement_as_sqlalchemy_would(tmp_path):
     # One statement for the four rows (an executemany runs, and fires the trigger's savepoint
     # and FTS5 flush, once a row).
     assert [(statement.count("), ("), many) for statement, many in updates] == [(3, False)]
-    ours_rows, theirs_rows = stored(ours), stored(theirs)
+    ours_rows = sqlite_versions_and_search_index(ours)
+    theirs_rows = sqlite_versions_and_search_index(theirs)
     assert ours_rows == theirs_rows
     assert all(row[1].startswith("바뀐 제목 ") for row in ours_rows[1])  # the index follows
 

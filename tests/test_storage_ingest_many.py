@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from tests.storage_fixtures import (
     edited,
     example_page,
     fetched,
+    sqlite_versions_and_search_index,
     throwaway_postgres_database,
 )
 
@@ -171,12 +171,13 @@ def ingest_into(
             results: list[IngestResult] = []
             if batch is None:
                 results = [ingest(session, page, run_id) for page in pages]
-            elif pipelined:
-                batches = (pages[start : start + batch] for start in range(0, len(pages), batch))
-                ingest_batches(sessions, batches, results.extend, run_id)
             else:
-                for start in range(0, len(pages), batch):
-                    results += ingest_many(session, pages[start : start + batch], run_id)
+                batches = [pages[start : start + batch] for start in range(0, len(pages), batch)]
+                if pipelined:
+                    ingest_batches(sessions, batches, results.extend, run_id)
+                else:
+                    for one_batch in batches:
+                        results += ingest_many(session, one_batch, run_id)
             finish_run(session, run_id)
         with sessions() as session:
             return comparable(results, session), picture(session)
@@ -286,10 +287,6 @@ def test_pipelined_ingest_keeps_the_batch_in_flight_when_reading_fails(session_f
 
 def test_pipelined_ingest_raises_a_failed_store_and_keeps_the_batches_before(session_factory):
     reported: list[list[IngestResult]] = []
-
-    def refusing(results: list[IngestResult]) -> None:
-        reported.append(results)
-
     engine = session_factory.kw["bind"]
 
     def fail_third_batch(connection, cursor, statement, parameters, context, executemany) -> None:
@@ -300,7 +297,7 @@ def test_pipelined_ingest_raises_a_failed_store_and_keeps_the_batches_before(ses
     event.listen(engine, "before_cursor_execute", fail_third_batch)
     try:
         with pytest.raises(RuntimeError, match="disk full"):
-            ingest_batches(session_factory, ([page] for page in pages), refusing)
+            ingest_batches(session_factory, ([page] for page in pages), reported.append)
     finally:
         event.remove(engine, "before_cursor_execute", fail_third_batch)
     assert len(reported) == 2
@@ -468,25 +465,13 @@ def test_sqlite_inserts_a_batchs_versions_in_one_statement_as_sqlalchemy_would(t
         # One statement of four rows (an executemany would run, and flush, once a row).
         assert [(statement.count("), ("), many) for statement, many in inserts] == [(3, False)]
 
-        def stored() -> tuple[list[Any], list[Any]]:
-            connection = sqlite3.connect(path)
-            try:
-                return (
-                    connection.execute("SELECT * FROM versions ORDER BY version_id").fetchall(),
-                    connection.execute(
-                        "SELECT * FROM versions_search_content ORDER BY id"
-                    ).fetchall(),
-                )
-            finally:
-                connection.close()
-
-        multi_row = stored()
+        multi_row = sqlite_versions_and_search_index(path)
         versions = Version.__table__
         with engine.begin() as connection:
             rows = [dict(row) for row in connection.execute(select(versions)).mappings()]
             connection.execute(delete(versions))
             connection.execute(insert(versions), rows)  # SQLAlchemy's own, a row at a time
         assert len(multi_row[0]) == len(multi_row[1]) == 4
-        assert stored() == multi_row
+        assert sqlite_versions_and_search_index(path) == multi_row
     finally:
         engine.dispose()
