@@ -14,7 +14,7 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import machine, write_part  # noqa: E402
 from bench.storage_corpus import Archive, Crawl, Fetch, parse_all  # noqa: E402
 from crawler.ingest_process import MAX_BATCH  # noqa: E402
+from crawler.items import FetchedPage  # noqa: E402
 from storage.archive import ingest_batches, ingest_many  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
@@ -34,12 +35,17 @@ GOAL = 0.7
 BATCH = MAX_BATCH
 
 
+def page_batches(fetches: list[Fetch], size: int) -> Iterator[list[FetchedPage]]:
+    """The fetches' pages, `size` at a time."""
+    for start in range(0, len(fetches), size):
+        yield [fetch.page for fetch in fetches[start : start + size]]
+
+
 def ingest_in_batches(archive: Archive, fetches: list[Fetch], size: int) -> list[str]:
     """Ingest as the crawl's writer does: `size` pages per ingest_many call, a session each."""
     outcomes = []
-    for start in range(0, len(fetches), size):
+    for pages in page_batches(fetches, size):
         with archive.sessions() as session:
-            pages = [fetch.page for fetch in fetches[start : start + size]]
             outcomes += [result.outcome for result in ingest_many(session, pages)]
     return outcomes
 
@@ -47,12 +53,10 @@ def ingest_in_batches(archive: Archive, fetches: list[Fetch], size: int) -> list
 def ingest_pipelined(archive: Archive, fetches: list[Fetch], size: int) -> list[str]:
     """Ingest as `newsarchive import` does: batches of `size` through ingest_batches."""
     outcomes: list[str] = []
-    batches = (
-        [fetch.page for fetch in fetches[start : start + size]]
-        for start in range(0, len(fetches), size)
-    )
     ingest_batches(
-        archive.sessions, batches, lambda results: outcomes.extend(r.outcome for r in results)
+        archive.sessions,
+        page_batches(fetches, size),
+        lambda results: outcomes.extend(r.outcome for r in results),
     )
     return outcomes
 
@@ -80,9 +84,9 @@ def one_pass(directory: Path, fetches: list[Fetch], size: int, turn: int) -> Clo
     ratio (0.58 and 0.95 in two runs of the same code). Taking turns every batch, each sees the
     same moments of the machine, and the ratio of the summed times is steady.
     """
-    batched = Archive(directory, f"batched{time.monotonic_ns()}")
-    pipelined = Archive(directory, f"pipelined{time.monotonic_ns()}")
-    single = Archive(directory, f"single{time.monotonic_ns()}")
+    batched = Archive.file(directory, f"batched{time.monotonic_ns()}")
+    pipelined = Archive.file(directory, f"pipelined{time.monotonic_ns()}")
+    single = Archive.file(directory, f"single{time.monotonic_ns()}")
     clock = Clock()
     contenders: list[tuple[str, Callable[[list[Fetch]], object]]] = [
         ("parser", parse_all),

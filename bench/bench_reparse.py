@@ -23,16 +23,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import add_postgres_option, machine, write_part  # noqa: E402
+from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_part  # noqa: E402
 from bench.reparse_parsers import parse_as_next_version, parse_with_new_content  # noqa: E402
-from bench.storage_corpus import Archive, Crawl, parse_all  # noqa: E402
+from bench.storage_corpus import Archive, Crawl, parse_all, postgres_archive  # noqa: E402
 from storage.parsing import parse_page  # noqa: E402
 from storage.reparse import reparse, worker_start_method  # noqa: E402
-from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 GOAL = 0.8
-NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def main() -> None:
@@ -53,12 +51,9 @@ def main() -> None:
     fetches += crawl.round()
     with contextlib.ExitStack() as stack:
         temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-reparse-")))
-        archives = [Archive(temp, "reparse")]
+        archives = [Archive.file(temp, "reparse")]
         if args.postgres:
-            url = stack.enter_context(
-                contextlib.contextmanager(throwaway_postgres_database)(args.postgres)
-            )
-            archives.append(Archive(temp, "unused", url=url))
+            archives.append(stack.enter_context(postgres_archive(args.postgres)))
         for archive in archives:
             archive.ingest_all(fetches)
             archive.engine.dispose()  # as reparse does before it starts its workers
@@ -135,21 +130,23 @@ def main() -> None:
     ]
     for name, rates in measured.items():
         (same_rate, _), (new_rate, _), (content_rate, _), (one_rate, _) = rates
+        database = DATABASE_NAMES[name]
         lines += [
-            f"| {NAMES[name]}: `reparse`, same parser, {cores} workers (best of {args.passes})"
+            f"| {database}: `reparse`, same parser, {cores} workers (best of {args.passes})"
             f" | {same_rate:,.0f} |",
-            f"| {NAMES[name]}: `reparse`, parser with new output (parser_version),"
+            f"| {database}: `reparse`, parser with new output (parser_version),"
             f" {cores} workers (best of {args.passes}) | {new_rate:,.0f} |",
-            f"| {NAMES[name]}: `reparse`, parser with new content (headlines),"
+            f"| {database}: `reparse`, parser with new content (headlines),"
             f" {cores} workers (best of {args.passes}) | {content_rate:,.0f} |",
-            f"| {NAMES[name]}: `reparse`, parser with new content, 1 worker"
+            f"| {database}: `reparse`, parser with new content, 1 worker"
             f" (best of {args.passes}) | {one_rate:,.0f} |",
         ]
     lines.append("")
     for name, rates in measured.items():
         (same_rate, same_cpu), (new_rate, new_cpu), (content_rate, _), (one_rate, _) = rates
+        database = DATABASE_NAMES[name]
         lines += [
-            f"- {NAMES[name]}: reparse / (parser × {cores} cores): new output"
+            f"- {database}: reparse / (parser × {cores} cores): new output"
             f" **{new_rate / goal_rate:.2f}**, new content **{content_rate / goal_rate:.2f}**,"
             f" same parser **{same_rate / goal_rate:.2f}** (goal: at least {GOAL});"
             f" / what the machine allowed (below): new output {new_rate / parallel_rate:.2f},"

@@ -9,7 +9,6 @@ PostgreSQL too with --postgres (default the local server; a throw-away database 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -21,16 +20,16 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.common import add_postgres_option, machine, write_part  # noqa: E402
+from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_part  # noqa: E402
 from bench.storage_corpus import (  # noqa: E402
     FETCHES,
     MIN_PAGE,
     Archive,
     Crawl,
     Fetch,
+    postgres_archive,
     warc_bytes,
 )
-from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 KB = 1024
@@ -102,16 +101,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as temp:
         directory = Path(temp)
         warc = warc_bytes(fetches, directory / "fetches.warc.gz")
-        results.append(measure(Archive(directory, "storage"), fetches, same, rechromed))
+        results.append(measure(Archive.file(directory, "storage"), fetches, same, rechromed))
         if args.postgres:
-            with contextlib.contextmanager(throwaway_postgres_database)(args.postgres) as url:
-                archive = Archive(directory, "unused", url=url)
+            with postgres_archive(args.postgres) as archive:
                 results.append(measure(archive, fetches, same, rechromed))
     raw = sum(sizes)
 
     outcomes = results[0].outcomes
     counts = {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
-    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
     lines = [
         "### Size",
         "",
@@ -129,7 +126,7 @@ def main() -> None:
         f"| gzip WARC (warcio, response records) | {warc:,} | {warc // len(fetches):,} |",
     ]
     for result in results:
-        name = names[result.database]
+        name = DATABASE_NAMES[result.database]
         lines += [
             f"| {name} growth | {result.growth:,} | {result.growth // len(fetches):,} |",
             f"| {name}: + a round of identical re-fetches | {result.same:,}"
@@ -139,7 +136,7 @@ def main() -> None:
         ]
     lines.append("")
     for result in results:
-        name = names[result.database]
+        name = DATABASE_NAMES[result.database]
         lines += [
             f"- {name}: archive / WARC **{result.growth / warc:.3f}** (goal: at most 0.5);"
             f" identical re-fetch **{result.same / len(same):,.0f} B**, with refreshed chrome"

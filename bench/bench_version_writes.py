@@ -11,11 +11,9 @@ index costs, whatever the machine's speed at that moment.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +24,7 @@ from sqlalchemy import Connection, create_engine, text  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from bench.common import LOCAL_POSTGRES, machine  # noqa: E402
-from bench.storage_corpus import Archive, Crawl  # noqa: E402
-from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
+from bench.storage_corpus import Crawl, postgres_archive  # noqa: E402
 
 REWRITE = text("UPDATE versions SET headline = headline || ' '")
 # Dropped one after the other, each run measuring what the indexes left still cost.
@@ -50,13 +47,7 @@ def main() -> None:
         probe.dispose()
     crawl = Crawl(args.articles)
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
-    with contextlib.ExitStack() as stack:
-        temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-writes-")))
-        url = stack.enter_context(
-            contextlib.contextmanager(throwaway_postgres_database)(args.postgres)
-        )
-        archive = Archive(temp, "unused", url=url)
-        stack.callback(archive.close)
+    with postgres_archive(args.postgres) as archive:
         archive.ingest_all(fetches)
         with archive.engine.connect() as connection:
             versions = connection.execute(text("SELECT count(*) FROM versions")).scalar_one()

@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "RESULTS.md"
 # The PostgreSQL server of this machine (and of CI); benchmarks make throw-away databases on it.
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The databases' names in reports, by SQLAlchemy dialect name.
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 def add_postgres_option(options: argparse.ArgumentParser, what: str) -> None:

@@ -8,9 +8,11 @@ news comes in, so each fetch round here renders them afresh from the headlines p
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -22,9 +24,10 @@ from warcio.warcwriter import WARCWriter
 from crawler.items import FetchedPage
 from crawler.parsers import parse_article
 from storage.archive import ingest
-from storage.db import make_session_factory, open_archive, upgrade
+from storage.db import make_session_factory, open_archive, sqlite_path, upgrade
 from tests.site import pages
 from tests.site.server import NewsisSite
+from tests.storage_fixtures import throwaway_postgres_database
 
 SEED = 7
 FETCHES = 5
@@ -160,21 +163,26 @@ _PG_ARCHIVE_BYTES = text(
 
 
 class Archive:
-    """A fresh SQLite archive in a temp dir, at the migrations' head; or `url`, an empty
-    PostgreSQL database, brought to head."""
+    """An empty archive at `url`, at the migrations' head: a fresh SQLite file (`Archive.file`)
+    or an empty PostgreSQL database (`postgres_archive`)."""
 
-    def __init__(self, directory: Path, name: str, url: str | None = None) -> None:
-        self.path = directory / f"{name}.sqlite3"
-        self.url = url or f"sqlite:///{self.path}"
-        if url is not None:
-            upgrade(url)
-        self.engine = open_archive(self.url, for_writing=True)
+    @classmethod
+    def file(cls, directory: Path, name: str) -> Archive:
+        """A fresh SQLite file `name` in `directory`."""
+        return cls(f"sqlite:///{directory / f'{name}.sqlite3'}")
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)  # None on PostgreSQL
+        if self.path is None:
+            upgrade(url)  # a fresh SQLite file is brought to head by open_archive itself
+        self.engine = open_archive(url, for_writing=True)
         self.sessions = make_session_factory(self.engine)
 
     def size(self) -> int:
         """Bytes the archive takes: SQLite's pages (WAL folded in); PostgreSQL's tables with
         their indexes after a VACUUM (what autovacuum leaves: dead rows' space reusable)."""
-        if self.engine.dialect.name == "sqlite":
+        if self.path is not None:
             return db_bytes(self.path)
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM"))
@@ -190,6 +198,18 @@ class Archive:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def postgres_archive(server_url: str) -> Iterator[Archive]:
+    """An Archive on a new database of the PostgreSQL server at `server_url`, closed and dropped
+    afterwards."""
+    with contextlib.contextmanager(throwaway_postgres_database)(server_url) as url:
+        archive = Archive(url)
+        try:
+            yield archive
+        finally:
+            archive.close()
 
 
 def best_rate(work, items, rounds: int) -> float:
