@@ -31,6 +31,8 @@ from storage.reparse import reparse, worker_start_method  # noqa: E402
 
 SECTION = "## Storage (issue 3)"
 GOAL = 0.8
+# The kinds of reparse timed.
+SAME, NEW_OUTPUT, NEW_CONTENT, ONE_WORKER = "same", "new output", "new content", "one worker"
 
 
 def main() -> None:
@@ -60,10 +62,8 @@ def main() -> None:
         start_method = worker_start_method(archives[0].url)
         loads = []
         parse_runs, parallel_runs = [], []
-        same_runs: dict[str, list] = {archive.engine.dialect.name: [] for archive in archives}
-        new_runs: dict[str, list] = {name: [] for name in same_runs}
-        content_runs: dict[str, list] = {name: [] for name in same_runs}
-        one_worker_runs: dict[str, list] = {name: [] for name in same_runs}
+        # (database, kind of reparse) -> timed runs
+        runs: dict[tuple[str, str], list[tuple[Any, float, float]]] = {}
         # Each pass times the parser alone, the parser in `cores` processes, and reparses of
         # each archive: the same parser (nothing to write), a parser whose records differ only
         # in parser_version (every version and capture row updated) and one whose content
@@ -72,47 +72,40 @@ def main() -> None:
         # whatever the cores allow). A changed archive is put back, untimed. Interleaved, so
         # that a burst of load from whatever else runs on the machine falls on every side; the
         # best of each is kept.
+        reparses = (
+            (SAME, parse_page, cores),
+            (NEW_OUTPUT, parse_as_next_version, cores),
+            (NEW_CONTENT, parse_with_new_content, cores),
+            (ONE_WORKER, parse_with_new_content, 1),
+        )
         for _ in range(args.passes):
             loads.append(os.getloadavg()[0])
             parse_runs.append(timed(parse_all, fetches))
             parallel_runs.append(timed(parse_in_processes, fetches, cores))
             for archive in archives:
                 name = archive.engine.dialect.name
-                same_runs[name].append(timed(reparse, archive.engine, parser=parse_page))
-                for runs, parser, workers in (
-                    (new_runs, parse_as_next_version, cores),
-                    (content_runs, parse_with_new_content, cores),
-                    (one_worker_runs, parse_with_new_content, 1),
-                ):
-                    runs[name].append(
-                        timed(reparse, archive.engine, parser=parser, workers=workers)
-                    )
-                    restored = reparse(archive.engine, parser=parse_page)
-                    assert restored.changed == len(crawl.ids), restored
+                for kind, parser, workers in reparses:
+                    run = timed(reparse, archive.engine, parser=parser, workers=workers)
+                    changed = 0 if kind == SAME else len(crawl.ids)
+                    assert run[0].changed == changed, (name, kind, run)
+                    runs.setdefault((name, kind), []).append(run)
+                    if changed:
+                        restored = reparse(archive.engine, parser=parse_page)
+                        assert restored.changed == len(crawl.ids), restored
         for archive in archives:
             archive.close()
-    for runs, changed in (
-        (same_runs, 0),
-        (new_runs, len(crawl.ids)),
-        (content_runs, len(crawl.ids)),
-        (one_worker_runs, len(crawl.ids)),
-    ):
-        for name, one_db in runs.items():
-            assert all(summary.changed == changed for summary, _, _ in one_db), (name, one_db)
     parser_seconds, parser_cpu = best(parse_runs)
     parallel_seconds, _ = best(parallel_runs)
     parser_rate = len(fetches) / parser_seconds
     parallel_rate = len(fetches) / parallel_seconds
     goal_rate = parser_rate * cores
-    # database -> (same parser, new output, new content, new content in one worker):
-    # (pages/s, CPU seconds)
-    measured = {
-        name: tuple(
-            (len(fetches) / best(runs[name])[0], best(runs[name])[1])
-            for runs in (same_runs, new_runs, content_runs, one_worker_runs)
-        )
-        for name in same_runs
-    }
+    # database -> kind of reparse -> pages/s, and CPU seconds
+    rate: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float]] = {}
+    for (name, kind), timed_runs in runs.items():
+        seconds, cpu_seconds = best(timed_runs)
+        rate.setdefault(name, {})[kind] = len(fetches) / seconds
+        cpu.setdefault(name, {})[kind] = cpu_seconds
     lines = [
         "### Reparse speed",
         "",
@@ -128,33 +121,34 @@ def main() -> None:
         f"| `parse_article` in {cores} processes at once, a share of the pages each"
         f" (best of {args.passes}) | {parallel_rate:,.0f} |",
     ]
-    for name, rates in measured.items():
-        (same_rate, _), (new_rate, _), (content_rate, _), (one_rate, _) = rates
+    for name, rates in rate.items():
         database = DATABASE_NAMES[name]
         lines += [
             f"| {database}: `reparse`, same parser, {cores} workers (best of {args.passes})"
-            f" | {same_rate:,.0f} |",
+            f" | {rates[SAME]:,.0f} |",
             f"| {database}: `reparse`, parser with new output (parser_version),"
-            f" {cores} workers (best of {args.passes}) | {new_rate:,.0f} |",
+            f" {cores} workers (best of {args.passes}) | {rates[NEW_OUTPUT]:,.0f} |",
             f"| {database}: `reparse`, parser with new content (headlines),"
-            f" {cores} workers (best of {args.passes}) | {content_rate:,.0f} |",
+            f" {cores} workers (best of {args.passes}) | {rates[NEW_CONTENT]:,.0f} |",
             f"| {database}: `reparse`, parser with new content, 1 worker"
-            f" (best of {args.passes}) | {one_rate:,.0f} |",
+            f" (best of {args.passes}) | {rates[ONE_WORKER]:,.0f} |",
         ]
     lines.append("")
-    for name, rates in measured.items():
-        (same_rate, same_cpu), (new_rate, new_cpu), (content_rate, _), (one_rate, _) = rates
+    for name, rates in rate.items():
         database = DATABASE_NAMES[name]
         lines += [
             f"- {database}: reparse / (parser × {cores} cores): new output"
-            f" **{new_rate / goal_rate:.2f}**, new content **{content_rate / goal_rate:.2f}**,"
-            f" same parser **{same_rate / goal_rate:.2f}** (goal: at least {GOAL});"
-            f" / what the machine allowed (below): new output {new_rate / parallel_rate:.2f},"
-            f" new content {content_rate / parallel_rate:.2f},"
-            f" same parser {same_rate / parallel_rate:.2f};"
-            f" in one worker / the parser alone (new content): **{one_rate / parser_rate:.2f}**;"
-            f" CPU time / the parser alone's: new output {new_cpu / parser_cpu:.2f},"
-            f" same parser {same_cpu / parser_cpu:.2f}",
+            f" **{rates[NEW_OUTPUT] / goal_rate:.2f}**,"
+            f" new content **{rates[NEW_CONTENT] / goal_rate:.2f}**,"
+            f" same parser **{rates[SAME] / goal_rate:.2f}** (goal: at least {GOAL});"
+            f" / what the machine allowed (below):"
+            f" new output {rates[NEW_OUTPUT] / parallel_rate:.2f},"
+            f" new content {rates[NEW_CONTENT] / parallel_rate:.2f},"
+            f" same parser {rates[SAME] / parallel_rate:.2f};"
+            f" in one worker / the parser alone (new content):"
+            f" **{rates[ONE_WORKER] / parser_rate:.2f}**;"
+            f" CPU time / the parser alone's: new output {cpu[name][NEW_OUTPUT] / parser_cpu:.2f},"
+            f" same parser {cpu[name][SAME] / parser_cpu:.2f}",
         ]
     lines += [
         f"- what the machine allowed: the parser in {cores} processes / (parser × {cores} cores):"
