@@ -19,6 +19,11 @@ from storage.models import (
     Body,
 )
 
+try:  # the standard library's zstd (Python 3.14+), else its backport: the same module
+    from compression import zstd as prefix_zstd
+except ImportError:
+    from backports import zstd as prefix_zstd
+
 # zstd level for standalone bodies (the bases): well past gzip's ratio on HTML, ~15 KB for a
 # 135 KB Newsis page in ~5-18 ms; few bodies are bases, so the time is spread thin.
 ZSTD_LEVEL = 12
@@ -44,13 +49,19 @@ MAX_DELTAS_PER_BASE = 200
 # 1 KB 0.32, 1.7 KB; 1.5 KB 0.33, 1.8 KB; 2 KB 0.34, 2.0 KB; 3 KB 0.36, 2.4 KB.
 NEW_BASE_DELTA_SIZE = 1536
 # zstd parameters for pair deltas (dictionary: the chrome source's ~135 KB then the text base's).
-# The dictionary is loaded for each pair, and loading it is most of the cost: smaller hash tables
-# fill faster, and long minimum matches lose nothing on pages that repeat whole blocks. Measured
-# on 120 re-fetches of bench/storage_corpus.py (dictionary included, best of 9): level 3
-# 0.86 ms and 127 B; level 2 with hash_log 15, min_match 7: 0.54 ms and 124 B; level 1 (any
-# hash_log) ~0.55-0.6 ms and 140 B, or 2.6 KB with its default tables (too few matches found).
-PAIR_ZSTD_LEVEL = 2
-PAIR_ZSTD_TABLES = {"hash_log": 15, "min_match": 7}
+# The dictionary is new for each pair, and loading it is most of the cost: smaller hash tables
+# fill faster, and long minimum matches lose nothing on pages that repeat whole blocks. It is
+# loaded as a prefix (compress_pair), not as a dictionary. Measured on 39 re-fetches of
+# bench/storage_corpus.py against their chrome source and text base (best of 5; throw-away
+# script): as a python-zstandard dictionary, level 2 with hash_log 15, min_match 7, 0.34 ms and
+# 111 B a pair (level 3 ~1.6x slower; level 1 with its default tables 2.6 KB: too few matches);
+# as a prefix, level 2 with hash_log 16, min_match 7, 0.11 ms and 136 B (hash_log 15: 142 B;
+# min_match 6: 174 B; level 3: 0.15 ms, 130 B).
+PAIR_ZSTD_OPTIONS = {
+    prefix_zstd.CompressionParameter.compression_level: 2,
+    prefix_zstd.CompressionParameter.hash_log: 16,
+    prefix_zstd.CompressionParameter.min_match: 7,
+}
 # A re-fetch is stored as a pair delta when that is at most this size. A larger pair means the
 # chrome source is stale (or the article was edited): the body is stored as a plain delta (or
 # standalone) instead and becomes the chrome source of the re-fetches after it.
@@ -127,14 +138,16 @@ def pair_dictionary(chrome_raw: bytes, text_raw: bytes) -> zstandard.ZstdCompres
 
 
 def compress_pair(raw: bytes, chrome_raw: bytes, text_raw: bytes) -> bytes:
-    dictionary = pair_dictionary(chrome_raw, text_raw)
-    params = zstandard.ZstdCompressionParameters.from_level(
-        PAIR_ZSTD_LEVEL,
-        source_size=len(raw),
-        dict_size=len(chrome_raw) + len(text_raw),
-        **PAIR_ZSTD_TABLES,
-    )
-    return zstandard.ZstdCompressor(compression_params=params, dict_data=dictionary).compress(raw)
+    """A pair delta of `raw`: a zstd frame that decodes with pair_dictionary(chrome_raw, text_raw).
+
+    The sources are given to zstd as a prefix (compression.zstd; python-zstandard has no such
+    call): zstd fills its match tables straight from them, where a dictionary is first made
+    into a digested dictionary of its own (3x the time, PAIR_ZSTD_OPTIONS). A prefix is
+    a raw-content dictionary by another name, so the frame is the same kind as before and
+    decodes as every pair delta does.
+    """
+    prefix = prefix_zstd.ZstdDict(chrome_raw + text_raw, is_raw=True).as_prefix
+    return prefix_zstd.compress(raw, options=PAIR_ZSTD_OPTIONS, zstd_dict=prefix)
 
 
 def _compress_standalone(raw: bytes) -> bytes:
