@@ -15,7 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from storage import bodies, db, export
 from storage.archive import ingest, ingest_many, load_body
-from storage.bodies import load_bodies
+from storage.bodies import body_hash_of, load_bodies
 from storage.models import (
     COMPRESSION_ZSTD_DELTA_PAIR,
     Body,
@@ -166,6 +166,36 @@ def test_pair_delta_with_a_corrupted_source_is_refused(session_factory, source):
         forget_decoded_bodies()
         with pytest.raises(ValueError, match="does not match its hash"):
             load_bodies(session, [pair.body_hash])
+
+
+def test_refetch_against_a_corrupted_text_base_is_still_stored_exactly(session_factory):
+    """Storing a re-fetch decodes its article's text base only as a source for the delta,
+    unchecked (load_bodies): a text base whose data decodes to other bytes does not stop the
+    crawl storing that article (here the delta against it is too large and the body is stored
+    otherwise), and the new body reads back exactly (checked by its hash)."""
+    crawl_rounds(session_factory, rounds=2)
+    with session_factory() as session:
+        text_hash = pair_bodies(session)[0].text_base_hash
+        wrong = zstandard.ZstdCompressor().compress(b"<html>not the page</html>")
+        session.execute(
+            update(Body)
+            .where(Body.body_hash == text_hash)
+            .values(compression="zstd", base_hash=None, data=wrong)
+        )
+        session.commit()
+    forget_decoded_bodies()
+    refetch = next(
+        page(name, 2)
+        for name in ARTICLES
+        if body_hash_of(page(name, 0).body) == text_hash
+    )
+    with session_factory() as session:
+        ingest(session, refetch)
+    forget_decoded_bodies()
+    with session_factory() as session:
+        assert load_body(session, body_hash_of(refetch.body)) == refetch.body
+        with pytest.raises(ValueError, match="does not match its hash"):
+            load_body(session, text_hash)
 
 
 def test_downgrade_reencodes_pair_deltas_and_upgrade_keeps_the_bytes(db_url):
