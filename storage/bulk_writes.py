@@ -1,4 +1,4 @@
-"""Writing many rows at once, what ingest and rebuilds share: on SQLite, many rows a statement.
+"""Writing many rows at once, what ingest and rebuilds share: many rows a statement.
 
 SQLite's search-index triggers write into FTS5 (versions inserted, their text updated), and each
 statement that fires a trigger opens a savepoint, at which FTS5 writes out what it has buffered:
@@ -7,11 +7,17 @@ version inserted on the 300 versions of bench/storage_corpus.py; one statement p
 0.27 ms). SQLAlchemy takes ~22 ms to compile a 64-row statement, so the statements are written
 here from the table's column names, and the values go through the columns' own bind processors,
 as SQLAlchemy would send them.
+
+On PostgreSQL, versions updated one statement each (an executemany) cost the server ~0.12 ms
+more a row than one statement for all of them (bench/bench_reparse.py's archive, throw-away
+script): row updates go as one statement too, their values as one JSON document.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
@@ -43,7 +49,8 @@ def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[
     Each row names its key as `<key>_` (a bound parameter may not share a column's name in
     SQLAlchemy's UPDATE) and sets its other names. On SQLite the rows go as one
     UPDATE … FROM (VALUES …) per ROWS_PER_STATEMENT rows (SQLite 3.33 and later), so a trigger
-    fires within one statement; elsewhere as one executemany.
+    fires within one statement; on PostgreSQL as one UPDATE … FROM jsonb_to_recordset(…) per
+    ROWS_PER_STATEMENT rows; elsewhere as one executemany.
     """
     if not rows:
         return
@@ -56,7 +63,8 @@ def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[
     if len({row[key_name] for row in rows}) != len(rows):
         # One statement cannot apply two rows to one key in order, as an executemany would.
         raise ValueError(f"update rows name a {key_name!r} twice")
-    if connection.dialect.name != "sqlite":
+    dialect = connection.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
         connection.execute(update(table).where(table.c[key] == bindparam(key_name)), rows)
         return
     # Named by their columns again, so the key's values go through its column's bind processor.
@@ -65,7 +73,18 @@ def update_rows(connection: Connection, table: Table, key: str, rows: list[dict[
         {(key if name == key_name else name): value for name, value in row.items()} for row in rows
     ]
     for chunk, values in _bound_chunks(connection, table, named, renamed):
-        connection.exec_driver_sql(_update_sql(table, key, named, len(chunk)), values)
+        if dialect == "sqlite":
+            connection.exec_driver_sql(_update_sql(table, key, named, len(chunk)), values)
+        else:
+            sql = _update_from_json_sql(connection.dialect, table, key, named)
+            document = [
+                {
+                    table.c[name].name: _json_value(value)
+                    for name, value in zip(named, values[start : start + len(named)], strict=True)
+                }
+                for start in range(0, len(values), len(named))
+            ]
+            connection.exec_driver_sql(sql, (json.dumps(document, ensure_ascii=False),))
 
 
 def _bound_chunks(
@@ -121,3 +140,36 @@ def _update_sql(table: Table, key: str, columns: tuple[str, ...], count: int) ->
         f"UPDATE {table.name} SET {sets} FROM (VALUES {_values_sql(len(columns), count)}) AS v"
         f" WHERE {table.name}.{table.c[key].name} = v.column{position[key]}"
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _update_from_json_sql(dialect: Any, table: Table, key: str, columns: tuple[str, ...]) -> str:
+    """PostgreSQL: UPDATE table SET c = v.c, … FROM jsonb_to_recordset(%s) AS v(c type, …)
+    WHERE table.key = v.key, the rows sent as one JSON array of objects (columns by their keys).
+
+    One JSON text, encoded by the json module's C encoder and read by the server's, where an
+    array per column cost psycopg a regular-expression call for every quote in the JSON
+    columns (~0.4 s of client CPU in a bench_reparse.py run of 300 versions and 1,050
+    captures). The server converts each value from its JSON text to the column's type.
+    """
+    fields = ", ".join(
+        f"{table.c[name].name} {table.c[name].type.compile(dialect=dialect)}" for name in columns
+    )
+    sets = ", ".join(
+        f"{table.c[name].name} = v.{table.c[name].name}" for name in columns if name != key
+    )
+    return (
+        f"UPDATE {table.name} SET {sets} FROM jsonb_to_recordset(CAST(%s AS jsonb)) AS v({fields})"
+        f" WHERE {table.name}.{table.c[key].name} = v.{table.c[key].name}"
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """A bound value as JSON: the psycopg wrapper of a JSON or binary value unwrapped, bytes
+    in bytea's hex input form, times in ISO 8601 (with their offset)."""
+    value = getattr(value, "obj", value)  # psycopg's Jsonb and Binary
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

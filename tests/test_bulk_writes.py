@@ -1,5 +1,6 @@
-"""bulk_writes.update_rows: on SQLite one UPDATE … FROM (VALUES …) storing exactly what
-SQLAlchemy's own executemany stores, in versions and in the search index."""
+"""bulk_writes.update_rows: one statement (on SQLite UPDATE … FROM (VALUES …), on PostgreSQL
+UPDATE … FROM unnest(arrays)) storing exactly what SQLAlchemy's own executemany stores, in
+versions and captures and in the search index."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import Table, bindparam, event, select, text, update
 
 from storage.archive import ingest_many
 from storage.bulk_writes import update_rows
 from storage.db import make_session_factory, open_archive, upgrade
-from storage.models import Version
+from storage.models import Capture, Version
 from tests.storage_fixtures import (
     edited,
     example_page,
@@ -23,10 +24,11 @@ from tests.storage_fixtures import (
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
 VERSIONS = Version.__table__
+CAPTURES = Capture.__table__
 
 
-def filled_archive(path: Path) -> Any:
-    url = f"sqlite:///{path}"
+def filled_archive(path_or_url: Path | str) -> Any:
+    url = path_or_url if isinstance(path_or_url, str) else f"sqlite:///{path_or_url}"
     upgrade(url)
     engine = open_archive(url, for_writing=True)
     seed_raw, seed_url, _ = example_page("seed-l3")
@@ -89,6 +91,64 @@ def test_sqlite_updates_rows_in_one_statement_as_sqlalchemy_would(tmp_path):
     theirs_rows = sqlite_versions_and_search_index(theirs)
     assert ours_rows == theirs_rows
     assert all(row[1].startswith("바뀐 제목 ") for row in ours_rows[1])  # the index follows
+
+
+def new_parse_fields(engine: Any) -> list[dict[str, Any]]:
+    """Capture rows as a reparse sets them, with a column NULL in every row."""
+    with engine.connect() as connection:
+        ids = connection.execute(select(CAPTURES.c.capture_id)).scalars().all()
+    return [
+        {
+            "capture_id_": capture_id,
+            "parser_version": "test-bulk",
+            "content_hash": f"{index:064x}",
+            "parse_error": None,
+            "missing_fields": None,
+            "outcome": "unchanged",
+        }
+        for index, capture_id in enumerate(ids)
+    ]
+
+
+def stored(connection: Any, table: Table, key: str) -> list[Any]:
+    """Every column as the database gives it back (PostgreSQL's generated search text too)."""
+    return connection.execute(text(f"SELECT * FROM {table.name} ORDER BY {key}")).all()
+
+
+def test_update_rows_stores_in_one_statement_what_an_executemany_stores(db_url):
+    engine = filled_archive(db_url)
+    cases = [
+        (VERSIONS, "version_id", new_content(engine)),
+        (CAPTURES, "capture_id", new_parse_fields(engine)),
+    ]
+    updates: list[tuple[str, bool]] = []
+
+    def note_update(connection, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("UPDATE "):
+            updates.append((statement.split()[1], executemany))
+
+    try:
+        for table, key, rows in cases:
+            assert len(rows) == 4
+            with engine.connect() as connection:
+                before = stored(connection, table, key)
+                event.listen(engine, "before_cursor_execute", note_update)
+                try:
+                    update_rows(connection, table, key, rows)
+                finally:
+                    event.remove(engine, "before_cursor_execute", note_update)
+                ours = stored(connection, table, key)
+                connection.rollback()
+                connection.execute(
+                    update(table).where(table.c[key] == bindparam(f"{key}_")), rows
+                )
+                theirs = stored(connection, table, key)
+                connection.rollback()
+            assert ours == theirs
+            assert ours != before
+    finally:
+        engine.dispose()
+    assert updates == [("versions", False), ("captures", False)]
 
 
 def test_update_rows_refuses_rows_without_their_key_with_other_columns_or_a_key_twice(tmp_path):

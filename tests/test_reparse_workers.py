@@ -18,6 +18,7 @@ from storage.archive import ingest
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, Capture, Version
 from storage.parsing import parse_page
+from storage.rebuild import _SHARED_VALUES_MIN, _update_many
 from storage.reparse import REPARSE_BATCH, _batches, reparse, reparse_batch, worker_start_method
 from tests.reliability_support import consistency_problems, dump, import_batches, parser_v2
 from tests.storage_fixtures import example_page, fetched
@@ -135,3 +136,23 @@ def test_reparse_jobs_take_every_article_once_in_order_and_shrink_at_the_end(cou
     assert all(1 <= len(job) <= REPARSE_BATCH for job in jobs)
     if count > REPARSE_BATCH * workers * 4:
         assert len(jobs[0]) == REPARSE_BATCH and len(jobs[-1]) == 1
+
+
+def test_row_updates_shared_by_many_rows_and_their_own_all_land(many_articles, archive_engine):
+    """rebuild._update_many writes rows that set the same values together (from
+    _SHARED_VALUES_MIN on) and the others by their columns: each row gets its own values."""
+    sessions = make_session_factory(archive_engine)
+    with sessions() as session:
+        ids = session.scalars(select(Capture.capture_id).order_by(Capture.capture_id)).all()
+    assert len(ids) > 2 * _SHARED_VALUES_MIN
+    wanted = {
+        capture_id: "shared" if index < _SHARED_VALUES_MIN else f"own-{index % 3}"
+        for index, capture_id in enumerate(ids)
+    }
+    rows = [{"capture_id_": capture_id, "parser_version": wanted[capture_id]} for capture_id in ids]
+    with sessions() as session:
+        _update_many(session, Capture.__table__, "capture_id", rows)
+        session.commit()
+    with sessions() as session:
+        stored = dict(session.execute(select(Capture.capture_id, Capture.parser_version)).all())
+    assert stored == wanted
