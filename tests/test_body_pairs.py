@@ -198,6 +198,29 @@ def test_refetch_against_a_corrupted_text_base_is_still_stored_exactly(session_f
             load_body(session, text_hash)
 
 
+def test_every_stored_frame_carries_its_checksum_and_a_changed_byte_is_refused(
+    session_factory,
+):
+    """Bodies are checked on reading by their frame's checksum (zstd's XXH64 of the bytes
+    compressed) instead of a new sha256: every kind of frame must carry one, and a frame whose
+    stored bytes changed must not read back."""
+    crawl_rounds(session_factory)
+    with session_factory() as session:
+        stored = session.scalars(select(Body)).all()
+        assert {body.compression for body in stored} >= {"zstd", COMPRESSION_ZSTD_DELTA_PAIR}
+        assert all(zstandard.get_frame_parameters(body.data).has_checksum for body in stored)
+        largest = max(stored, key=lambda body: len(body.data))
+        changed = bytearray(largest.data)
+        changed[len(changed) // 2] ^= 0x20
+        session.execute(
+            update(Body).where(Body.body_hash == largest.body_hash).values(data=bytes(changed))
+        )
+        session.commit()
+        forget_decoded_bodies()
+        with pytest.raises(ValueError, match="does not match its hash"):
+            load_body(session, largest.body_hash)
+
+
 def test_downgrade_reencodes_pair_deltas_and_upgrade_keeps_the_bytes(db_url):
     db.upgrade(db_url)
     engine = db.open_archive(db_url, for_writing=True)
