@@ -192,7 +192,7 @@ def _cached_base(session: Session, base_hash: str) -> tuple[bytes, zstandard.Zst
 
 
 def load_body(session: Session, body_hash: str) -> bytes:
-    """The exact raw bytes of a stored body (checked against its sha256)."""
+    """The exact raw bytes of a stored body (checked: _decompress)."""
     body = session.get(Body, body_hash)
     if body is None:
         raise KeyError(f"no stored body {body_hash}")
@@ -212,7 +212,7 @@ def _decode(
     session: Session, body: Any, sources: dict[str, bytes], *, verify: bool = True
 ) -> bytes:
     """`decode_body`, with pair sources already decoded in `sources` (others read one by one);
-    `verify=False` skips the sha256 check of the result (load_bodies says when that is sound)."""
+    `verify=False` skips the sha256 check of a frame without a checksum (load_bodies)."""
     if body.compression == COMPRESSION_ZSTD:
         dictionary = None
     elif body.compression == COMPRESSION_ZSTD_DELTA:
@@ -304,14 +304,15 @@ _LOAD_CHUNK = 200
 def load_bodies(
     session: Session, body_hashes: Iterable[str], *, verify: bool = True
 ) -> dict[str, bytes]:
-    """The exact raw bytes of many stored bodies, read in a few queries (each checked by sha256):
-    the bodies, the sources of their pair deltas, then the bases of both.
+    """The exact raw bytes of many stored bodies, read in a few queries (each checked:
+    _decompress): the bodies, the sources of their pair deltas, then the bases of both.
 
-    `verify=False` leaves the asked-for bodies unchecked (bases and the pair sources decoded on
-    the way are still checked): for bytes used only as a pair delta's sources while storing a
-    re-fetch. zstd decodes the same stored data to the same bytes every time, so a delta made
-    against them is exact whatever they are, and the new body is checked by its own sha256
-    whenever it is read; the check cost 0.07 ms of a page's ~2 ms ingest (bench_ingest.py).
+    `verify=False` leaves the asked-for bodies stored without a frame checksum (older ones)
+    unchecked by sha256 (bases and the pair sources decoded on the way are still checked): for
+    bytes used only as a pair delta's sources while storing a re-fetch. zstd decodes the same
+    stored data to the same bytes every time, so a delta made against them is exact whatever
+    they are, and the new body is checked whenever it is read; the sha256 cost 0.07 ms of a
+    page's ~2 ms ingest (bench_ingest.py).
     """
     rows = _body_rows(session, set(body_hashes))
     source_hashes = {

@@ -264,8 +264,8 @@ class BodyBatch:
 
     def _source(self, body_hash: str) -> bytes:
         """The raw bytes of a pair source: made by this batch, cached, or read; the first read
-        decodes the text bases of all queued re-fetches at once (a few queries), unchecked:
-        only the delta is made from them (load_bodies)."""
+        decodes the text bases of all queued re-fetches at once (a few queries), older frames
+        unchecked by sha256: only the delta is made from them (load_bodies)."""
         raw = self._text_raws.get(body_hash) or cached_source(body_hash)
         if raw is not None:
             return raw

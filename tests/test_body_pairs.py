@@ -169,14 +169,15 @@ def test_pair_delta_with_a_corrupted_source_is_refused(session_factory, source):
 
 
 def test_refetch_against_a_corrupted_text_base_is_still_stored_exactly(session_factory):
-    """Storing a re-fetch decodes its article's text base only as a source for the delta,
-    unchecked (load_bodies): a text base whose data decodes to other bytes does not stop the
-    crawl storing that article (here the delta against it is too large and the body is stored
+    """Storing a re-fetch decodes its article's text base only as a source for the delta, and
+    a frame stored without a checksum (before checksums were written) unchecked by sha256
+    (load_bodies): such a text base whose data decodes to other bytes does not stop the crawl
+    storing that article (here the delta against it is too large and the body is stored
     otherwise), and the new body reads back exactly (checked by its hash)."""
     crawl_rounds(session_factory, rounds=2)
     with session_factory() as session:
         text_hash = pair_bodies(session)[0].text_base_hash
-        wrong = zstandard.ZstdCompressor().compress(b"<html>not the page</html>")
+        wrong = zstandard.ZstdCompressor().compress(b"<html>not the page</html>")  # no checksum
         session.execute(
             update(Body)
             .where(Body.body_hash == text_hash)
