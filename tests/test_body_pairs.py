@@ -67,6 +67,18 @@ def forget_decoded_bodies() -> None:
     bodies._sources.clear()
 
 
+def replace_with_other_bytes(session, body_hash: str) -> None:
+    """The body's data now decodes (a valid frame, stored standalone, without a checksum, as
+    frames were before checksums were written) to other bytes: only its hash can tell."""
+    wrong = zstandard.ZstdCompressor().compress(b"<html>not the page</html>")
+    session.execute(
+        update(Body)
+        .where(Body.body_hash == body_hash)
+        .values(compression="zstd", base_hash=None, data=wrong)
+    )
+    session.commit()
+
+
 def pair_bodies(session) -> list[Body]:
     return list(
         session.scalars(select(Body).where(Body.compression == COMPRESSION_ZSTD_DELTA_PAIR))
@@ -151,15 +163,7 @@ def test_pair_delta_with_a_corrupted_source_is_refused(session_factory, source):
     crawl_rounds(session_factory)
     with session_factory() as session:
         pair = pair_bodies(session)[0]
-        source_hash = getattr(pair, source)
-        # The source now decodes (a valid frame) to other bytes: only the hash can tell.
-        wrong = zstandard.ZstdCompressor().compress(b"<html>not the page</html>")
-        session.execute(
-            update(Body)
-            .where(Body.body_hash == source_hash)
-            .values(compression="zstd", base_hash=None, data=wrong)
-        )
-        session.commit()
+        replace_with_other_bytes(session, getattr(pair, source))
         forget_decoded_bodies()
         with pytest.raises(ValueError, match="does not match its hash"):
             load_body(session, pair.body_hash)
@@ -177,13 +181,7 @@ def test_refetch_against_a_corrupted_text_base_is_still_stored_exactly(session_f
     crawl_rounds(session_factory, rounds=2)
     with session_factory() as session:
         text_hash = pair_bodies(session)[0].text_base_hash
-        wrong = zstandard.ZstdCompressor().compress(b"<html>not the page</html>")  # no checksum
-        session.execute(
-            update(Body)
-            .where(Body.body_hash == text_hash)
-            .values(compression="zstd", base_hash=None, data=wrong)
-        )
-        session.commit()
+        replace_with_other_bytes(session, text_hash)
     forget_decoded_bodies()
     refetch = next(
         page(name, 2)
