@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,7 +147,11 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
     path = sqlite_path(url)
     if path is not None and not path.parent.exists():
         raise ArchiveError(f"no such directory for the SQLite file: {path.parent}")
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        json_serializer=readable_json,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -170,6 +175,19 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def readable_json(value: object) -> str:
+    """JSON text of a SQLite JSON column: Korean as itself, not as \\uXXXX escapes (SQLAlchemy's
+    default), so that it reads in Datasette and `LIKE '%경제%'` finds it; half the bytes of the
+    escaped form. Text the database could not store as UTF-8 (a lone surrogate) stays escaped.
+    """
+    readable = json.dumps(value, ensure_ascii=False)
+    try:
+        readable.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return readable
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

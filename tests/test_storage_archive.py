@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crawler.records import ArticleRecord
 from storage.archive import finish_run, ingest, load_body, start_run
+from storage.db import make_session_factory, open_archive, readable_json
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from tests.storage_fixtures import chrome_changed, edited, example_page, fetched
 
@@ -279,3 +280,33 @@ def test_concurrent_ingests_of_one_article_never_duplicate_version_numbers(sessi
         assert numbers == list(range(1, len(numbers) + 1))
         assert session.scalar(select(func.count()).select_from(Capture)) == 8
         assert session.get(Article, SEED_ID).current_version_no == numbers[-1]
+
+
+def test_sqlite_json_columns_hold_korean_as_itself_not_escapes(tmp_path):
+    """storage.db.readable_json (SQLite; PostgreSQL's JSONB keeps no text form): a version's
+    JSON columns read in Datasette and answer `LIKE`; both edits' versions go through ingest's
+    multi-row INSERT."""
+    engine = open_archive(f"sqlite:///{tmp_path / 'archive.sqlite3'}", for_writing=True)
+    try:
+        with make_session_factory(engine)() as session:
+            ingest(session, seed(T0))
+            ingest(session, seed(T0 + timedelta(hours=1), edited(example_page("seed-l3")[0])))
+            rows = session.execute(
+                text("SELECT subheadlines, reporters, captions, body FROM versions")
+            ).all()
+            first_paragraph = session.scalars(select(Version.body)).first()[0]
+            found = session.scalar(
+                text("SELECT count(*) FROM versions WHERE body LIKE :part"),
+                {"part": f"%{first_paragraph[:6]}%"},
+            )
+    finally:
+        engine.dispose()
+    assert len(rows) == 2 and found == 2
+    for row in rows:
+        for column in row:
+            assert "\\u" not in column
+
+
+def test_readable_json_escapes_only_what_utf8_cannot_hold():
+    assert readable_json(["뉴시스", {"n": 1}]) == '["뉴시스", {"n": 1}]'
+    assert readable_json(["\ud800"]) == '["\\ud800"]'  # a lone surrogate: SQLite would refuse it

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from storage import db
+from storage.archive import ingest
+from storage.db import make_session_factory
 from storage.models import Base
-from storage.search import include_in_autogenerate
+from storage.search import include_in_autogenerate, search
+from tests.storage_fixtures import example_page, fetched
 
 
 def test_migrations_build_exactly_the_models_schema(db_url):
@@ -141,3 +147,48 @@ def test_0006_sets_postgresql_storage_and_its_downgrade_puts_0005s_back(db_url):
         }
         assert at_0005["digest types"] == ["character varying"]
         assert set(at_0005["options"].values()) == {""}
+
+
+def test_0007_rewrites_sqlite_json_readably_and_search_still_finds_it(tmp_path):
+    """Versions stored before 0007 hold \\uXXXX escapes (SQLAlchemy's default serializer);
+    0007 writes them as UTF-8 JSON with the same values, the search index and its trigger as
+    they were; its downgrade writes the escapes back."""
+    url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    db.upgrade(url, "0006")
+    raw, page_url, _ = example_page("seed-l3")
+    as_before = create_engine(url)  # SQLAlchemy's own JSON serializer, as before 0007
+    try:
+        with make_session_factory(as_before)() as session:
+            ingest(session, fetched(raw, page_url, datetime(2024, 11, 15, tzinfo=UTC)))
+    finally:
+        as_before.dispose()
+
+    def stored() -> tuple[list[str], str]:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                texts = list(connection.execute(text("SELECT body FROM versions")).one())
+                trigger = connection.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'versions_search_update'")
+                ).scalar_one()
+            return texts, trigger
+        finally:
+            engine.dispose()
+
+    (escaped,), trigger_before = stored()
+    assert "\\u" in escaped
+    db.upgrade(url)
+    (readable,), trigger_after = stored()
+    assert "\\u" not in readable and len(readable) < len(escaped) / 1.5
+    assert json.loads(readable) == json.loads(escaped)
+    assert trigger_after == trigger_before
+    word = json.loads(readable)[0].split()[1]
+    engine = db.open_archive(url, for_writing=False)
+    try:
+        with make_session_factory(engine)() as session:
+            assert [hit.article_id for hit in search(session, word)] == ["NISX20241115_0002960118"]
+    finally:
+        engine.dispose()
+    db.downgrade(url, "0006")
+    (escaped_again,), _ = stored()
+    assert escaped_again == escaped
