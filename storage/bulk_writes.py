@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Table, bindparam, insert, update
 from storage.models import Version
 
 VERSIONS = Version.__table__
-# Rows per multi-row statement on SQLite: at most ~20 columns each, well under SQLite's 32,766
-# bound parameters.
+# Rows per statement: on SQLite at most ~20 columns each, well under its 32,766 bound
+# parameters; on PostgreSQL it bounds one statement's JSON document (update_rows).
 ROWS_PER_STATEMENT = 256
 
 
