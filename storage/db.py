@@ -103,7 +103,12 @@ def resolve_db_url(option_value: str | None = None) -> str:
     try:
         make_url(url)
     except ArgumentError as error:
-        raise ArchiveError(f"not a database URL: {redact_url(url)!r}") from error
+        message = f"not a database URL: {redact_url(url)!r}"
+        if "://" not in url and not any(character.isspace() for character in url):
+            # A bare file name is the likeliest slip; a path is not taken as one, so that a
+            # mistyped server URL never quietly becomes a new SQLite file.
+            message += f" (a SQLite file is written sqlite:///{url})"
+        raise ArchiveError(message) from error
     return url
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -33,7 +34,8 @@ def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
-    db_path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    # A space in the path: the demo's suggested commands must quote it.
+    db_path = tmp_path_factory.mktemp("demo archive") / "demo.sqlite3"
     result = run_demo("--db", str(db_path))
     return db_path, result
 
@@ -101,6 +103,24 @@ def test_demo_database_holds_what_the_demo_says(demo) -> None:
     )
     assert not headlines[0][0].endswith("(종합2보)")
     assert headlines[1][0].endswith("(종합2보)")
+
+
+def test_every_command_the_demo_suggests_runs(demo) -> None:
+    _, result = demo
+    suggested = result.stdout.split("Try next:", 1)[1]
+    commands = [
+        shlex.split(line.split(">", 1)[0])  # `export … > articles.jsonl`: stdout is kept here
+        for line in suggested.splitlines()
+        if line.strip().startswith("newsarchive ")
+    ]
+    assert {command[1] for command in commands} == {"history", "show", "diff", "search", "export"}
+    for command in commands:
+        run = subprocess.run(
+            [sys.executable, "-m", "crawler", *command[1:]],
+            capture_output=True, text=True, timeout=DEMO_TIMEOUT, check=False, cwd=ROOT,
+        )
+        assert run.returncode == 0, (command, run.stderr)
+        assert run.stdout.strip(), command
 
 
 def test_demo_refuses_to_overwrite_a_file_that_is_not_a_demo(tmp_path: Path) -> None:

@@ -186,6 +186,13 @@ def test_bad_input_gets_one_clear_line_and_no_traceback(case: str, place) -> Non
     assert_clean_failure(result)
 
 
+def test_a_file_path_for_db_is_refused_with_the_url_that_names_it(place) -> None:
+    # The archive exists: a path is still not taken as one, and the error says how to name it.
+    result = run_cli("history", KNOWN_ID, "--db", "archive.sqlite3", cwd=place["root"])
+    assert_clean_failure(result)
+    assert "sqlite:///archive.sqlite3" in result.stderr, result.stderr
+
+
 def test_odd_search_strings_are_searched_for_not_executed(place) -> None:
     before = table_counts(place["archive"])
     for text in ODD_SEARCHES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -303,11 +304,12 @@ def run_demo(path: Path, fresh: bool) -> None:
         f"{versions} versions, {captures} captures.\n"
     )
     click.echo("Try next:")
-    db = f"--db {path}"
+    db = f"--db {shlex.quote(db_url)}"  # the other commands take a URL, not a path
     click.echo(f"  newsarchive history {plan[1].article_id} {db}")
     click.echo(f"  newsarchive show {plan[2].article_id} {db}")
     click.echo(f"  newsarchive diff {plan[2].article_id} {db}")
-    click.echo(f"  newsarchive search 뉴시스 {db}")
+    # The site's headline edit marks the headline "(종합2보)": search finds the new version.
+    click.echo(f"  newsarchive search 종합2보 {db}")
     click.echo(f"  newsarchive export {db} > articles.jsonl")
     click.echo(f"  (the other changed articles: {others})")
 
