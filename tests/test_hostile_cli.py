@@ -193,6 +193,34 @@ def test_a_file_path_for_db_is_refused_with_the_url_that_names_it(place) -> None
     assert "sqlite:///archive.sqlite3" in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("export",),
+        ("export", "--format", "csv"),
+        ("search", "엔비디아"),  # in seed-l3's headline
+        ("history", KNOWN_ID),
+        ("show", KNOWN_ID),
+        ("stats",),
+    ],
+)
+def test_output_to_a_reader_that_left_ends_quietly(command: tuple[str, ...], place) -> None:
+    """`newsarchive export | head`: the pipe's reader has gone before the first write."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        result = subprocess.run(
+            [sys.executable, "-m", "crawler", *command, "--db", place["db"]],
+            stdout=writer, stderr=subprocess.PIPE, text=True, env=env, cwd=place["root"],
+            timeout=COMMAND_TIMEOUT, check=False,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+
+
 def test_odd_search_strings_are_searched_for_not_executed(place) -> None:
     before = table_counts(place["archive"])
     for text in ODD_SEARCHES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import select
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -60,6 +61,10 @@ def handle_errors(func: F) -> F:
         except SQLAlchemyError as error:
             fail(f"database error on {_where(db_url)}: {_first_line(error)}")
         except OSError as error:
+            if isinstance(error, BrokenPipeError) and _stdout_reader_gone():
+                # The reader of our output left (`newsarchive export | head`): click exits 1
+                # with no message, as for its own --help. Nothing committed is undone.
+                raise
             name = f"{error.filename}: " if error.filename else ""
             fail(f"{name}{error.strerror or error}")
         except ImportError as error:
@@ -69,6 +74,16 @@ def handle_errors(func: F) -> F:
             fail("interrupted; what was committed is kept, run the command again", EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (`newsarchive export | head`)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, no file descriptor
+        return False
 
 
 def open_db(db_url: str | None, *, for_writing: bool) -> Engine:
