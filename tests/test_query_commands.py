@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.cli import cli
+from storage.archive import finish_run, start_run
+from storage.db import make_session_factory, open_archive
 from storage.export import record_from_csv_row
 from tests.storage_fixtures import OLDER_ID, PHOTO_ID, SEED_ID, fill, seed_v1, seed_v2
 
@@ -45,6 +47,9 @@ def test_show_json_of_version_one_is_the_first_record(archive):
     assert data["version"] == 1 and "세계적 수준의" in data["body"][3]
     readable = run(archive, "show", f"https://www.newsis.com/view/{SEED_ID}").output
     assert "[4] " in readable and "세계 최고 수준의" in readable
+    # As history shows them: to the minute, UTC.
+    first = run(archive, "show", SEED_ID, "--version", "1").output
+    assert "(seen 2024-11-15 00:00 UTC .. 2024-11-15 01:00 UTC)" in first
 
 
 def test_diff_json_lists_the_changes(archive):
@@ -136,6 +141,22 @@ def test_stats_json_and_table(archive):
     assert (numbers["articles"], numbers["versions"], numbers["captures"]) == (3, 4, 6)
     assert "compression_ratio" in numbers
     assert "new_version  1" in run(archive, "stats").output
+
+
+def test_stats_table_shows_the_last_run_to_the_minute(archive):
+    engine = open_archive(archive, for_writing=True)
+    try:
+        with make_session_factory(engine)() as session:
+            run_id = start_run(session, kind="import")
+            finished = finish_run(session, run_id)
+            started_at, finished_at = finished.started_at, finished.finished_at
+    finally:
+        engine.dispose()
+    minute = "%Y-%m-%d %H:%M UTC"
+    line = run(archive, "stats").output.splitlines()[-1]
+    assert line.startswith(
+        f"last run #{run_id} (import, finished) {started_at:{minute}} .. {finished_at:{minute}}:"
+    ), line
 
 
 def test_commands_run_in_a_subprocess_with_the_environment_variable(archive, tmp_path):

@@ -8,7 +8,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -83,8 +83,11 @@ def _fit(text: str, width: int) -> str:
     return "".join(out) + "…" + " " * (width - 1 - used)
 
 
-def _seen(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+def _seen(value: datetime | str | None) -> str:
+    """A stored time for people: to the minute, UTC (a JSON record's ISO text too)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
 def _lookup(session: Session, article: str, action):
@@ -155,7 +158,8 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
         ("reporters", reporters),
         (
             "version",
-            f"{record['version']}  (seen {record['first_seen_at']} .. {record['last_seen_at']})",
+            f"{record['version']}  (seen {_seen(record['first_seen_at'])}"
+            f" .. {_seen(record['last_seen_at'])})",
         ),
     ):
         click.echo(f"{label:>10}: {value}")
@@ -402,9 +406,10 @@ def stats_command(as_json: bool, db_url: str | None) -> None:
     if run:
         click.echo(
             f"last run #{run['crawl_run_id']} ({run['kind']}, {run['outcome']}) "
-            f"{run['started_at']} .. {run['finished_at'] or '-'}: {run['new_articles']} new, "
-            f"{run['new_versions']} changed, {run['unchanged']} unchanged, "
-            f"{run['not_modified']} not modified, {run['failed']} failed"
+            f"{_seen(run['started_at'])} .. {_seen(run['finished_at'])}: "
+            f"{run['new_articles']} new, {run['new_versions']} changed, "
+            f"{run['unchanged']} unchanged, {run['not_modified']} not modified, "
+            f"{run['failed']} failed"
         )
 
 
