@@ -125,6 +125,20 @@ def test_reparse_command_prints_a_summary(db_url, session_factory):
     assert "reparsed 4 article(s): 0 rebuilt, 4 unchanged" in result.output
 
 
+def test_reparse_command_takes_an_article_url_and_refuses_an_unknown_article(
+    db_url, session_factory
+):
+    fill(session_factory)
+    url = "https://www.newsis.com/view/NISX20241115_0002960118"
+    result = CliRunner().invoke(cli, ["reparse", "--db", db_url, "--article", url])
+    assert result.exit_code == 0, result.output
+    assert "reparsed 1 article(s): 0 rebuilt, 1 unchanged" in result.output
+    unknown = "NISX20241115_0001234567"
+    result = CliRunner().invoke(cli, ["reparse", "--db", db_url, "--article", unknown])
+    assert result.exit_code == 1
+    assert f"no captures of article {unknown} in the archive" in result.output
+
+
 def parser_rewording(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
     """A parser whose records differ in content: a marked headline, the first paragraph gone."""
     record = parse_page(body, url, fetched_at)

@@ -29,6 +29,7 @@ from storage.models import (
     OUTCOME_NOT_MODIFIED,
     OUTCOME_UNCHANGED,
 )
+from storage.queries import article_id_of
 from storage.reparse import articles_to_reparse, reparse
 
 SUMMARY_ORDER = (
@@ -237,7 +238,9 @@ def _one_line(error: BaseException) -> str:
 
 @click.command("reparse")
 @click.option("--since", metavar="DATE", help="Only articles captured at or after DATE (ISO).")
-@click.option("--article", "article_id", metavar="ID", help="Only this article (NISX…).")
+@click.option(
+    "--article", "article_id", metavar="ID", help="Only this article (an id, NISX…, or its URL)."
+)
 @click.option("--workers", type=click.IntRange(min=1), help="Parser processes (default: cores).")
 @db_option
 @handle_errors
@@ -251,10 +254,18 @@ def reparse_command(
     Each article is committed on its own: stop at any time and run again to finish.
     """
     since_at = parse_time(since, what="--since") if since else None
+    if article_id is not None:
+        article_id = article_id_of(article_id)
     engine = open_db(db_url, for_writing=True)
     try:
         with db.make_session_factory(engine)() as session:
             total = len(articles_to_reparse(session, since=since_at, article_id=article_id))
+        if article_id is not None and total == 0:
+            # A mistyped id would otherwise "reparse 0 articles" and look like success.
+            raise CommandError(
+                f"no captures of article {article_id} in the archive"
+                + (f" fetched since {since}" if since else "")
+            )
         with click.progressbar(
             length=total, label="reparsing", file=sys.stderr, show_pos=True
         ) as bar:
