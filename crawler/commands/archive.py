@@ -251,7 +251,7 @@ def reparse_command(
 
     A parser change never looks like a newsroom edit: versions are rebuilt from their captures
     in capture-time order and keep their capture times; with the same parser nothing changes.
-    Each article is committed on its own: stop at any time and run again to finish.
+    Articles are committed a few at a time: stop at any time and run again to finish.
     """
     since_at = parse_time(since, what="--since") if since else None
     if article_id is not None:
