@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,9 +175,27 @@ def reparse(
             while pending:
                 count(pending.popleft().result())
         except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Ctrl-C, an error: jobs not started are dropped, each worker ends the one in hand
+            # (its commit is kept). A second Ctrl-C must not break off this wait: the pool's
+            # manager thread would be left behind with its pipes closed, and the process hang
+            # at exit waiting for workers that were never told to stop.
+            with _sigint_ignored():
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
     return summary
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT for the duration (the main thread only can set handlers; elsewhere as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _batches(article_ids: Sequence[str], workers: int) -> Iterator[Sequence[str]]:
@@ -259,8 +279,14 @@ def _open_files() -> set[str] | None:
 
 
 def _start_worker(db_url: str) -> None:
-    """Reparse worker start: its own engines; bodies are read and versions written here."""
+    """Reparse worker start: its own engines; bodies are read and versions written here.
+
+    Workers ignore SIGINT: Ctrl-C reaches the terminal's whole process group, and the main
+    process alone decides (reparse's shutdown: each worker finishes and commits its job). A
+    worker interrupted while idle would print a traceback and break the pool.
+    """
     global _worker_sessions
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     read_sessions, write_sessions, _ = _archive_sessions(db_url)
     _worker_sessions = (read_sessions, write_sessions)
 

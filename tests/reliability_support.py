@@ -317,6 +317,30 @@ def reparse_command(db_url: str, workers: int) -> list[str]:
     return [sys.executable, "-m", "tests.reliability_support", "reparse", db_url, str(workers)]
 
 
+def cli_reparse_command(db_url: str, workers: int) -> list[str]:
+    """`newsarchive reparse` itself (its own handling of Ctrl-C), with the current parser made
+    into parser_v2 at ~20 ms a page: long enough to be interrupted part-way."""
+    return [sys.executable, "-m", "tests.reliability_support", "cli-reparse", db_url, str(workers)]
+
+
+def _cli_reparse_main(db_url: str, workers: str) -> None:
+    import crawler.parsers
+    from crawler.cli import cli
+
+    current = crawler.parsers.parse_article
+
+    def slow_v2(body: bytes, url: str, fetched_at: datetime | None = None) -> ArticleRecord:
+        time.sleep(0.02)
+        record = current(body, url, fetched_at)
+        return dataclasses.replace(
+            record, headline=record.headline + " (v2)", parser_version="test-2"
+        )
+
+    # parse_page looks the parser up at each call; forked workers inherit the replacement.
+    crawler.parsers.parse_article = slow_v2
+    cli.main(["reparse", "--db", db_url, "--workers", workers], prog_name="newsarchive")
+
+
 def _reparse_main(db_url: str, workers: str) -> None:
     from storage.db import open_archive
     from storage.reparse import reparse
@@ -400,5 +424,7 @@ def wait_until(condition: Callable[[], bool], what: str, limit: float = COMMAND_
 if __name__ == "__main__":
     if sys.argv[1:2] == ["reparse"]:
         _reparse_main(*sys.argv[2:4])
+    elif sys.argv[1:2] == ["cli-reparse"]:
+        _cli_reparse_main(*sys.argv[2:4])
     else:
-        sys.exit(f"usage: {sys.argv[0]} reparse DB_URL WORKERS")
+        sys.exit(f"usage: {sys.argv[0]} reparse|cli-reparse DB_URL WORKERS")

@@ -1,4 +1,5 @@
 """Crash safety: SIGKILL a crawl, an import, a reparse at random points; the next run completes.
+And Ctrl-C: an interrupted reparse stops at once, cleanly, keeping what it committed.
 
 Each test runs one lane of kill points (two lanes per kind, so `pytest -n 2` spreads them): 12 per
 kind in all (8 for the crawl; NEWSARCHIVE_CRASH_KILLS=N runs N a lane of each, for a longer soak),
@@ -13,6 +14,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -24,10 +27,12 @@ from storage.reparse import reparse
 from tests.reliability_support import (
     Reader,
     choose_seed,
+    cli_reparse_command,
     consistency_problems,
     crawl_args,
     dump,
     expected_content_hash,
+    finish,
     import_batches,
     kill_after,
     newsarchive,
@@ -36,6 +41,7 @@ from tests.reliability_support import (
     run,
     sqlite_checkpoint,
     start,
+    wait_until,
 )
 from tests.site.server import NewsisSite
 
@@ -197,3 +203,78 @@ def test_reparse_killed_at_random_points_then_rerun_equals_an_uninterrupted_repa
         db_path.unlink()
     print(f"reparse lane {lane}: {len(kills)} kills after n of {articles} articles: {kills}")
     assert len(kills) == KILLS_PER_LANE
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------------------
+
+INTERRUPTED = "newsarchive: interrupted; what was committed is kept, run the command again"
+INTERRUPTS = 3
+
+
+def test_reparse_interrupted_by_ctrl_c_stops_cleanly_and_the_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C reaches the command and its worker processes (the terminal's process group), as
+    SIGINT twice here (an impatient user; `timeout -s INT` also signals twice). The command must
+    end promptly with one line and exit code 130, no traceback, no hang; the rerun finishes."""
+    seed = choose_seed()
+    print(f"interrupt seed {seed} (replay: NEWSARCHIVE_CRASH_SEED={seed})")
+    rng = random.Random(seed)
+    snapshot = tmp_path / "snapshot.sqlite3"
+    warc = import_batches(seed, tmp_path, 1, 100)[0]
+    imported = CliRunner().invoke(cli, ["import", str(warc), "--db", f"sqlite:///{snapshot}"])
+    assert imported.exit_code == 0, imported.output
+    sqlite_checkpoint(snapshot)
+    reference = tmp_path / "reference.sqlite3"
+    shutil.copy(snapshot, reference)
+    engine = open_archive(f"sqlite:///{reference}", for_writing=True)
+    try:
+        reparse(engine, parser=parser_v2, workers=1)
+    finally:
+        engine.dispose()
+    expected = dump(f"sqlite:///{reference}", full=True)
+    articles = len(expected["versions"])
+    for point in range(INTERRUPTS):
+        db_path = tmp_path / f"interrupt-{point}.sqlite3"
+        shutil.copy(snapshot, db_path)
+        db_url = f"sqlite:///{db_path}"
+        reparsing = start(cli_reparse_command(db_url, 2))
+        wait_for_commits(reparsing, db_url, rng.randrange(1, articles // 2))
+        assert reparsing.poll() is None, (seed, point, "the reparse ended before Ctrl-C")
+        os.killpg(reparsing.pid, signal.SIGINT)
+        time.sleep(rng.uniform(0, 0.05))
+        os.killpg(reparsing.pid, signal.SIGINT)
+        # Promptly: each worker ends the job in hand (a few articles, well under a second).
+        returncode, _, stderr = finish_within(reparsing, seconds=20)
+        assert returncode == 130, (seed, point, returncode, stderr[-2000:])
+        assert "Traceback" not in stderr, (seed, point, stderr[-3000:])
+        assert stderr.strip().splitlines()[-1] == INTERRUPTED, (seed, point, stderr[-2000:])
+        assert consistency_problems(db_url) == [], (seed, point)
+        result = run(cli_reparse_command(db_url, 2))
+        assert result.returncode == 0, (seed, point, result.stderr[-2000:])
+        assert dump(db_url, full=True) == expected, (seed, point)
+        db_path.unlink()
+
+
+def wait_for_commits(process, db_url: str, articles: int) -> None:
+    """Until `articles` versions are rewritten by parser_v2 (or the process has ended)."""
+    reader = Reader(db_url)
+    try:
+        wait_until(
+            lambda: reader.count("versions", "parser_version = 'test-2'") >= articles
+            or process.poll() is not None,
+            "the reparse's first commits",
+        )
+    finally:
+        reader.close()
+
+
+def finish_within(process, *, seconds: float) -> tuple[int, str, str]:
+    """The process's exit code and output; a hang fails the test (and the group is killed)."""
+    try:
+        process.wait(timeout=seconds)
+    except Exception:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise AssertionError(f"still running {seconds} s after Ctrl-C") from None
+    return finish(process)
