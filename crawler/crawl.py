@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
+from crawler.ingest_process import close_unclosed
 from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
 from crawler.spiders.newsis import NewsisSpider, normalize_base_url
 from storage import archive
@@ -125,6 +126,9 @@ def judge_run(stats: dict[str, Any]) -> tuple[str, str | None]:
     reason = stats.get("finish_reason")
     if reason == "shutdown":
         return "interrupted", "stopped by a signal before the end"
+    if reason is None:
+        # Scrapy stopped without closing the spider: a second Ctrl-C or signal forces that.
+        return "interrupted", "stopped at once by a second signal"
     if reason != "finished":
         return "failed", f"crawl ended early: {reason}"
     if stats.get("newsarchive/ingest_errors"):
@@ -193,6 +197,8 @@ def run_crawl(
                 outcome, note = judge_run(crawler.stats.get_stats())
             except Exception as error:  # the crawl itself broke: record it, then say so
                 outcome, note = "failed", f"crawl raised {type(error).__name__}: {error}"
+            finally:
+                close_unclosed()
             with sessions() as session:
                 return end_run(session, crawl_run_id, outcome, note, time.monotonic() - started)
         finally:

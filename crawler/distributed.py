@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 
 from crawler.archive_thread import ArchiveThread, KnownArticle, revisit_batch
 from crawler.crawl import crawl_settings, end_run, limit_to_one_site
-from crawler.ingest_process import IngestProcess
+from crawler.ingest_process import IngestProcess, close_unclosed
 from crawler.items import FetchedPage
 from crawler.pipelines import store_counted
 from crawler.redis_compat import (
@@ -320,7 +320,10 @@ def run_worker(
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(NewsisWorkerSpider)
     process.crawl(crawler, idle_exit=idle_exit)
-    process.start()
+    try:
+        process.start()
+    finally:
+        close_unclosed()  # a second Ctrl-C stops Scrapy without closing the pipeline's writer
     stats = crawler.stats.get_stats()
     prefix_len = len("newsarchive/outcome/")
     counts = {

@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,8 @@ class IngestProcess:
         )
         self._process.start()
         child_end.close()
+        self._closed = False
+        _unclosed.add(self)
         self._sender = threading.Thread(target=self._send_loop, name="newsarchive-send")
         self._receiver = threading.Thread(target=self._receive_loop, name="newsarchive-receive")
         self._sender.start()
@@ -111,7 +114,11 @@ class IngestProcess:
         return await future
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
-        """Let the writer store everything handed to it, then stop it (blocking)."""
+        """Let the writer store everything handed to it, then stop it (blocking; once)."""
+        if self._closed:
+            return
+        self._closed = True
+        _unclosed.discard(self)
         self._outbox.put(_END)
         self._sender.join()
         self._process.join(timeout)
@@ -151,7 +158,7 @@ class IngestProcess:
             waiting = self._waiting.pop(number, None)
         if waiting is not None:
             loop, future = waiting
-            loop.call_soon_threadsafe(_set_result, future, stored)
+            _call_soon(loop, _set_result, future, stored)
 
     def _fail_waiting(self, reason: str) -> None:
         """The writer takes no more pages; those it was given and has not answered fail."""
@@ -160,8 +167,27 @@ class IngestProcess:
             waiting = list(self._waiting.values())
             self._waiting.clear()
         for loop, future in waiting:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_set_exception, future, WriterGone(reason))
+            _call_soon(loop, _set_exception, future, WriterGone(reason))
+
+
+# Writers not closed yet. A crawl stopped by a second Ctrl-C ends Scrapy without closing its
+# spider, so no pipeline closes its writer: close_unclosed() does, after Scrapy has returned.
+_unclosed: weakref.WeakSet[IngestProcess] = weakref.WeakSet()
+
+
+def close_unclosed() -> None:
+    """Close every writer its pipeline left open (the writer stores what it was given)."""
+    for writer in list(_unclosed):
+        writer.close()
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """Run `callback` on the crawl's event loop, unless that loop has ended (Scrapy was stopped
+    at once: nothing waits for the answer any more)."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # "Event loop is closed", between the test and the call too
+        pass
 
 
 def _set_result(future: asyncio.Future[Stored], stored: Stored) -> None:

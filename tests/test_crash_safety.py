@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from crawler.cli import cli
 from storage.db import open_archive, upgrade
@@ -254,6 +256,53 @@ def test_reparse_interrupted_by_ctrl_c_stops_cleanly_and_the_rerun_completes(
         assert result.returncode == 0, (seed, point, result.stderr[-2000:])
         assert dump(db_url, full=True) == expected, (seed, point)
         db_path.unlink()
+
+
+@pytest.mark.parametrize("signals", [1, 2])
+def test_crawl_interrupted_by_ctrl_c_stops_cleanly_as_an_interrupted_run(
+    tmp_path: Path, signals: int
+) -> None:
+    """Ctrl-C once: Scrapy stops gracefully. Twice: it stops at once, without closing the
+    spider, so the writer process never hears the end. Either way the command must end promptly
+    with its summary line, its run recorded as interrupted, and no traceback; the rerun works."""
+    seed = choose_seed()
+    print(f"crawl interrupt seed {seed} (replay: NEWSARCHIVE_CRASH_SEED={seed})")
+    rng = random.Random(seed)
+    db_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    with NewsisSite(seed=seed % 1000 + 1, articles=600) as site:
+        crawl = start(crawl_args(db_url, site, "--since", "2024-10-01"))
+        reader = Reader(db_url)
+        try:
+            target = rng.randrange(5, 40)
+            wait_until(
+                lambda: reader.count("captures") >= target or crawl.poll() is not None,
+                "the crawl's first captures",
+            )
+        finally:
+            reader.close()
+        assert crawl.poll() is None, (seed, "the crawl ended before Ctrl-C")
+        for _ in range(signals):
+            os.killpg(crawl.pid, signal.SIGINT)
+            time.sleep(rng.uniform(0.01, 0.05))
+        returncode, stdout, stderr = finish_within(crawl, seconds=60)
+        assert returncode == 1, (seed, returncode, stderr[-2000:])
+        assert "Traceback" not in stderr, (seed, stderr[-3000:])
+        assert " interrupted: " in stdout, (seed, stdout)
+        assert consistency_problems(db_url) == [], seed
+        result = run(crawl_args(db_url, site, "--revisit", "none"))
+        assert result.returncode == 0, (seed, result.stderr[-2000:])
+        assert consistency_problems(db_url) == [], seed
+    outcomes = dict(rows_of(db_url, "SELECT crawl_run_id, outcome FROM crawl_runs"))
+    assert outcomes == {1: "interrupted", 2: "finished"}, (seed, outcomes)
+
+
+def rows_of(db_url: str, sql: str) -> list[tuple]:
+    engine = create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 def wait_for_commits(process, db_url: str, articles: int) -> None:
