@@ -332,7 +332,11 @@ def run_worker(
     }
     worker_id = LeaseBook.of(crawler).worker_id
     return WorkerSummary(
-        worker_id, str(stats.get("finish_reason")), counts, time.monotonic() - started
+        worker_id,
+        # None: a second Ctrl-C or signal stopped Scrapy at once, without closing the spider.
+        str(stats.get("finish_reason") or "forced shutdown"),
+        counts,
+        time.monotonic() - started,
     )
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,7 +83,10 @@ def schedule(redis_url, db_url, prefix, site, *args: str) -> subprocess.Complete
 _WORKER_ENV = {**os.environ, "PYTHONWARNINGS": "always"}
 
 
-def start_worker(redis_url, db_url, prefix, site, worker_id: str, *args: str) -> subprocess.Popen:
+def start_worker(
+    redis_url, db_url, prefix, site, worker_id: str, *args: str, own_group: bool = False
+) -> subprocess.Popen:
+    """`own_group`: in a process group of its own, as a terminal's Ctrl-C reaches it."""
     return subprocess.Popen(
         _command(
             "worker", redis_url, db_url, prefix, site, "--fast", "--idle-exit", "2",
@@ -90,6 +94,7 @@ def start_worker(redis_url, db_url, prefix, site, worker_id: str, *args: str) ->
             *args,
         ),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_WORKER_ENV,
+        start_new_session=own_group,
     )
 
 
@@ -262,6 +267,41 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
     # Pages the victim had fetched but not stored yet were fetched again by the others: the
     # site saw them twice, the archive once.
     assert set(fetches) == {article_id for article_id, _, _ in expected}
+
+
+@needs_both
+def test_worker_stopped_by_two_ctrl_c_ends_at_once_and_its_requests_are_fetched_by_another(
+    redis_url, prefix, pg_url, tmp_path
+) -> None:
+    """A second Ctrl-C stops Scrapy without closing the spider (no pipeline close): the worker
+    must still end promptly, storing what its writer holds, and say how it stopped."""
+    with NewsisSite(seed=23, articles=120) as site:
+        expected = reference_versions(site, tmp_path)
+        site.set_faults(latency=0.2)
+        schedule(redis_url, pg_url, prefix, site)
+        slow = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
+        stopped = start_worker(redis_url, pg_url, prefix, site, "stopped", *slow, own_group=True)
+        _wait_until(
+            lambda: pg_rows(pg_url, "SELECT count(*) FROM captures")[0][0] >= 5,
+            "the worker's first ingests",
+        )
+        os.killpg(stopped.pid, signal.SIGINT)
+        time.sleep(0.05)  # two signals, not one (pending signals of a kind merge)
+        os.killpg(stopped.pid, signal.SIGINT)
+        try:
+            out, err = stopped.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(stopped.pid, signal.SIGKILL)
+            stopped.communicate()
+            raise AssertionError("the worker still ran 60 s after two SIGINTs") from None
+        assert stopped.returncode == 1, err[-3000:]
+        assert "Traceback" not in err, err[-3000:]
+        assert "stopped (forced shutdown)" in out, out
+        # What it had leased and not finished goes back once its heartbeat expires (3 s here).
+        other = start_worker(redis_url, pg_url, prefix, site, "other", *slow)
+        other_code, _, other_err = finish(other)
+    assert other_code == 0, other_err[-3000:]
+    assert pg_rows(pg_url, PG_VERSIONS_SQL) == expected
 
 
 @needs_both
