@@ -184,8 +184,8 @@ def test_reparse_killed_at_random_points_then_rerun_equals_an_uninterrupted_repa
         db_path = tmp_path / f"kill-{point}.sqlite3"
         shutil.copy(snapshot, db_path)
         db_url = f"sqlite:///{db_path}"
-        # Mostly one process; every third kill point with two parser processes (the default
-        # path, where the main process writes while workers parse ahead).
+        # Mostly one process; every third kill point with two worker processes (the default
+        # path, where each worker writes its own jobs while the main process hands them out).
         workers = 2 if point % 3 == 2 else 1
         reader = Reader(db_url)
         try:
