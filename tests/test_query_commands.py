@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -123,6 +124,29 @@ def test_export_jsonl_and_csv_to_files(archive, tmp_path):
     assert len(records) == 4 and rows == records
     current = run(archive, "export").stdout
     assert [json.loads(line)["version"] for line in current.splitlines()] == [1, 1, 2]
+
+
+def test_an_export_that_fails_half_way_leaves_the_earlier_file_whole(
+    archive, tmp_path, monkeypatch
+):
+    from storage import export as exports
+
+    exports_dir = tmp_path / "exports"
+    exports_dir.mkdir()
+    target = exports_dir / "out.jsonl"
+    assert run(archive, "export", "-o", str(target)).exit_code == 0
+    earlier = target.read_bytes()
+
+    def disk_fills_up(records, out):
+        out.write("{\"half\": ")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(exports, "write_jsonl", disk_fills_up)
+    failed = run(archive, "export", "--all-versions", "-o", str(target))
+    assert failed.exit_code == 1
+    assert "No space left on device" in failed.output
+    assert target.read_bytes() == earlier
+    assert sorted(path.name for path in exports_dir.iterdir()) == ["out.jsonl"]
 
 
 def test_export_warc_to_stdout(archive):

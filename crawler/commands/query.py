@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -369,8 +372,22 @@ def _output(path: str, *, binary: bool):
             wrapper.flush()
             wrapper.detach()
         return
-    with open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="") as out:
-        yield out
+    # Written beside the file and renamed over it at the end: an export that fails or is
+    # stopped half-way leaves no truncated file, and an earlier export at `path` stays whole.
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(target.parent))
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        with (
+            open(partial, "xb") if binary else open(partial, "x", encoding="utf-8", newline="")
+        ) as out:
+            yield out
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # --- stats ---------------------------------------------------------------------------------------
