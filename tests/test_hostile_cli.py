@@ -140,6 +140,8 @@ BAD_INPUTS: dict[str, tuple[str, ...]] = {
     "import-html-without-url": ("import", "{page}", "--db", "{db}"),
     "import-html-bad-date": (
         "import", "{page}", "--url", URL, "--fetched-at", "2024-11-15T07:00", "--db", "{db}"),
+    "import-html-future-date": (
+        "import", "{page}", "--url", URL, "--fetched-at", "2204-11-15T07:00+09:00", "--db", "{db}"),
     # --db: unwritable path, a directory, a file that is no database, unknown schemes
     "db-under-a-file-stats": ("stats", "--db", "sqlite:///{file}/archive.sqlite3"),
     "db-under-a-file-import": (

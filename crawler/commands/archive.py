@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -43,6 +43,8 @@ SUMMARY_ORDER = (
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type")
 # Pages per ingest transaction: what the crawl's writer takes when pages wait (~9 MB of bodies).
 IMPORT_BATCH = MAX_BATCH
+# How far past this machine's clock an imported page's --fetched-at may be (clocks differ).
+FUTURE_SLACK = timedelta(days=1)
 
 
 # --- db ----------------------------------------------------------------------------------------
@@ -129,6 +131,10 @@ def import_command(
         if not fetched_at:
             raise CommandError(f"{html_files[0]}: an HTML file needs --fetched-at")
         html_time = parse_time(fetched_at, what="--fetched-at")
+        if html_time > datetime.now(UTC) + FUTURE_SLACK:
+            # A mistyped year would put this capture after every real one and reorder the
+            # article's versions around it.
+            raise CommandError(f"--fetched-at is in the future: {fetched_at}")
     elif url or fetched_at:
         raise CommandError("--url and --fetched-at apply to an HTML file, not to WARC files")
 
