@@ -128,6 +128,8 @@ BAD_INPUTS: dict[str, tuple[str, ...]] = {
     "search-bad-since": ("search", "뉴시스", "--since", "2024-13-01", "--db", "{db}"),
     "search-bad-until": ("search", "뉴시스", "--until", "tomorrow", "--db", "{db}"),
     "search-zero-limit": ("search", "뉴시스", "--limit", "0", "--db", "{db}"),
+    "search-since-after-until": (
+        "search", "뉴시스", "--since", "2024-11-16", "--until", "2024-11-15", "--db", "{db}"),
     "export-bad-since": ("export", "--since", "2024-02-30", "--db", "{db}"),
     "export-to-directory": ("export", "-o", "{dir}", "--db", "{db}"),
     "export-to-missing-dir": ("export", "-o", "{root}/no/such/dir/out.jsonl", "--db", "{db}"),

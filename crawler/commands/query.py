@@ -282,6 +282,8 @@ def search_command(
     """
     if not normalize_query(text):
         raise click.UsageError("the search text is empty")
+    if since is not None and until is not None and since >= until:
+        raise click.UsageError("--since is after --until: no article can match")
     with _reading(db_url) as session:
         hits = search(
             session, text, since=since, until=until, section=section, reporter=reporter, limit=limit
