@@ -157,17 +157,12 @@ def test_import_killed_at_random_points_then_rerun_equals_an_uninterrupted_impor
 # --- reparse -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lane", LANES)
-def test_reparse_killed_at_random_points_then_rerun_equals_an_uninterrupted_reparse(
-    tmp_path: Path, lane: int
-) -> None:
-    seed = lane_seed(lane)
-    rng = random.Random(seed)
-    # ~100 captures of ~50 articles, versions made by the current parser.
+def reparse_archive(seed: int, tmp_path: Path) -> tuple[Path, dict]:
+    """An archive to reparse (~100 captures of ~50 articles, versions made by the current
+    parser), and the dump of what an uninterrupted reparse with parser_v2 makes of it."""
     snapshot = tmp_path / "snapshot.sqlite3"
-    snapshot_url = f"sqlite:///{snapshot}"
     warc = import_batches(seed, tmp_path, 1, 100)[0]
-    imported = CliRunner().invoke(cli, ["import", str(warc), "--db", snapshot_url])
+    imported = CliRunner().invoke(cli, ["import", str(warc), "--db", f"sqlite:///{snapshot}"])
     assert imported.exit_code == 0, imported.output
     sqlite_checkpoint(snapshot)
     reference = tmp_path / "reference.sqlite3"
@@ -177,7 +172,16 @@ def test_reparse_killed_at_random_points_then_rerun_equals_an_uninterrupted_repa
         reparse(engine, parser=parser_v2, workers=1)
     finally:
         engine.dispose()
-    expected = dump(f"sqlite:///{reference}", full=True)
+    return snapshot, dump(f"sqlite:///{reference}", full=True)
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_reparse_killed_at_random_points_then_rerun_equals_an_uninterrupted_reparse(
+    tmp_path: Path, lane: int
+) -> None:
+    seed = lane_seed(lane)
+    rng = random.Random(seed)
+    snapshot, expected = reparse_archive(seed, tmp_path)
     articles = len(expected["versions"])
     kills = []
     for point in range(KILLS_PER_LANE):
@@ -222,19 +226,7 @@ def test_reparse_interrupted_by_ctrl_c_stops_cleanly_and_the_rerun_completes(
     seed = choose_seed()
     print(f"interrupt seed {seed} (replay: NEWSARCHIVE_CRASH_SEED={seed})")
     rng = random.Random(seed)
-    snapshot = tmp_path / "snapshot.sqlite3"
-    warc = import_batches(seed, tmp_path, 1, 100)[0]
-    imported = CliRunner().invoke(cli, ["import", str(warc), "--db", f"sqlite:///{snapshot}"])
-    assert imported.exit_code == 0, imported.output
-    sqlite_checkpoint(snapshot)
-    reference = tmp_path / "reference.sqlite3"
-    shutil.copy(snapshot, reference)
-    engine = open_archive(f"sqlite:///{reference}", for_writing=True)
-    try:
-        reparse(engine, parser=parser_v2, workers=1)
-    finally:
-        engine.dispose()
-    expected = dump(f"sqlite:///{reference}", full=True)
+    snapshot, expected = reparse_archive(seed, tmp_path)
     articles = len(expected["versions"])
     for point in range(INTERRUPTS):
         db_path = tmp_path / f"interrupt-{point}.sqlite3"
