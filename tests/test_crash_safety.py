@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from crawler.cli import cli
 from storage.db import open_archive, upgrade
 from storage.reparse import reparse
+from tests.crawl_support import rows
 from tests.reliability_support import (
     Reader,
     choose_seed,
@@ -260,7 +259,8 @@ def test_crawl_interrupted_by_ctrl_c_stops_cleanly_as_an_interrupted_run(
     seed = choose_seed()
     print(f"crawl interrupt seed {seed} (replay: NEWSARCHIVE_CRASH_SEED={seed})")
     rng = random.Random(seed)
-    db_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
+    db_path = tmp_path / "archive.sqlite3"
+    db_url = f"sqlite:///{db_path}"
     with NewsisSite(seed=seed % 1000 + 1, articles=600) as site:
         crawl = start(crawl_args(db_url, site, "--since", "2024-10-01"))
         reader = Reader(db_url)
@@ -284,17 +284,8 @@ def test_crawl_interrupted_by_ctrl_c_stops_cleanly_as_an_interrupted_run(
         result = run(crawl_args(db_url, site, "--revisit", "none"))
         assert result.returncode == 0, (seed, result.stderr[-2000:])
         assert consistency_problems(db_url) == [], seed
-    outcomes = dict(rows_of(db_url, "SELECT crawl_run_id, outcome FROM crawl_runs"))
+    outcomes = dict(rows(db_path, "SELECT crawl_run_id, outcome FROM crawl_runs"))
     assert outcomes == {1: "interrupted", 2: "finished"}, (seed, outcomes)
-
-
-def rows_of(db_url: str, sql: str) -> list[tuple]:
-    engine = create_engine(db_url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def wait_for_commits(process, db_url: str, articles: int) -> None:
