@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
 from crawler.ingest_process import close_unclosed
+from crawler.pipelines import ARCHIVE_FAILING, STORE_FAILURES_TO_STOP
 from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
 from crawler.spiders.newsis import NewsisSpider, normalize_base_url
 from storage import archive
@@ -129,6 +130,11 @@ def judge_run(stats: dict[str, Any]) -> tuple[str, str | None]:
     if reason is None:
         # Scrapy stopped without closing the spider: a second Ctrl-C or signal forces that.
         return "interrupted", "stopped at once by a second signal"
+    if reason == ARCHIVE_FAILING:
+        return "failed", (
+            f"stopped: {STORE_FAILURES_TO_STOP} pages in a row could not be stored"
+            " (disk full? database down?); see the log"
+        )
     if reason != "finished":
         return "failed", f"crawl ended early: {reason}"
     if stats.get("newsarchive/ingest_errors"):

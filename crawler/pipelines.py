@@ -12,10 +12,18 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from crawler.archive_thread import ArchiveThread
-from crawler.ingest_process import IngestProcess, Stored, WriterGone
+from crawler.ingest_process import MAX_BATCH, IngestProcess, Stored, WriterGone
 from crawler.items import FetchedPage
 
 logger = logging.getLogger(__name__)
+
+# Pages in a row the archive could not store (disk full, database down or refusing writes):
+# past a batch's worth the crawl stops, rather than fetch the rest of the site only to lose
+# every page (each would be fetched again by the next run anyway).
+STORE_FAILURES_TO_STOP = MAX_BATCH
+# The finish reason of a crawl so stopped (crawl.judge_run words it).
+ARCHIVE_FAILING = "archive_failing"
+_FAILURES_IN_A_ROW = "newsarchive/ingest_errors_in_a_row"
 
 
 async def store_counted(
@@ -33,10 +41,24 @@ async def store_counted(
         stored = Stored(None, str(gone))
     if stored.outcome is None:
         crawler.stats.inc_value("newsarchive/ingest_errors")
+        crawler.stats.inc_value(_FAILURES_IN_A_ROW)
         logger.error("Could not store the fetch of %s: %s", page.url, stored.error)
+        if crawler.stats.get_value(_FAILURES_IN_A_ROW) == STORE_FAILURES_TO_STOP:
+            logger.error(
+                "%d pages in a row could not be stored: stopping the crawl", STORE_FAILURES_TO_STOP
+            )
+            # Not awaited here: closing waits for the items in progress, this one among them.
+            _stopping.add(
+                asyncio.ensure_future(crawler.engine.close_spider_async(reason=ARCHIVE_FAILING))
+            )
         return False
+    crawler.stats.set_value(_FAILURES_IN_A_ROW, 0)
     crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
     return True
+
+
+# The crawls being stopped: a task must be referenced until it is done.
+_stopping: set[asyncio.Future[None]] = set()
 
 
 class ArchivePipeline:

@@ -1,9 +1,14 @@
-"""Faults: 5xx, 429, resets and truncated bodies are retried, then kept as failed captures."""
+"""Faults: 5xx, 429, resets and truncated bodies are retried, then kept as failed captures;
+an archive that refuses pages stops the crawl."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from crawler.pipelines import STORE_FAILURES_TO_STOP
+from storage.db import upgrade
 from tests.crawl_support import article_fetches, rows, run_crawl, scalar
 from tests.site.server import NewsisSite
 
@@ -68,3 +73,42 @@ def test_lasting_fault_is_retried_then_kept_as_a_failed_capture(faulty_crawl, fa
     if fault in ("503", "429"):
         assert status == int(fault)
     assert scalar(db_path, "SELECT count(*) FROM versions WHERE article_id = ?", (article_id,)) == 0
+
+
+# --- an archive that stops taking pages --------------------------------------------------------
+
+
+def test_crawl_stops_once_the_archive_refuses_a_batch_worth_of_pages_in_a_row(tmp_path) -> None:
+    """Disk full, database down: every page fails to store. The crawl must stop after
+    STORE_FAILURES_TO_STOP of them instead of fetching the whole site for nothing."""
+    db_path = tmp_path / "archive.sqlite3"
+    upgrade(f"sqlite:///{db_path}")
+    # The archive refuses every capture, as a full disk would (crawl_runs still takes its row).
+    _execute(
+        db_path,
+        "CREATE TRIGGER refuse_captures BEFORE INSERT ON captures "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    with NewsisSite(seed=32, articles=600) as site:
+        refused = run_crawl(db_path, site, "--since", "2024-10-01")
+        fetched = sum(article_fetches(site).values())
+        listed = len(site.live_articles())
+        _execute(db_path, "DROP TRIGGER refuse_captures")
+        rerun = run_crawl(db_path, site, "--since", "2024-10-01")
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    assert f"{STORE_FAILURES_TO_STOP} pages in a row could not be stored" in refused.stdout
+    assert "Traceback" not in refused.stderr, refused.stderr[-3000:]
+    # Stopped early: most of the site's articles were never asked for.
+    assert fetched < listed / 2, (fetched, listed)
+    assert scalar(db_path, "SELECT outcome FROM crawl_runs WHERE crawl_run_id = 1") == "failed"
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert scalar(db_path, "SELECT count(*) FROM captures") > fetched  # the site, this time
+
+
+def _execute(db_path, sql: str) -> None:
+    connection = sqlite3.connect(db_path, timeout=30)
+    try:
+        connection.execute(sql)
+        connection.commit()
+    finally:
+        connection.close()
