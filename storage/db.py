@@ -250,7 +250,8 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def schema_state(engine: Engine) -> str:
-    """'head', 'empty' (no tables), 'behind' (older revision) or 'unknown' (no known revision)."""
+    """'head', 'empty' (no tables), 'behind' (older revision), 'newer' (a revision this code does
+    not know: written by a newer newsarchive) or 'unknown' (tables, but no schema revision)."""
     tables = set(inspect(engine).get_table_names())
     if not tables:
         return "empty"
@@ -263,7 +264,9 @@ def schema_state(engine: Engine) -> str:
 
     script = ScriptDirectory.from_config(alembic_config(DEFAULT_DB_URL))
     known = {rev.revision for rev in script.walk_revisions()}
-    return "behind" if revision in known or revision is None else "unknown"
+    if revision is None or revision in known:
+        return "behind"
+    return "newer"
 
 
 def open_archive(url: str, *, for_writing: bool) -> Engine:
@@ -293,12 +296,30 @@ def open_archive(url: str, *, for_writing: bool) -> Engine:
         message = f"{redact_url(url)} has no archive tables yet; {fix}"
     elif state == "behind":
         message = f"{redact_url(url)} is at an older schema revision; {fix}"
+    elif state == "newer":
+        message = newer_schema_message(url, current_revision_of(url))
     else:
         message = (
             f"{redact_url(url)} holds tables that are not a newsarchive archive at a known "
             f"revision; point --db at an archive or an empty database, or {fix}"
         )
     raise ArchiveNotAtHead(message)
+
+
+def newer_schema_message(url: str, revision: str | None) -> str:
+    """Why an archive written by a newer newsarchive is refused, and what to do."""
+    return (
+        f"{redact_url(url)} is at schema revision {revision}, newer than this newsarchive knows"
+        f" (up to {head_revision()}): a newer newsarchive wrote it; upgrade newsarchive to use it"
+    )
+
+
+def current_revision_of(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
 
 
 def _first_line(error: BaseException) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 
+from crawler.cli import cli
 from storage import db
 from storage.archive import ingest
 from storage.db import make_session_factory
@@ -58,13 +61,28 @@ def test_fresh_sqlite_file_is_upgraded_on_open(tmp_path):
 
 def test_database_at_older_revision_is_refused_with_the_fixing_command(db_url):
     db.upgrade(db_url)
+    db.downgrade(db_url, "0006")
+    with pytest.raises(db.ArchiveNotAtHead, match=r"older schema revision.*db upgrade --db "):
+        db.open_archive(db_url, for_writing=True)
+
+
+def test_database_written_by_a_newer_newsarchive_is_refused_and_not_upgraded(db_url):
+    db.upgrade(db_url)
     engine = create_engine(db_url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
-    # An unknown revision string is refused too; a real older one needs a second migration.
-    with pytest.raises(db.ArchiveNotAtHead, match=r"newsarchive db upgrade --db "):
-        db.open_archive(db_url, for_writing=True)
+    newer = r"revision 9999, newer than this newsarchive knows .*upgrade newsarchive"
+    with pytest.raises(db.ArchiveNotAtHead, match=newer):
+        db.open_archive(db_url, for_writing=False)
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
+    assert result.exit_code == 1
+    assert re.search(newer, result.output), result.output
+    current = CliRunner().invoke(cli, ["db", "current", "--db", db_url])
+    assert "9999 (newer than this newsarchive's head" in current.output
+    engine = create_engine(db_url)
+    assert db.current_revision(engine) == "9999"  # left as it was
+    engine.dispose()
 
 
 def test_database_with_foreign_tables_is_refused(db_url):

@@ -71,6 +71,8 @@ def db_upgrade_command(db_url: str | None) -> None:
             f"{db.redact_url(url)} holds tables that are not a newsarchive archive at a known "
             "revision; refusing to touch them"
         )
+    if state == "newer":
+        raise CommandError(db.newer_schema_message(url, db.current_revision_of(url)))
     db.upgrade(url)
     click.echo(f"{db.redact_url(url)}: at revision {db.head_revision()} (head)")
 
@@ -92,6 +94,8 @@ def db_current_command(db_url: str | None) -> None:
         click.echo(f"{revision} (head)")
     elif state == "empty":
         click.echo(f"none (empty database; `newsarchive db upgrade` creates revision {head})")
+    elif state == "newer":
+        click.echo(f"{revision} (newer than this newsarchive's head {head}: upgrade newsarchive)")
     else:
         click.echo(f"{revision or 'none'} (not head {head}; run `newsarchive db upgrade`)")
 
