@@ -290,6 +290,7 @@ def open_archive(url: str, *, for_writing: bool) -> Engine:
         state = schema_state(engine)
     if state == "head":
         return engine
+    revision = current_revision(engine) if state == "newer" else None
     engine.dispose()
     fix = f"run `newsarchive db upgrade --db {redact_url(url)}`"
     if state == "empty":
@@ -297,7 +298,7 @@ def open_archive(url: str, *, for_writing: bool) -> Engine:
     elif state == "behind":
         message = f"{redact_url(url)} is at an older schema revision; {fix}"
     elif state == "newer":
-        message = newer_schema_message(url, current_revision_of(url))
+        message = newer_schema_message(url, revision)
     else:
         message = (
             f"{redact_url(url)} holds tables that are not a newsarchive archive at a known "
@@ -312,14 +313,6 @@ def newer_schema_message(url: str, revision: str | None) -> str:
         f"{redact_url(url)} is at schema revision {revision}, newer than this newsarchive knows"
         f" (up to {head_revision()}): a newer newsarchive wrote it; upgrade newsarchive to use it"
     )
-
-
-def current_revision_of(url: str) -> str | None:
-    engine = make_engine(url)
-    try:
-        return current_revision(engine)
-    finally:
-        engine.dispose()
 
 
 def _first_line(error: BaseException) -> str:

@@ -64,6 +64,7 @@ def db_upgrade_command(db_url: str | None) -> None:
     engine = db.make_engine(url)
     try:
         state = db.schema_state(engine)
+        revision = db.current_revision(engine) if state == "newer" else None
     finally:
         engine.dispose()
     if state == "unknown":
@@ -72,7 +73,7 @@ def db_upgrade_command(db_url: str | None) -> None:
             "revision; refusing to touch them"
         )
     if state == "newer":
-        raise CommandError(db.newer_schema_message(url, db.current_revision_of(url)))
+        raise CommandError(db.newer_schema_message(url, revision))
     db.upgrade(url)
     click.echo(f"{db.redact_url(url)}: at revision {db.head_revision()} (head)")
 
