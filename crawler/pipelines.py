@@ -48,9 +48,11 @@ async def store_counted(
                 "%d pages in a row could not be stored: stopping the crawl", STORE_FAILURES_TO_STOP
             )
             # Not awaited here: closing waits for the items in progress, this one among them.
-            _stopping.add(
-                asyncio.ensure_future(crawler.engine.close_spider_async(reason=ARCHIVE_FAILING))
+            stopping = asyncio.ensure_future(
+                crawler.engine.close_spider_async(reason=ARCHIVE_FAILING)
             )
+            _stopping.add(stopping)
+            stopping.add_done_callback(_stopping.discard)
         return False
     crawler.stats.set_value(_FAILURES_IN_A_ROW, 0)
     crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
