@@ -73,6 +73,17 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
     return process.returncode, out, err
 
 
+def finish_within(process: subprocess.Popen[str], *, seconds: float) -> tuple[int, str, str]:
+    """The process's exit code and output; one still running after `seconds` (hung) is killed
+    with its process group and fails the test."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        kill(process)
+        raise AssertionError(f"still running {seconds} s later") from None
+    return finish(process)
+
+
 def kill(process: subprocess.Popen[str]) -> None:
     """SIGKILL the process group we started (the command and any children of it), then reap it."""
     try:

@@ -33,7 +33,7 @@ from tests.reliability_support import (
     crawl_args,
     dump,
     expected_content_hash,
-    finish,
+    finish_within,
     import_batches,
     kill_after,
     newsarchive,
@@ -299,14 +299,3 @@ def wait_for_commits(process, db_url: str, articles: int) -> None:
         )
     finally:
         reader.close()
-
-
-def finish_within(process, *, seconds: float) -> tuple[int, str, str]:
-    """The process's exit code and output; a hang fails the test (and the group is killed)."""
-    try:
-        process.wait(timeout=seconds)
-    except Exception:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise AssertionError(f"still running {seconds} s after Ctrl-C") from None
-    return finish(process)
