@@ -90,7 +90,6 @@ class IngestProcess:
         )
         self._process.start()
         child_end.close()
-        self._closed = False
         _unclosed.add(self)
         self._sender = threading.Thread(target=self._send_loop, name="newsarchive-send")
         self._receiver = threading.Thread(target=self._receive_loop, name="newsarchive-receive")
@@ -115,9 +114,8 @@ class IngestProcess:
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Let the writer store everything handed to it, then stop it (blocking; once)."""
-        if self._closed:
+        if self not in _unclosed:
             return
-        self._closed = True
         _unclosed.discard(self)
         self._outbox.put(_END)
         self._sender.join()
