@@ -23,7 +23,7 @@ from crawler.parsers import parse_article  # noqa: E402
 from tests.fixtures.build_newsis_fixtures import side_chrome  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "newsis"
-EXAMPLES = REPO.parent / "shared" / "newsis" / "examples"
+EXAMPLES = FIXTURES / "examples"
 HEADING = "## Parser (issue 2)"
 MIN_PAGE = 100 * 1024
 

@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from crawler.parsers.newsis import MAX_PAGE_BYTES
+from tests.paths import NEWSIS_EXAMPLES
 
-EXAMPLES = Path("/work/shared/newsis/examples")
+EXAMPLES = NEWSIS_EXAMPLES
 EXAMPLE_PAGES = ("seed-l3", "older-l2", "photo-item", "not-found")
 SITE_ARTICLES = 24
 # Local-site pages are rendered for 2024-11-15 (tests/site/server.py DEFAULT_NOW).

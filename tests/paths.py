@@ -1,7 +1,8 @@
-"""Where tests find the repository and the shared Newsis examples (beside the clone, as in CI)."""
+"""Where tests find the repository and the reference Newsis example pages kept inside it."""
 
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# CI clones the repository into a fresh folder with a copy of shared/ beside it.
-SHARED_EXAMPLES = REPO_ROOT.parent / "shared" / "newsis" / "examples"
+# The pages of RECORD.md with their exact records, copied into the repository: a clone has
+# nothing beside it.
+NEWSIS_EXAMPLES = REPO_ROOT / "tests" / "fixtures" / "newsis" / "examples"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.items import FetchedPage
 from storage.archive import ingest
 from storage.db import make_session_factory, open_archive, upgrade
-from tests.paths import SHARED_EXAMPLES
+from tests.paths import NEWSIS_EXAMPLES
 
 POSTGRES_ENV_VAR = "NEWSARCHIVE_TEST_POSTGRES"
 
@@ -69,8 +69,8 @@ def session_factory(archive_engine) -> sessionmaker[Session]:
     return make_session_factory(archive_engine)
 
 
-# The reference pages of RECORD.md, in shared/ beside the clone.
-EXAMPLE_DIRS = (SHARED_EXAMPLES,)
+# The reference pages of RECORD.md, copied into tests/fixtures/newsis/examples.
+EXAMPLE_DIRS = (NEWSIS_EXAMPLES,)
 
 
 def sqlite_versions_and_search_index(path: Path) -> tuple[list[Any], list[Any]]:
@@ -150,7 +150,7 @@ def chrome_changed(raw: bytes, n: int) -> bytes:
 
 
 def example(name: str) -> bytes:
-    return (SHARED_EXAMPLES / name).read_bytes()
+    return (NEWSIS_EXAMPLES / name).read_bytes()
 
 
 def seed_v1() -> bytes:

@@ -9,9 +9,9 @@ import sys
 from click.testing import CliRunner
 
 from crawler.cli import cli
-from tests.paths import REPO_ROOT, SHARED_EXAMPLES
+from tests.paths import NEWSIS_EXAMPLES, REPO_ROOT
 
-SEED = SHARED_EXAMPLES / "seed-l3.html"
+SEED = NEWSIS_EXAMPLES / "seed-l3.html"
 SEED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"
 NOT_FOUND_URL = "https://www.newsis.com/view/NISX20241115_0009999999"
 
@@ -36,7 +36,7 @@ def test_parse_reads_stdin_when_page_is_dash():
 
 
 def test_parse_fetched_at_picks_the_older_parser_version():
-    older = SHARED_EXAMPLES / "older-l2.html"
+    older = NEWSIS_EXAMPLES / "older-l2.html"
     url = "http://www.newsis.com/view/?id=NISX20190304_0000577521&cID=10201&pID=10200"
     result = _run(str(older), "--url", url, "--fetched-at", "2019-03-04T18:00:00+09:00")
     assert result.exit_code == 0
@@ -44,7 +44,7 @@ def test_parse_fetched_at_picks_the_older_parser_version():
 
 
 def test_parse_of_a_non_article_prints_one_line_and_exits_1():
-    result = _run(str(SHARED_EXAMPLES / "not-found.html"), "--url", NOT_FOUND_URL)
+    result = _run(str(NEWSIS_EXAMPLES / "not-found.html"), "--url", NOT_FOUND_URL)
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.startswith("newsarchive: not an article: ")

@@ -7,14 +7,14 @@ from hypothesis import strategies as st
 
 from crawler.parsers import NotAnArticle, ParseError, parse_article
 from crawler.records import ArticleRecord
-from tests.paths import SHARED_EXAMPLES
+from tests.paths import NEWSIS_EXAMPLES
 
 PAGES = {
     "https://www.newsis.com/view/NISX20241115_0002960118": "seed-l3.html",
     "http://www.newsis.com/view/?id=NISX20190304_0000577521&cID=10201&pID=10200": "older-l2.html",
     "https://www.newsis.com/view/NISI20241114_0020593301": "photo-item.html",
 }
-BODIES = {url: (SHARED_EXAMPLES / name).read_bytes() for url, name in PAGES.items()}
+BODIES = {url: (NEWSIS_EXAMPLES / name).read_bytes() for url, name in PAGES.items()}
 URLS = sorted(BODIES)
 
 # CI derandomises (profile "ci", chosen in conftest.py); the deadline is the 1 s-a-page bound.

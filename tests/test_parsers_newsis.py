@@ -1,4 +1,4 @@
-"""The Newsis parser against the shared examples, the fixture set, and pages that are no article."""
+"""The Newsis parser against the reference examples, the fixture set, and pages not articles."""
 
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from crawler.parsers import (
     parse_article,
     parser_for,
 )
-from tests.paths import SHARED_EXAMPLES
+from tests.paths import NEWSIS_EXAMPLES
 
-# CI clones the repository into a folder with shared/ beside it.
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "newsis"
 SEED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"
 UNCOMPARED = ("parser_version", "content_hash")
@@ -34,14 +33,14 @@ def _compared(record) -> dict:
 
 def _example_names(expect: str) -> list[str]:
     names = []
-    for meta in sorted(SHARED_EXAMPLES.glob("*.meta.json")):
+    for meta in sorted(NEWSIS_EXAMPLES.glob("*.meta.json")):
         if json.loads(meta.read_text(encoding="utf-8"))["expect"] == expect:
             names.append(meta.name.removesuffix(".meta.json"))
     return names
 
 
 def _seed() -> str:
-    return (SHARED_EXAMPLES / "seed-l3.html").read_text(encoding="utf-8")
+    return (NEWSIS_EXAMPLES / "seed-l3.html").read_text(encoding="utf-8")
 
 
 def test_examples_are_present():
@@ -50,17 +49,17 @@ def test_examples_are_present():
 
 @pytest.mark.parametrize("name", _example_names("record"))
 def test_example_page_gives_its_json(name):
-    meta = json.loads((SHARED_EXAMPLES / f"{name}.meta.json").read_text(encoding="utf-8"))
-    record = parse_article((SHARED_EXAMPLES / f"{name}.html").read_bytes(), meta["url"])
-    expected = json.loads((SHARED_EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+    meta = json.loads((NEWSIS_EXAMPLES / f"{name}.meta.json").read_text(encoding="utf-8"))
+    record = parse_article((NEWSIS_EXAMPLES / f"{name}.html").read_bytes(), meta["url"])
+    expected = json.loads((NEWSIS_EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
     assert _compared(record) == expected
 
 
 @pytest.mark.parametrize("name", _example_names("error"))
 def test_example_error_page_is_not_an_article(name):
-    meta = json.loads((SHARED_EXAMPLES / f"{name}.meta.json").read_text(encoding="utf-8"))
+    meta = json.loads((NEWSIS_EXAMPLES / f"{name}.meta.json").read_text(encoding="utf-8"))
     with pytest.raises(NotAnArticle):
-        parse_article((SHARED_EXAMPLES / f"{name}.html").read_bytes(), meta["url"])
+        parse_article((NEWSIS_EXAMPLES / f"{name}.html").read_bytes(), meta["url"])
 
 
 def _fixture_names() -> list[str]:
@@ -198,7 +197,7 @@ def test_page_without_body_is_not_an_article():
 
 
 def test_photo_item_without_caption_is_not_an_article():
-    page = (SHARED_EXAMPLES / "photo-item.html").read_text(encoding="utf-8")
+    page = (NEWSIS_EXAMPLES / "photo-item.html").read_text(encoding="utf-8")
     page = page.replace('<p class="photojournal">', '<p class="x">').replace("<img src=", "<i src=")
     url = "https://www.newsis.com/view/NISI20241114_0020593301"
     assert _not_an_article(page, url) == "photo item without caption"

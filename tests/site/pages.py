@@ -1,6 +1,6 @@
 """The local site's pages as bytes: articles (both designs), error, lists, feeds, robots, sitemaps."""
 
-# The markup mirrors /work/shared/newsis/examples line for line, so its long lines stay as they are.
+# The markup mirrors tests/fixtures/newsis/examples line for line, so its long lines stay as they are.
 # ruff: noqa: E501
 
 from __future__ import annotations
