@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http.client import responses
 from typing import Any, BinaryIO, TextIO
@@ -79,12 +79,14 @@ def write_warc(
     *,
     since: datetime | None = None,
     batch_size: int = 200,
+    on_record: Callable[[], None] | None = None,
 ) -> int:
     """Every capture with an HTTP response as a gzip'd WARC response record; returns the count.
 
     Fetch errors have no response and are left out. The HTTP head is rebuilt from the stored
     status and headers; the payload is the exact stored body. `body_session` loads bodies apart
     from the streaming cursor and is emptied after each one, so memory stays flat.
+    `on_record` is called after each record written (a progress bar).
     """
     writer = WARCWriter(out, gzip=True)
     writer.write_record(
@@ -115,6 +117,8 @@ def write_warc(
         body_session.expunge_all()
         writer.write_record(_response_record(writer, row, body))
         count += 1
+        if on_record is not None:
+            on_record()
     return count
 
 

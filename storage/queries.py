@@ -313,6 +313,35 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
 # --- export --------------------------------------------------------------------------------------
 
 
+def _records_statement(since: datetime | None, all_versions: bool):
+    statement = select(*Version.__table__.columns)
+    if not all_versions:
+        statement = statement.join(
+            Article,
+            (Article.article_id == Version.article_id)
+            & (Article.current_version_no == Version.version_no),
+        )
+    if since is not None:
+        statement = statement.where(Version.first_seen_at >= since)
+    return statement
+
+
+def count_records(
+    session: Session, *, since: datetime | None = None, all_versions: bool = False
+) -> int:
+    """How many records iter_records gives for the same arguments."""
+    records = _records_statement(since, all_versions).subquery()
+    return session.scalar(select(func.count()).select_from(records)) or 0
+
+
+def count_captures(session: Session, *, since: datetime | None = None) -> int:
+    """How many captures a WARC export writes: those with an HTTP response."""
+    statement = select(func.count()).select_from(Capture).where(Capture.status.is_not(None))
+    if since is not None:
+        statement = statement.where(Capture.fetched_at >= since)
+    return session.scalar(statement) or 0
+
+
 def iter_records(
     session: Session,
     *,
@@ -325,15 +354,9 @@ def iter_records(
     Without `all_versions`, each article's current version only. `since`: versions first seen
     at or after it (what is new or changed since an earlier export).
     """
-    statement = select(*Version.__table__.columns).order_by(Version.article_id, Version.version_no)
-    if not all_versions:
-        statement = statement.join(
-            Article,
-            (Article.article_id == Version.article_id)
-            & (Article.current_version_no == Version.version_no),
-        )
-    if since is not None:
-        statement = statement.where(Version.first_seen_at >= since)
+    statement = _records_statement(since, all_versions).order_by(
+        Version.article_id, Version.version_no
+    )
     # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
     # yield_per streams (a server-side cursor on PostgreSQL).
     for row in session.execute(statement.execution_options(yield_per=batch_size)):

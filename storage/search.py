@@ -6,6 +6,7 @@ read are made by migrations 0002-0004 (names in storage.search_index).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,7 @@ __all__ = [
     "like_pattern",
     "normalize_query",
     "search",
+    "search_terms",
     "snippet",
 ]
 
@@ -50,9 +52,16 @@ class SearchHit:
     snippet: str
 
 
+def search_terms(query: str | Sequence[str]) -> list[str]:
+    """The terms a version must all hold: a string is one term (a phrase, spaces and all); each
+    item of a sequence is one. White space collapsed, empty terms and repeats dropped."""
+    texts = [query] if isinstance(query, str) else list(query)
+    return list(dict.fromkeys(term for text in texts if (term := normalize_query(text))))
+
+
 def search(
     session: Session,
-    query: str,
+    query: str | Sequence[str],
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -60,19 +69,20 @@ def search(
     reporter: str | None = None,
     limit: int = 20,
 ) -> list[SearchHit]:
-    """Articles whose headline or text holds `query` (a literal substring), newest published first.
+    """Articles whose headline or text holds `query`, newest published first.
 
-    Every version is searched; filters apply to the matching version. `until` is exclusive.
-    An empty query (after collapsing white space) raises ValueError.
+    `query` is a literal substring, or a sequence of them that a version must all hold (anywhere
+    in its text, in any order). Every version is searched; filters apply to the matching version.
+    `until` is exclusive. An empty query (after collapsing white space) raises ValueError.
     """
-    query = normalize_query(query)
-    if not query:
+    terms = search_terms(query)
+    if not terms:
         raise ValueError("the search text is empty")
     filters = Filters(since, until, section, reporter)
     if session.get_bind().dialect.name == "sqlite":
-        ids = sqlite_hit_ids(session, query, filters, limit)
+        ids = sqlite_hit_ids(session, terms, filters, limit)
     else:
-        ids = postgres_hit_ids(session, query, filters, limit)
+        ids = postgres_hit_ids(session, terms, filters, limit)
     rows = _load(session, ids)
     return [
         SearchHit(
@@ -83,7 +93,7 @@ def search(
             section=version.section,
             headline=version.headline,
             reporters=[reporter["name"] for reporter in version.reporters],
-            snippet=snippet(version, query),
+            snippet=snippet(version, terms),
         )
         for version, current in rows
     ]
@@ -104,22 +114,31 @@ def _load(session: Session, ids: list[int]) -> list[tuple[Version, int]]:
     return [loaded[version_id] for version_id in ids]
 
 
-def snippet(version: Version, query: str) -> str:
-    """The first indexed text holding `query`, cut to some context around the match."""
+def snippet(version: Version, query: str | Sequence[str]) -> str:
+    """The first text holding a term, cut to some context around it: subheadlines, body and
+    captions before the headline, which a hit shows anyway; the headline when only it matches."""
     texts = [
-        version.headline,
         *version.subheadlines,
         *version.body,
         *(caption.get("text") or "" for caption in version.captions),
+        version.headline,
     ]
-    needle = query.casefold()
+    for term in search_terms(query):
+        found = _context(texts, term)
+        if found is not None:
+            return found
+    return version.headline
+
+
+def _context(texts: list[str], term: str) -> str | None:
+    needle = term.casefold()
     for candidate in texts:
         position = candidate.casefold().find(needle)
         if position < 0:
             continue
         start = max(position - SNIPPET_CONTEXT_CHARS, 0)
-        end = position + len(query) + SNIPPET_CONTEXT_CHARS
+        end = position + len(term) + SNIPPET_CONTEXT_CHARS
         prefix = "…" if start > 0 else ""
         suffix = "…" if end < len(candidate) else ""
         return prefix + candidate[start:end] + suffix
-    return version.headline
+    return None

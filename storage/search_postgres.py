@@ -25,15 +25,18 @@ WALK_FROM_MATCHES = 400
 
 # The exact test, on the stored lower-cased text (migration 0004): a plain substring test that no
 # index serves, so the planner walks the order index for it instead of reading every candidate.
-_HOLDS = f"strpos({{alias}}.{PG_SEARCH_COLUMN}, lower(:query)) > 0"
+_HOLDS = f"strpos({{alias}}.{PG_SEARCH_COLUMN}, lower(:{{name}})) > 0"
 
 
-def postgres_hit_ids(session: Session, query: str, filters: Filters, limit: int) -> list[int]:
+def postgres_hit_ids(session: Session, terms: list[str], filters: Filters, limit: int) -> list[int]:
     """Version ids of the hits (newest matching version per article), newest first.
 
-    As on SQLite: a hit matches, passes the filters, and no later version of its article does.
+    As on SQLite: a hit holds every term, passes the filters, and no later version of its
+    article does. The longest term picks the candidates from its index; all are tested exactly.
     """
+    query = max(terms, key=len)
     params: dict[str, Any] = {"query": query, "limit": limit}
+    params.update({f"term_{number}": term for number, term in enumerate(terms)})
     if len(query) >= MIN_INDEXED_CHARS:
         # pg_trgm's GIN index on the stored text serves LIKE (ILIKE's result: both sides lowered).
         params["pattern"] = like_pattern(query)
@@ -84,15 +87,21 @@ def _sorted(
 
 def _hit_conditions(filters: Filters, params: dict[str, Any]) -> str:
     """`hit` holds the query, passes the filters, and no newer version of its article does both."""
-    tested = [_HOLDS.format(alias="hit"), *_filter_conditions("hit", filters, params)]
+    tested = [*_holds("hit", params), *_filter_conditions("hit", filters, params)]
     newer = [
         "newer.article_id = hit.article_id",
         "newer.version_no > hit.version_no",
-        _HOLDS.format(alias="newer"),
+        *_holds("newer", params),
         *_filter_conditions("newer", filters, params),
     ]
     tested.append(f"NOT EXISTS (SELECT 1 FROM versions AS newer WHERE {' AND '.join(newer)})")
     return " AND ".join(tested)
+
+
+def _holds(alias: str, params: dict[str, Any]) -> list[str]:
+    """The exact test of every term (params term_0, term_1, …) on `alias`."""
+    names = sorted(name for name in params if name.startswith("term_"))
+    return [_HOLDS.format(alias=alias, name=name) for name in names]
 
 
 def _filter_conditions(alias: str, filters: Filters, params: dict[str, Any]) -> list[str]:

@@ -30,27 +30,25 @@ LIKE_WINDOW = 5000
 _LAST_CHAR = "\U0010ffff"
 
 
-def sqlite_hit_ids(session: Session, query: str, filters: Filters, limit: int) -> list[int]:
+def sqlite_hit_ids(session: Session, terms: list[str], filters: Filters, limit: int) -> list[int]:
     """Version ids of the hits (newest matching version per article), newest first.
 
-    A version is a hit when it matches, passes the filters, and no later version of the same
-    article does both (the same result as grouping by article, without grouping every match).
+    A version matches when it holds every term. A version is a hit when it matches, passes the
+    filters, and no later version of the same article does both (the same result as grouping by
+    article, without grouping every match).
     """
     params: dict[str, Any] = {"limit": limit}
-    if len(query) >= MIN_INDEXED_CHARS:
-        params["phrase"] = fts5_phrase(query)
-        matched = "SELECT rowid FROM versions_search WHERE versions_search MATCH :phrase"
-    elif len(query) == PAIR_CHARS:
-        # Every indexed column ends with a line break (migration 0004), so each occurrence of a
-        # 2-character string starts a trigram: the versions holding a term in its prefix range.
-        params["term_from"] = fts5_fold(query)
-        params["term_to"] = params["term_from"] + _LAST_CHAR
+    indexed = [term for term in terms if len(term) >= PAIR_CHARS]
+    if not indexed:
+        return _one_character_ids(session, terms, filters, params)
+    matched = " INTERSECT ".join(_indexed_matches(indexed, params))
+    singles = [term for term in terms if len(term) < PAIR_CHARS]
+    if singles:
+        # No index holds single characters: tested on the versions the other terms matched.
         matched = (
-            f"SELECT DISTINCT doc FROM {SQLITE_VOCAB_TABLE} "
-            "WHERE term >= :term_from AND term <= :term_to"
+            f"SELECT indexed.id FROM {SQLITE_CONTENT_TABLE} AS indexed "
+            f"WHERE indexed.id IN ({matched}) AND {_like_tests(singles, params)}"
         )
-    else:
-        return _one_character_ids(session, query, filters, params)
     counted = session.execute(
         text(f"SELECT count(*) FROM ({matched} LIMIT :cap)"),
         {**params, "cap": WALK_FROM_MATCHES},
@@ -59,13 +57,45 @@ def sqlite_hit_ids(session: Session, query: str, filters: Filters, limit: int) -
     return _ranked_ids(session, "{alias}.version_id IN matched", plan, filters, params, matched)
 
 
+def _indexed_matches(terms: list[str], params: dict[str, Any]) -> list[str]:
+    """One SELECT of matching rowids per index lookup: the 3+ character terms as one FTS5 query
+    (phrases joined by AND), each 2-character term through the term list."""
+    selects = []
+    phrases = [fts5_phrase(term) for term in terms if len(term) >= MIN_INDEXED_CHARS]
+    if phrases:
+        params["phrase"] = " AND ".join(phrases)
+        selects.append("SELECT rowid FROM versions_search WHERE versions_search MATCH :phrase")
+    pairs = [term for term in terms if len(term) == PAIR_CHARS]
+    for number, term in enumerate(pairs):
+        # Every indexed column ends with a line break (migration 0004), so each occurrence of a
+        # 2-character string starts a trigram: the versions holding a term in its prefix range.
+        params[f"term_from_{number}"] = fts5_fold(term)
+        params[f"term_to_{number}"] = fts5_fold(term) + _LAST_CHAR
+        selects.append(
+            f"SELECT DISTINCT doc FROM {SQLITE_VOCAB_TABLE} "
+            f"WHERE term >= :term_from_{number} AND term <= :term_to_{number}"
+        )
+    return selects
+
+
+def _like_tests(terms: list[str], params: dict[str, Any]) -> str:
+    """An SQL test on `indexed` (the FTS5 content row) that it holds every one of `terms`."""
+    tests = []
+    for number, term in enumerate(terms):
+        params[f"pattern_{number}"] = like_pattern(term)
+        tests.append(
+            f"(indexed.c0 LIKE :pattern_{number} ESCAPE '\\' "
+            f"OR indexed.c1 LIKE :pattern_{number} ESCAPE '\\')"
+        )
+    return "(" + " AND ".join(tests) + ")"
+
+
 def _one_character_ids(
-    session: Session, query: str, filters: Filters, params: dict[str, Any]
+    session: Session, terms: list[str], filters: Filters, params: dict[str, Any]
 ) -> list[int]:
     """No index holds single characters: a LIKE test per version, over the newest LIKE_WINDOW
     versions first (a common character fills the page there), failing that over every version."""
-    params["pattern"] = like_pattern(query)
-    tested = "(indexed.c0 LIKE :pattern ESCAPE '\\' OR indexed.c1 LIKE :pattern ESCAPE '\\')"
+    tested = _like_tests(terms, params)
     matching = (
         f"EXISTS (SELECT 1 FROM {SQLITE_CONTENT_TABLE} AS indexed "
         f"WHERE indexed.id = {{alias}}.version_id AND {tested})"

@@ -125,7 +125,8 @@ def test_bad_date_is_one_clear_line(db_url, tmp_path):
     page = tmp_path / "page.html"
     page.write_bytes(b"<html></html>")
     result = run(str(page), "--url", SEED_URL, "--fetched-at", "yesterday", "--db", db_url)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error naming the option (issue 16)
+    assert "'--fetched-at'" in result.output
     assert "not an ISO 8601 time: 'yesterday'" in result.output
     assert "Traceback" not in result.output
 

@@ -19,7 +19,7 @@ from crawler.cli import cli
 from storage.archive import finish_run, start_run
 from storage.db import make_session_factory, open_archive
 from storage.export import record_from_csv_row
-from tests.storage_fixtures import OLDER_ID, PHOTO_ID, SEED_ID, fill, seed_v1, seed_v2
+from tests.storage_fixtures import OLDER_ID, PHOTO_ID, SEED_ID, fill, reading, seed_v1, seed_v2
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -200,3 +200,35 @@ def test_commands_run_in_a_subprocess_with_the_environment_variable(archive, tmp
         cwd=tmp_path,
     )
     assert missing.returncode == 1 and b"Traceback" not in missing.stderr
+
+
+def test_search_takes_several_words_and_all_must_appear(archive):
+    both = json.loads(run(archive, "search", "엔비디아", "손정의", "--json").output)
+    assert [h["article_id"] for h in both] == [SEED_ID]
+    assert json.loads(run(archive, "search", "엔비디아", "미세먼지", "--json").output) == []
+    assert "must hold every one" in run(archive, "search", "--help").output
+
+
+def test_search_prints_each_headline_once(archive):
+    from storage.queries import show
+
+    with reading(archive) as session:
+        records = [show(session, article) for article in (SEED_ID, PHOTO_ID, OLDER_ID)]
+    # Words of the headlines (the match in the headline) and of the bodies.
+    queries = [word for record in records for word in record["headline"].split()[:4]]
+    queries += [
+        word for record in records for text in record["body"][:1] for word in text.split()[:3]
+    ]
+    for query in queries:
+        output = run(archive, "search", query).stdout
+        for record in records:
+            if record["headline"] in output:
+                assert output.count(record["headline"]) == 1, (query, output)
+
+
+def test_diff_of_a_one_version_article_says_so(archive):
+    for article in (PHOTO_ID, OLDER_ID):
+        result = run(archive, "diff", article)
+        assert result.exit_code == 0
+        assert result.stdout == f"{article} has one version only: nothing to compare\n"
+        assert json.loads(run(archive, "diff", article, "--json").stdout) == []

@@ -252,3 +252,60 @@ def test_two_character_index_follows_updates(archive):
     with reading(archive) as session:
         assert ids(search(session, "곶감")) == [OLDER_ID]
         assert ids(search(session, "시행")) == holders(session, "시행")
+
+
+# --- several words --------------------------------------------------------------------------
+
+
+def _reference_hits(archive: str, terms: list[str]) -> list[tuple[str, int]]:
+    """(article, version) of the newest version holding every term in one of its texts, by a
+    plain scan of every version: what search must answer, newest published first."""
+    with reading(archive) as session:
+        versions = session.query(Version).order_by(Version.version_no).all()
+        newest: dict[str, Version] = {}
+        for version in versions:
+            texts = [
+                version.headline,
+                *version.subheadlines,
+                *version.body,
+                *(caption.get("text") or "" for caption in version.captions),
+            ]
+            if all(any(term in text for text in texts) for term in terms):
+                newest[version.article_id] = version
+        ordered = sorted(
+            newest.values(), key=lambda v: (v.published_at, v.article_id), reverse=True
+        )
+        return [(version.article_id, version.version_no) for version in ordered]
+
+
+def _words_of_the_archive(archive: str) -> list[str]:
+    with reading(archive) as session:
+        texts = [
+            text
+            for version in session.query(Version)
+            for text in (version.headline, *version.body)
+        ]
+    return [word for text in texts for word in text.split()]
+
+
+def test_several_words_must_all_appear_anywhere_in_the_version(archive):
+    import random
+
+    rng = random.Random(15)
+    words = _words_of_the_archive(archive)
+    # Pieces of 1, 2 and 3+ characters (each index path), and words no version holds.
+    pieces = [word[: rng.randint(1, 4)] for word in rng.sample(words, 60)]
+    pieces += ["없는말", "수시", "모"]
+    with reading(archive) as session:
+        for _ in range(60):
+            terms = rng.sample(pieces, rng.randint(2, 4))
+            got = [(hit.article_id, hit.version) for hit in search(session, terms)]
+            assert got == _reference_hits(archive, terms), terms
+
+
+def test_a_version_holding_only_some_of_the_words_is_no_hit(archive):
+    with reading(archive) as session:
+        assert ids(search(session, ["엔비디아", "미세먼지"])) == []
+        assert ids(search(session, ["엔비디아", "손정의"])) == [SEED_ID]
+        # One string is one phrase, as before: its words side by side.
+        assert ids(search(session, "엔비디아 손정의")) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,12 +10,14 @@ from pathlib import Path
 import click
 
 from crawler.commands.common import (
+    WORKERS_RANGE,
     CommandError,
     db_option,
     handle_errors,
     open_db,
     parse_time,
 )
+from crawler.commands.terminal import echo, progress
 from crawler.ingest_process import MAX_BATCH
 from crawler.items import FetchedPage
 from storage import db
@@ -75,7 +76,7 @@ def db_upgrade_command(db_url: str | None) -> None:
     if state == "newer":
         raise CommandError(db.newer_schema_message(url, revision))
     db.upgrade(url)
-    click.echo(f"{db.redact_url(url)}: at revision {db.head_revision()} (head)")
+    echo(f"{db.redact_url(url)}: at revision {db.head_revision()} (head)")
 
 
 @db_group.command("current")
@@ -252,7 +253,7 @@ def _one_line(error: BaseException) -> str:
 @click.option(
     "--article", "article_id", metavar="ID", help="Only this article (an id, NISX…, or its URL)."
 )
-@click.option("--workers", type=click.IntRange(min=1), help="Parser processes (default: cores).")
+@click.option("--workers", type=WORKERS_RANGE, help="Parser processes (default: cores).")
 @db_option
 @handle_errors
 def reparse_command(
@@ -277,9 +278,7 @@ def reparse_command(
                 f"no captures of article {article_id} in the archive"
                 + (f" fetched since {since}" if since else "")
             )
-        with click.progressbar(
-            length=total, label="reparsing", file=sys.stderr, show_pos=True
-        ) as bar:
+        with progress(total, "reparsing") as bar:
             summary = reparse(
                 engine,
                 since=since_at,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import select
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.commands.terminal import echo
 from storage.db import ArchiveError, open_archive, redact_url, resolve_db_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,14 +39,38 @@ shared_db_option = click.option(
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
+# Bounds of the integer options: a value past them is a usage error naming the option, not an
+# integer the database cannot hold (SQLite overflows past 2**63, PostgreSQL's integer 2**31).
+LIMIT_RANGE = click.IntRange(1, 100_000)
+VERSION_RANGE = click.IntRange(1, 1_000_000)
+WORKERS_RANGE = click.IntRange(1, 256)
+# Times an option may name: Newsis began in 2001, and a year past 2100 is a typing slip (and
+# year 1 or 9999 overflows on the way to UTC).
+EARLIEST_TIME = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+
 
 class CommandError(Exception):
     """Bad input the user can fix; printed as one line, exit code 1."""
 
 
+class SecondsRange(click.FloatRange):
+    """Seconds from 0 to a week: NaN, infinity and "1e999" are usage errors too."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 7 * 24 * 3600)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    """Print one line on stderr and exit: the user never sees a traceback."""
-    click.echo(f"newsarchive: {message}", err=True)
+    """Print one line on stderr and exit: the user never sees a traceback (nor, through a file
+    name or a URL in the message, an escape sequence)."""
+    echo(f"newsarchive: {message}", err=True)
     sys.exit(code)
 
 
@@ -92,16 +118,40 @@ def open_db(db_url: str | None, *, for_writing: bool) -> Engine:
 
 
 def parse_time(value: str, *, what: str) -> datetime:
-    """An ISO 8601 time with offset (a bare date means midnight UTC), as aware UTC."""
+    """An ISO 8601 time with offset (a bare date means midnight UTC), as aware UTC.
+
+    `what` names an option (--since) or a field of a file (FILE: WARC-Date): a bad option is a
+    usage error naming it (exit 2), a bad field a CommandError (exit 1).
+    """
+    error = click.BadParameter if what.startswith("--") else CommandError
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise CommandError(f"{what}: not an ISO 8601 time: {value!r}") from None
+        raise _time_error(error, what, f"not an ISO 8601 time: {value!r}") from None
     if when.utcoffset() is None:
-        if len(value.strip()) == 10:  # a date alone: YYYY-MM-DD
-            return when.replace(tzinfo=UTC)
-        raise CommandError(f"{what}: give a timezone offset, e.g. {value.strip()}+09:00")
-    return when.astimezone(UTC)
+        if len(value.strip()) != 10:  # a date alone: YYYY-MM-DD
+            raise _time_error(error, what, f"give a timezone offset, e.g. {value.strip()}+09:00")
+        when = when.replace(tzinfo=UTC)
+    try:
+        return check_time_range(when).astimezone(UTC)
+    except click.BadParameter as outside:
+        raise _time_error(error, what, outside.message) from None
+
+
+def check_time_range(when: datetime) -> datetime:
+    """`when` (aware) if it lies between EARLIEST_TIME and LATEST_TIME; else click.BadParameter
+    (a callback's error names its option)."""
+    if not EARLIEST_TIME <= when <= LATEST_TIME:
+        raise click.BadParameter(
+            f"{when.isoformat()} is outside {EARLIEST_TIME:%Y-%m-%d}..{LATEST_TIME:%Y-%m-%d}"
+        )
+    return when
+
+
+def _time_error(error: type[Exception], what: str, message: str) -> Exception:
+    if error is click.BadParameter:
+        return click.BadParameter(message, param_hint=f"'{what}'")
+    return CommandError(f"{what}: {message}")
 
 
 def _where(db_url: str | None) -> str:

@@ -16,6 +16,7 @@ from crawler.commands.crawl_options import (
     scrapy_options,
     since_option,
 )
+from crawler.commands.terminal import echo, json_safe
 from crawler.crawl import DRIFT_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
 from crawler.runlock import RunLockBusy
 from storage.db import redact_url, resolve_db_url
@@ -66,9 +67,12 @@ def crawl_command(
         )
     except RunLockBusy as error:
         fail(f"{error} ({redact_url(db_url)}); exiting", LOCKED_EXIT_CODE)
-    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False) if as_json else summary.line())
+    if as_json:
+        click.echo(json_safe(json.dumps(summary.to_dict(), ensure_ascii=False)))
+    else:
+        echo(summary.line())
     if summary.drift is not None and summary.drift.is_drift:
-        click.echo(f"newsarchive: warning: {summary.drift.message()}", err=True)
+        echo(f"newsarchive: warning: {summary.drift.message()}", err=True)
     if summary.exit_code:
         sys.exit(summary.exit_code)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
+from crawler.commands.common import check_time_range
 from crawler.spiders.newsis import REVISIT_MODES, normalize_base_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,8 +39,15 @@ base_url_option = click.option(
     help="Fetch newsis.com from here (e.g. a local copy); records keep the canonical"
     " https://www.newsis.com URLs. Default: https://www.newsis.com.",
 )
+def _backfill_start(_ctx: click.Context, _param: click.Parameter, value: datetime | None):
+    if value is not None:
+        check_time_range(value.replace(tzinfo=UTC))
+    return value
+
+
 since_option = click.option(
     "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    callback=_backfill_start,
     help="Backfill: also page back through the section lists and /realnews/ to this date.",
 )
 revisit_option = click.option(

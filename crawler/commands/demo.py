@@ -18,6 +18,7 @@ import click
 from sqlalchemy import func, select
 
 import crawler
+from crawler.commands.terminal import echo
 from storage.db import ArchiveError, make_session_factory, open_archive
 from storage.models import Article, Capture, Version
 
@@ -46,7 +47,7 @@ class Planned:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"newsarchive demo: {message}", err=True)
+    echo(f"newsarchive demo: {message}", err=True)
     sys.exit(1)
 
 

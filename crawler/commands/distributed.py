@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
-from crawler.commands.common import shared_db_option
+from crawler.commands.common import SecondsRange, shared_db_option
 from crawler.commands.crawl_options import (
     base_url_option,
     revisit_option,
     scrapy_options,
     since_option,
 )
+from crawler.commands.terminal import echo, json_safe
 from crawler.redis_compat import DEFAULT_PREFIX, REDIS_ENV_VAR, redact_redis_url
 from storage.db import ArchiveError, resolve_db_url
 
@@ -33,7 +34,7 @@ prefix_option = click.option(
 
 
 def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
-    click.echo(f"newsarchive {command}: {message}", err=True)
+    echo(f"newsarchive {command}: {message}", err=True)
     sys.exit(code)
 
 
@@ -72,11 +73,11 @@ def schedule_command(
     except (ConnectionError, ArchiveError) as error:
         _fail("schedule", str(error))
     if as_json:
-        click.echo(json.dumps(plan.to_dict(), ensure_ascii=False))
+        click.echo(json_safe(json.dumps(plan.to_dict(), ensure_ascii=False)))
         return
     if plan.previous:
-        click.echo(f"previous {plan.previous}")
-    click.echo(plan.line())
+        echo(f"previous {plan.previous}")
+    echo(plan.line())
 
 
 @click.command("worker")
@@ -85,7 +86,7 @@ def schedule_command(
 @prefix_option
 @base_url_option
 @click.option(
-    "--idle-exit", type=click.FloatRange(min=0), metavar="SECONDS",
+    "--idle-exit", type=SecondsRange(), metavar="SECONDS",
     help="Stop once nothing was queued or taken anywhere for this long (default: never).",
 )
 @scrapy_options
@@ -109,6 +110,6 @@ def worker_command(
         )
     except (ConnectionError, ArchiveError) as error:
         _fail("worker", str(error))
-    click.echo(summary.line())
+    echo(summary.line())
     if summary.finish_reason not in ("finished", "shutdown"):
         sys.exit(FAILED_EXIT_CODE)

@@ -17,9 +17,18 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from crawler.commands.common import db_option, fail, handle_errors, open_db
+from crawler.commands.common import (
+    LIMIT_RANGE,
+    VERSION_RANGE,
+    check_time_range,
+    db_option,
+    fail,
+    handle_errors,
+    open_db,
+)
+from crawler.commands.terminal import echo, json_safe, progress, styled
 from storage import queries
-from storage.search import normalize_query, search
+from storage.search import search, search_terms
 
 HEADLINE_WIDTH = 60
 SNIPPET_WIDTH = 70
@@ -43,10 +52,10 @@ def _time_bound(ctx: click.Context, param: click.Parameter, value: str | None) -
     if when.utcoffset() is None:
         if len(text) != 10:
             raise click.BadParameter(f"give a timezone offset, e.g. {text}+09:00")
-        when = when.replace(tzinfo=queries.KST)
+        when = check_time_range(when.replace(tzinfo=queries.KST))
         if param.name == "until":
             when += timedelta(days=1)
-    return when
+    return check_time_range(when)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
@@ -64,7 +73,7 @@ def _reading(db_url: str | None) -> Iterator[Session]:
 
 
 def _print_json(data: Any) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    text = json_safe(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
     sys.stdout.buffer.write(text.encode("utf-8") + b"\n")
     sys.stdout.buffer.flush()
 
@@ -118,11 +127,11 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
     if as_json:
         _print_json(found.to_dict())
         return
-    click.echo(f"{found.article_id}  {found.url}")
-    click.echo(f"{'ver':>4}  {'first seen':<20}  {'last seen':<20}  headline")
+    echo(f"{found.article_id}  {found.url}")
+    echo(f"{'ver':>4}  {'first seen':<20}  {'last seen':<20}  headline")
     for version in found.versions:
         marker = "*" if version.is_current else " "
-        click.echo(
+        echo(
             f"{version.version:>3}{marker}  {_seen(version.first_seen_at):<20}  "
             f"{_seen(version.last_seen_at):<20}  {_fit(version.headline, HEADLINE_WIDTH).rstrip()}"
         )
@@ -133,7 +142,7 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
 
 @click.command("show")
 @article_argument
-@click.option("--version", "version_no", type=click.IntRange(min=1), help="Version number.")
+@click.option("--version", "version_no", type=VERSION_RANGE, help="Version number.")
 @json_option
 @db_option
 @handle_errors
@@ -147,11 +156,11 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
     if as_json:
         _print_json(record)
         return
-    click.echo(click.style(record["headline"], bold=True))
+    echo(styled(record["headline"], bold=True))
     for line in record["subheadlines"]:
-        click.echo(f"  {line}")
+        echo(f"  {line}")
     reporters = ", ".join(f"{r['name']} {r['title']}" for r in record["reporters"]) or "-"
-    click.echo("")
+    echo("")
     for label, value in (
         ("article", f"{record['article_id']}  {record['url']}"),
         ("section", record["section"] or "-"),
@@ -165,12 +174,12 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
             f" .. {_seen(record['last_seen_at'])})",
         ),
     ):
-        click.echo(f"{label:>10}: {value}")
-    click.echo("")
+        echo(f"{label:>10}: {value}")
+    echo("")
     for number, paragraph in enumerate(record["body"], start=1):
-        click.echo(f"[{number}] {paragraph}")
+        echo(f"[{number}] {paragraph}")
     for number, caption in enumerate(record["captions"], start=1):
-        click.echo(f"(photo {number}) {caption['text']}  <{caption['image_url']}>")
+        echo(f"(photo {number}) {caption['text']}  <{caption['image_url']}>")
 
 
 # --- diff ----------------------------------------------------------------------------------------
@@ -178,8 +187,8 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
 
 @click.command("diff")
 @article_argument
-@click.option("--from", "from_no", type=click.IntRange(min=1), help="Older version (default: M-1).")
-@click.option("--to", "to_no", type=click.IntRange(min=1), help="Newer version (default: current).")
+@click.option("--from", "from_no", type=VERSION_RANGE, help="Older version (default: M-1).")
+@click.option("--to", "to_no", type=VERSION_RANGE, help="Newer version (default: current).")
 @click.option(
     "--color/--no-color",
     default=None,
@@ -200,6 +209,9 @@ def diff_command(
 
     --json prints a list of {field, index, change, old, new}; change is added, removed or changed,
     index the 1-based position in a list field (in the new version; in the old one if removed).
+
+    An article with one version only has nothing to compare: diff says so and exits 0 (--json
+    prints []), as for two versions that are the same.
     """
     with _reading(db_url) as session:
         found = _lookup(session, article, lambda s, i: queries.diff(s, i, from_no, to_no))
@@ -207,38 +219,46 @@ def diff_command(
         _print_json([change.to_dict() for change in found.changes])
         return
     old_no, new_no = found.from_version["version"], found.to_version["version"]
-    click.echo(f"{found.article_id}: version {old_no} → {new_no}", color=color)
+    if old_no == new_no:
+        if from_no is None and to_no is None:
+            echo(f"{found.article_id} has one version only: nothing to compare")
+        else:
+            echo(f"{found.article_id}: version {old_no} compared with itself: no changes")
+        return
+    echo(f"{found.article_id}: version {old_no} → {new_no}", color=color)
     if not found.changes:
-        click.echo("no changes", color=color)
+        echo("no changes", color=color)
     for change in found.changes:
-        for line in _describe(change):
-            click.echo(line, color=color)
+        for pieces in _describe(change):
+            echo(*pieces, color=color)
 
 
 _FIELD_NAMES = {"body": "paragraph", "subheadlines": "subheadline", "captions": "caption"}
 
 
-def _describe(change: queries.Change) -> Iterator[str]:
+def _describe(change: queries.Change) -> Iterator[list[Any]]:
+    """The lines of one change, each a list of pieces for `echo` (stored text, styled or not)."""
     name = _FIELD_NAMES.get(change.field, change.field.rstrip("s"))
     title = f"{name} {change.index}" if change.index is not None else name
-    yield click.style(f"{title} {change.change}:", bold=True)
+    yield [styled(f"{title} {change.change}:", bold=True)]
     old, new = _as_text(change.old), _as_text(change.new)
     if change.change == queries.CHANGE_CHANGED and isinstance(old, str) and isinstance(new, str):
-        yield "  - " + "".join(
-            click.style(text, fg="red", bold=True) if op == "removed" else text
-            for op, text in queries.word_diff(old, new)
+        runs = queries.word_diff(old, new)
+        yield ["  - "] + [
+            styled(text, fg="red", bold=True) if op == "removed" else text
+            for op, text in runs
             if op != "added"
-        )
-        yield "  + " + "".join(
-            click.style(text, fg="green", bold=True) if op == "added" else text
-            for op, text in queries.word_diff(old, new)
+        ]
+        yield ["  + "] + [
+            styled(text, fg="green", bold=True) if op == "added" else text
+            for op, text in runs
             if op != "removed"
-        )
+        ]
         return
     if old is not None:
-        yield "  - " + click.style(old, fg="red")
+        yield ["  - ", styled(old, fg="red")]
     if new is not None:
-        yield "  + " + click.style(new, fg="green")
+        yield ["  + ", styled(new, fg="green")]
 
 
 def _as_text(value: Any) -> str | None:
@@ -253,19 +273,21 @@ def _as_text(value: Any) -> str | None:
 
 
 @click.command("search")
-@click.argument("text")
+@click.argument("words", metavar="TEXT...", nargs=-1, required=True)
 @click.option("--since", callback=_time_bound, metavar="DATE", help="Published on/after (KST day).")
 @click.option(
     "--until", callback=_time_bound, metavar="DATE", help="Published on/before (KST day)."
 )
 @click.option("--section", help="Only this section label (e.g. 정치, 사회).")
 @click.option("--reporter", help="Only articles by this reporter (exact name).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit", type=LIMIT_RANGE, default=20, show_default=True, help="At most this many articles."
+)
 @json_option
 @db_option
 @handle_errors
 def search_command(
-    text: str,
+    words: tuple[str, ...],
     since: datetime | None,
     until: datetime | None,
     section: str | None,
@@ -276,17 +298,29 @@ def search_command(
 ) -> None:
     """Articles whose headline, subheadlines, body or captions hold TEXT, newest published first.
 
-    TEXT is a literal substring (quotes, *, %, AND/OR mean themselves). Every version is searched:
-    an article whose matching text was later edited away shows the version that had it.
-    DATE is YYYY-MM-DD (a KST day) or an ISO 8601 time with offset.
+    \b
+    Several words: a version must hold every one, anywhere and in any order:
+      newsarchive search 수시 모집       both words
+      newsarchive search "수시 모집"     the phrase, words side by side
+
+    Each TEXT is a literal substring (*, %, AND/OR, quotes inside it mean themselves). Every
+    version is searched: an article whose matching text was later edited away shows the
+    version that had it. DATE is YYYY-MM-DD (a KST day) or an ISO 8601 time with offset.
     """
-    if not normalize_query(text):
+    terms = search_terms(words)
+    if not terms:
         raise click.UsageError("the search text is empty")
     if since is not None and until is not None and since >= until:
         raise click.UsageError("--since is after --until: no article can match")
     with _reading(db_url) as session:
         hits = search(
-            session, text, since=since, until=until, section=section, reporter=reporter, limit=limit
+            session,
+            terms,
+            since=since,
+            until=until,
+            section=section,
+            reporter=reporter,
+            limit=limit,
         )
     if as_json:
         _print_json(
@@ -312,9 +346,10 @@ def search_command(
             if hit.version == hit.current_version
             else f" (v{hit.version} of {hit.current_version})"
         )
-        click.echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}")
-        click.echo(f"    {_fit(hit.snippet, SNIPPET_WIDTH).rstrip()}")
-    click.echo(f"{len(hits)} article(s)", err=True)
+        echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}")
+        if hit.snippet.strip("…") not in hit.headline:  # the headline, shown just above
+            echo(f"    {_fit(hit.snippet, SNIPPET_WIDTH).rstrip()}")
+    echo(f"{len(hits)} article(s)", err=True)
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -349,15 +384,38 @@ def export_command(
     """
     from storage import export as exports  # warcio: only the export command needs it
 
-    with _reading(db_url) as session, _output(output, binary=format_ == "warc") as out:
+    with (
+        _reading(db_url) as session,
+        _output(output, binary=format_ == "warc") as out,
+        progress(_export_size(session, format_, since, all_versions), "exporting") as bar,
+    ):
         if format_ == "warc":
             with Session(session.get_bind()) as body_session:
-                count = exports.write_warc(session, body_session, out, since=since)
+                count = exports.write_warc(
+                    session, body_session, out, since=since, on_record=lambda: bar.update(1)
+                )
         else:
             records = queries.iter_records(session, since=since, all_versions=all_versions)
             writer = exports.write_jsonl if format_ == "jsonl" else exports.write_csv
-            count = writer(records, out)
-    click.echo(f"exported {count} {'captures' if format_ == 'warc' else 'records'}", err=True)
+            count = writer(_counted(records, bar), out)
+    echo(f"exported {count} {'captures' if format_ == 'warc' else 'records'}", err=True)
+
+
+def _export_size(
+    session: Session, format_: str, since: datetime | None, all_versions: bool
+) -> int | None:
+    """What an export will write, for its progress bar; counted only when one is shown."""
+    if not sys.stderr.isatty():
+        return None
+    if format_ == "warc":
+        return queries.count_captures(session, since=since)
+    return queries.count_records(session, since=since, all_versions=all_versions)
+
+
+def _counted(records: Iterator[dict[str, Any]], bar: Any) -> Iterator[dict[str, Any]]:
+    for record in records:
+        yield record
+        bar.update(1)
 
 
 @contextmanager
@@ -420,10 +478,10 @@ def stats_command(as_json: bool, db_url: str | None) -> None:
         ("database", _size(numbers["database_bytes"])),
     ]
     for label, value in lines:
-        click.echo(f"{label:<14} {value}")
+        echo(f"{label:<14} {value}")
     run = numbers["last_run"]
     if run:
-        click.echo(
+        echo(
             f"last run #{run['crawl_run_id']} ({run['kind']}, {run['outcome']}) "
             f"{_seen(run['started_at'])} .. {_seen(run['finished_at'])}: "
             f"{run['new_articles']} new, {run['new_versions']} changed, "

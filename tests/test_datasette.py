@@ -1,0 +1,60 @@
+"""The Datasette metadata the project ships, on a real archive: KST times, search, JSON fields."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.storage_fixtures import SEED_URL, Capture, example, fill
+
+datasette_app = pytest.importorskip("datasette.app")
+
+METADATA = Path(__file__).resolve().parent.parent / "datasette" / "metadata.json"
+ARTICLE_ID = SEED_URL.rsplit("/", 1)[1]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """The seed page, registered at 07:07 KST, ingested into newsarchive.sqlite3 (the name the
+    metadata is keyed by)."""
+    path = tmp_path_factory.mktemp("datasette") / "newsarchive.sqlite3"
+    page = example("seed-l3.html").replace(b"2024.11.15 06:30:00", b"2024.11.15 07:07:00")
+    fill(f"sqlite:///{path}", [Capture(SEED_URL, page, datetime(2024, 11, 15, tzinfo=UTC))])
+    return path
+
+
+def get(archive: Path, path: str) -> list[dict]:
+    async def fetch():
+        metadata = json.loads(METADATA.read_text(encoding="utf-8"))
+        datasette = datasette_app.Datasette([str(archive)], metadata=metadata)
+        response = await datasette.client.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return asyncio.run(fetch())
+
+
+def test_the_kst_query_shows_the_time_newsis_printed(archive):
+    rows = get(archive, f"/newsarchive/versions_kst.json?_shape=array&article_id={ARTICLE_ID}")
+    assert [row["published (KST)"] for row in rows] == ["2024-11-15 07:07"]
+
+
+def test_the_json_fields_are_readable(archive):
+    [row] = get(archive, f"/newsarchive/versions_kst.json?_shape=array&article_id={ARTICLE_ID}")
+    assert "기자" in row["reporters"] and "[" not in row["reporters"]
+    paragraphs = get(archive, f"/newsarchive/paragraphs.json?_shape=array&article_id={ARTICLE_ID}")
+    assert paragraphs[0]["paragraph"] == 1 and "엔비디아" in " ".join(
+        p["text"] for p in paragraphs
+    )
+
+
+def test_search_on_versions_finds_a_korean_word(archive):
+    table = get(archive, "/newsarchive/versions.json?_shape=array&_search=엔비디아")
+    assert [row["article_id"] for row in table] == [ARTICLE_ID]
+    canned = get(archive, "/newsarchive/search_versions_kst.json?_shape=array&text=손정의")
+    assert [row["published (KST)"] for row in canned] == ["2024-11-15 07:07"]
+    assert get(archive, "/newsarchive/versions.json?_shape=array&_search=없는낱말") == []
