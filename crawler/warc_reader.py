@@ -196,8 +196,11 @@ class _Reader:
             source.buffer, head_size, end
         ):
             raise Damage(f"its Content-Length {length} does not end at the record's end")
-        block = bytes(source.buffer[head_size:end])
-        _check_digest(headers.get("warc-block-digest"), block, "WARC-Block-Digest")
+        with memoryview(source.buffer) as view, view[head_size:end] as block_view:
+            digest_ok = _digest_matches(headers.get("warc-block-digest"), block_view)
+            block = bytes(block_view) if is_page and digest_ok else b""
+        if not digest_ok:
+            raise Damage("WARC-Block-Digest does not match its bytes")
         self._settle()
         source.discard(end + 4)
         if not is_page:
@@ -274,7 +277,8 @@ def _page(
     if not target.startswith(("http://", "https://")):
         return None, None  # dns: and other schemes are no pages
     split = block.find(b"\r\n\r\n")
-    head, payload = (block, b"") if split < 0 else (block[:split], block[split + 4 :])
+    head = block if split < 0 else block[:split]
+    payload = memoryview(block)[split + 4 :] if split >= 0 else memoryview(b"")
     lines = head.split(b"\r\n")
     status_match = _STATUS_LINE.match(lines[0]) if head else None
     profile = headers.get("warc-profile", "")
@@ -318,11 +322,11 @@ def _http_headers(lines: list[bytes]) -> dict[str, str]:
     return found
 
 
-def _decoded(payload: bytes, http: dict[str, str]) -> tuple[bytes, str | None]:
+def _decoded(payload: memoryview, http: dict[str, str]) -> tuple[bytes, str | None]:
     """The body as the crawl would have stored it (transfer and content codings undone), or
     why it is refused. Output is capped: a small compressed payload can inflate without end."""
     if "chunked" in http.get("transfer-encoding", "").lower():
-        payload = _dechunked(payload)
+        payload = memoryview(_dechunked(bytes(payload)))
     coding = http.get("content-encoding", "").strip().lower()
     if coding in ("gzip", "x-gzip", "deflate"):
         inflater = zlib.decompressobj(47 if coding != "deflate" else 15)
@@ -348,6 +352,7 @@ def _decoded(payload: bytes, http: dict[str, str]) -> tuple[bytes, str | None]:
             return b"", f"body inflates past the {MAX_PAGE_BYTES}-byte page cap"
     else:
         body = payload
+    body = bytes(body)
     if len(body) > MAX_PAGE_BYTES:
         return b"", f"body of {len(body)} bytes, over the {MAX_PAGE_BYTES}-byte page cap"
     return body, None
@@ -375,14 +380,20 @@ _DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sh
             "md5": hashlib.md5, "sha224": hashlib.sha224, "sha384": hashlib.sha384}
 
 
-def _check_digest(declared: str | None, data: bytes, name: str) -> None:
-    """Raise Damage when a declared digest (base32, hex or base64) does not match `data`."""
+def _check_digest(declared: str | None, data: bytes | memoryview, name: str) -> None:
+    if not _digest_matches(declared, data):
+        raise Damage(f"{name} does not match its bytes")
+
+
+def _digest_matches(declared: str | None, data: bytes | memoryview) -> bool:
+    """Whether a declared digest (base32, hex or base64; none, or of an unknown kind: yes)
+    matches `data`."""
     if not declared:
-        return
+        return True
     algorithm, _, value = declared.partition(":")
     make = _DIGESTS.get(algorithm.strip().lower())
     if make is None or not value:
-        return
+        return True
     digest = make(data).digest()
     value = value.strip()
     forms = {
@@ -391,5 +402,4 @@ def _check_digest(declared: str | None, data: bytes, name: str) -> None:
         base64.b64encode(digest).decode().rstrip("="),
         base64.urlsafe_b64encode(digest).decode().rstrip("="),
     }
-    if value.rstrip("=") not in forms and value.lower() not in forms:
-        raise Damage(f"{name} does not match its bytes")
+    return value.rstrip("=") in forms or value.lower() in forms

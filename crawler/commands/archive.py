@@ -44,9 +44,9 @@ SUMMARY_ORDER = (
 )
 # Pages per ingest transaction: what the crawl's writer takes when pages wait (~9 MB of bodies).
 IMPORT_BATCH = MAX_BATCH
-# ... and no more bodies than one page may weigh: two batches are in memory at once (one being
-# stored, the next parsed), so an import of large pages stays within a few pages' worth.
-IMPORT_BATCH_BYTES = MAX_PAGE_BYTES
+# ... and bodies of half the page cap: two batches are in memory at once (one being stored, the
+# next parsed), so an import of large pages holds a few pages at a time.
+IMPORT_BATCH_BYTES = MAX_PAGE_BYTES // 2
 # How far past this machine's clock an imported page's --fetched-at may be (clocks differ).
 FUTURE_SLACK = timedelta(days=1)
 
