@@ -7,7 +7,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
 from sqlalchemy.orm import Session
 
 from crawler.items import FetchedPage
@@ -15,7 +21,7 @@ from crawler.urls import ARTICLE_ID_RE, article_id_from_url
 from storage.bodies import body_hash_of
 from storage.bodies import load_body as load_body  # re-exported: export and tests use it
 from storage.body_batch import Deltas
-from storage.ingest_batch import IngestBatch, IngestResult, PreparedPage
+from storage.ingest_batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -28,7 +34,7 @@ from storage.models import (
     CrawlRun,
     Version,
 )
-from storage.parsing import Parser, parse_capture
+from storage.parsing import ParseOutcome, Parser, parse_capture
 from storage.parsing import parse_page as parse_page  # re-exported: the default parser
 
 __all__ = [
@@ -155,9 +161,25 @@ def store_prepared(
     parser: Parser = parse_page,
 ) -> list[IngestResult]:
     """Store prepared pages in one transaction (committed), retried from scratch when a
-    concurrent writer got in the way; `parser` re-derives an article a late capture reorders."""
+    concurrent writer got in the way; `parser` re-derives an article a late capture reorders.
+
+    Should the batch fail for any other reason, each page is stored in its own transaction: a
+    page the database refuses fails alone (`_store_alone`), the others are stored as they would
+    have been in the batch.
+    """
     if not items:
         return []
+    try:
+        return _store_batch(session, items, crawl_run_id, parser)
+    except Exception as error:
+        if len(items) == 1 or (isinstance(error, DBAPIError) and error.connection_invalidated):
+            raise
+    return [_store_alone(session, item, crawl_run_id, parser) for item in items]
+
+
+def _store_batch(
+    session: Session, items: list[PreparedPage], crawl_run_id: int | None, parser: Parser
+) -> list[IngestResult]:
     deltas = Deltas()
     for attempt in range(1, MAX_INGEST_ATTEMPTS + 1):
         batch = IngestBatch(session, deltas, crawl_run_id, parser)
@@ -176,6 +198,31 @@ def store_prepared(
         _expire_written(session)
         return results
     raise AssertionError("unreachable")
+
+
+def _store_alone(
+    session: Session, item: PreparedPage, crawl_run_id: int | None, parser: Parser
+) -> IngestResult:
+    """One page in its own transaction; refused, it is kept as a failed capture with the
+    database's reason (its body too, for a later reparse), or, refused even so, lost."""
+    try:
+        return _store_batch(session, [item], crawl_run_id, parser)[0]
+    except Exception as error:
+        reason = f"database refused the page: {_one_line(error)}"
+    failed = PreparedPage(item.page, ParseOutcome(error=reason), item.body_hash, item.article_id)
+    try:
+        return _store_batch(session, [failed], crawl_run_id, parser)[0]
+    except (StatementError, ValueError, OverflowError) as error:
+        if isinstance(error, (OperationalError, InterfaceError)):
+            raise  # the database itself (gone, locked), not this page
+        # Not even the capture row goes in (its URL or time): the caller names the page as lost.
+        reason = f"{reason}; not even as a failed capture: {_one_line(error)}"
+        return IngestResult(OUTCOME_LOST, None, item.article_id, error=reason)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(getattr(error, "orig", None) or error).split())
+    return text[:300] or type(error).__name__
 
 
 def _is_retried(error: DBAPIError) -> bool:

@@ -69,6 +69,9 @@ PAIR_ZSTD_OPTIONS = {
 PAIR_KEEP_SIZE = 512
 # Decompressed bases kept per process: a crawl round or a reparse touches a few at a time.
 BASE_CACHE_SIZE = 16
+# ... and no more bytes of them (or of pair sources) than a few large pages: sixteen 5 MB pages
+# (an import of large pages), each also held as a zstd dictionary, would otherwise stay.
+BASE_CACHE_BYTES = 16 * 1024 * 1024
 # Decompressed pair sources (chrome sources and text bases) kept per process: re-fetches in a
 # round share a chrome source, and an article's captures share their text base (export).
 SOURCE_CACHE_SIZE = 32
@@ -81,8 +84,10 @@ def body_hash_of(raw: bytes) -> str:
 class _BaseCache:
     """Decompressed bases and their zstd dictionaries by hash; a hash names its bytes forever."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = BASE_CACHE_BYTES) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[str, tuple[bytes, zstandard.ZstdCompressionDict]] = (
             OrderedDict()
         )
@@ -97,10 +102,16 @@ class _BaseCache:
         dictionary = zstandard.ZstdCompressionDict(raw, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
         dictionary.precompute_compress(compression_params=_delta_params(len(raw)))
         entry = (raw, dictionary)
+        replaced = self._entries.pop(body_hash, None)
+        if replaced is not None:
+            self.bytes -= len(replaced[0])
         self._entries[body_hash] = entry
-        self._entries.move_to_end(body_hash)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self.bytes += len(raw)
+        while len(self._entries) > 1 and (
+            len(self._entries) > self.size or self.bytes > self.max_bytes
+        ):
+            _, (old, _) = self._entries.popitem(last=False)
+            self.bytes -= len(old)
         return entry
 
 
@@ -289,8 +300,9 @@ def remember_source(body_hash: str, raw: bytes) -> None:
     """Keep a non-pair body's raw bytes as a likely pair source (chrome or text base)."""
     _sources[body_hash] = raw
     _sources.move_to_end(body_hash)
-    while len(_sources) > SOURCE_CACHE_SIZE:
-        _sources.popitem(last=False)
+    held = sum(map(len, _sources.values()))  # a few dozen entries at most
+    while len(_sources) > 1 and (len(_sources) > SOURCE_CACHE_SIZE or held > BASE_CACHE_BYTES):
+        held -= len(_sources.popitem(last=False)[1])
 
 
 def cached_source(body_hash: str) -> bytes | None:

@@ -6,11 +6,12 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.client import responses
 from typing import Any, BinaryIO, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -81,48 +82,112 @@ def write_warc(
     batch_size: int = 200,
     on_record: Callable[[], None] | None = None,
 ) -> int:
-    """Every capture with an HTTP response as a gzip'd WARC response record; returns the count.
+    """Every capture with an HTTP response as a gzip'd WARC/1.1 record; returns the count.
 
-    Fetch errors have no response and are left out. The HTTP head is rebuilt from the stored
-    status and headers; the payload is the exact stored body. `body_session` loads bodies apart
-    from the streaming cursor and is emptied after each one, so memory stays flat.
-    `on_record` is called after each record written (a progress bar).
+    A 200 (or any status but 304) is a `response` record with the exact stored body. A 304 is a
+    `revisit` record (profile server-not-modified) whose WARC-Refers-To-* name the response it
+    confirms: the latest earlier 200 with a body of the same URL. When `since` leaves that
+    response out, it is written too (at its own, earlier, date), so that every revisit of the
+    file resolves within it and replays the page. Fetch errors have no response and are left
+    out. `body_session` loads bodies apart from the streaming cursor and is emptied after each
+    one, so memory stays flat. `on_record` is called after each record written (a progress bar).
     """
-    writer = WARCWriter(out, gzip=True)
+    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
     writer.write_record(
         writer.create_warcinfo_record(
             "newsarchive-export.warc.gz",
-            {"software": SOFTWARE, "format": "WARC File Format 1.0"},
+            {"software": SOFTWARE, "format": "WARC File Format 1.1"},
         )
     )
     statement = (
-        select(
-            Capture.capture_id,
-            Capture.url,
-            Capture.fetched_at,
-            Capture.status,
-            Capture.etag,
-            Capture.last_modified,
-            Capture.content_type,
-            Capture.body_hash,
-        )
+        select(*_COLUMNS)
         .where(Capture.status.is_not(None))
         .order_by(Capture.fetched_at, Capture.capture_id)
     )
     if since is not None:
         statement = statement.where(Capture.fetched_at >= since)
+    # URL -> the latest 200 response written: what a later 304 of that URL confirms.
+    confirmed: dict[str, _Written] = {}
     count = 0
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
-        body = load_body(body_session, row.body_hash) if row.body_hash else b""
-        body_session.expunge_all()
-        writer.write_record(_response_record(writer, row, body))
+        if row.status == 304:
+            original = confirmed.get(row.url)
+            if original is None:
+                original = _write_confirmed(body_session, writer, row)
+                count += original is not None
+            writer.write_record(_revisit_record(writer, row, original))
+        else:
+            record = _response_record(writer, row, _body(body_session, row))
+            writer.write_record(record)
+            if row.status == 200 and row.body_hash:
+                confirmed[row.url] = _written(record)
         count += 1
         if on_record is not None:
             on_record()
     return count
 
 
-def _response_record(writer: WARCWriter, row: Any, body: bytes):
+WARC_VERSION = "WARC/1.1"
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+_COLUMNS = (
+    Capture.capture_id,
+    Capture.url,
+    Capture.fetched_at,
+    Capture.status,
+    Capture.etag,
+    Capture.last_modified,
+    Capture.content_type,
+    Capture.body_hash,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A response record written: what a revisit record refers to it by."""
+
+    record_id: str
+    date: str
+    payload_digest: str | None
+
+
+def _written(record: Any) -> _Written:
+    headers = record.rec_headers
+    return _Written(
+        headers.get_header("WARC-Record-ID"),
+        headers.get_header("WARC-Date"),
+        headers.get_header("WARC-Payload-Digest"),
+    )
+
+
+def _body(body_session: Session, row: Any) -> bytes:
+    body = load_body(body_session, row.body_hash) if row.body_hash else b""
+    body_session.expunge_all()
+    return body
+
+
+def _write_confirmed(body_session: Session, writer: WARCWriter, revisit: Any) -> _Written | None:
+    """The response a 304 confirms that the export has not written (it came before `since`):
+    written now, at its own date. None when the archive holds no earlier 200 of the URL."""
+    row = body_session.execute(
+        select(*_COLUMNS)
+        .where(
+            Capture.url == revisit.url,
+            Capture.status == 200,
+            Capture.body_hash.is_not(None),
+            tuple_(Capture.fetched_at, Capture.capture_id)
+            < tuple_(revisit.fetched_at, revisit.capture_id),
+        )
+        .order_by(Capture.fetched_at.desc(), Capture.capture_id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    record = _response_record(writer, row, _body(body_session, row))
+    writer.write_record(record)
+    return _written(record)
+
+
+def _http_headers(row: Any, body_length: int | None) -> StatusAndHeaders:
     headers = [
         (name, value)
         for name, value in (
@@ -132,17 +197,46 @@ def _response_record(writer: WARCWriter, row: Any, body: bytes):
         )
         if value
     ]
-    headers.append(("Content-Length", str(len(body))))
+    if body_length is not None:
+        headers.append(("Content-Length", str(body_length)))
     status_line = f"{row.status} {responses.get(row.status, 'Unknown')}"
-    http_headers = StatusAndHeaders(status_line, headers, protocol="HTTP/1.1")
-    fetched_at = row.fetched_at.astimezone(UTC)
+    return StatusAndHeaders(status_line, headers, protocol="HTTP/1.1")
+
+
+def _warc_date(when: datetime) -> str:
+    """WARC/1.1 dates carry the fraction of a second when there is one (crawl captures)."""
+    when = when.astimezone(UTC)
+    if when.microsecond:
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _response_record(writer: WARCWriter, row: Any, body: bytes):
     return writer.create_warc_record(
         row.url,
         "response",
         payload=io.BytesIO(body),
         length=len(body),
-        http_headers=http_headers,
-        warc_headers_dict={
-            "WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
+        http_headers=_http_headers(row, len(body)),
+        warc_headers_dict={"WARC-Date": _warc_date(row.fetched_at)},
+    )
+
+
+def _revisit_record(writer: WARCWriter, row: Any, original: _Written | None):
+    """A 304 as a server-not-modified revisit: its own HTTP head, no payload, and what it
+    confirms. With no earlier 200 in the archive, it refers only to its URL."""
+    warc_headers = {"WARC-Date": _warc_date(row.fetched_at), "WARC-Profile": NOT_MODIFIED_PROFILE}
+    warc_headers["WARC-Refers-To-Target-URI"] = row.url
+    if original is not None:
+        warc_headers["WARC-Refers-To-Date"] = original.date
+        warc_headers["WARC-Refers-To"] = original.record_id
+        if original.payload_digest:
+            warc_headers["WARC-Payload-Digest"] = original.payload_digest
+    return writer.create_warc_record(
+        row.url,
+        "revisit",
+        payload=io.BytesIO(b""),
+        length=0,
+        http_headers=_http_headers(row, None),
+        warc_headers_dict=warc_headers,
     )

@@ -27,6 +27,9 @@ from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
 from storage.rebuild import rebuild_article
 from storage.schedule import next_check_at
 
+# An IngestResult's outcome for a page the database refused even as a failed capture: nothing
+# of it is stored (capture_id None).
+OUTCOME_LOST = "lost"
 # Outcomes of a capture that belongs to a version.
 _IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)
 
@@ -35,8 +38,9 @@ _IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)
 class IngestResult:
     """What ingest did with one page."""
 
-    outcome: str  # new_article / new_version / unchanged / not_modified / failed / duplicate
-    capture_id: int
+    # new_article / new_version / unchanged / not_modified / failed / duplicate / lost
+    outcome: str
+    capture_id: int | None
     article_id: str | None = None
     version_no: int | None = None
     error: str | None = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,8 +21,10 @@ from crawler.commands.common import (
 from crawler.commands.terminal import echo, progress
 from crawler.ingest_process import MAX_BATCH
 from crawler.items import FetchedPage
+from crawler.warc_reader import MAX_PAGE_BYTES, Lost, NotAWarc, check_warc, read_warc
 from storage import db
-from storage.archive import ingest_batches
+from storage.archive import IngestResult, ingest_batches
+from storage.ingest_batch import OUTCOME_LOST
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -41,9 +44,11 @@ SUMMARY_ORDER = (
     OUTCOME_FAILED,
     OUTCOME_DUPLICATE,
 )
-KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type")
 # Pages per ingest transaction: what the crawl's writer takes when pages wait (~9 MB of bodies).
 IMPORT_BATCH = MAX_BATCH
+# ... and bodies of half the page cap: two batches are in memory at once (one being stored, the
+# next parsed), so an import of large pages holds a few pages at a time.
+IMPORT_BATCH_BYTES = MAX_PAGE_BYTES // 2
 # How far past this machine's clock an imported page's --fetched-at may be (clocks differ).
 FUTURE_SLACK = timedelta(days=1)
 
@@ -120,9 +125,15 @@ def import_command(
 ) -> None:
     """Ingest pages saved elsewhere: WARC files (.warc, .warc.gz) or one HTML file.
 
-    Every HTTP response record of a WARC is a capture at its WARC-Date; an HTML file needs
-    --url and --fetched-at. Pages go through the same ingest as the crawler, so importing a file
-    twice changes nothing. Prints one summary line.
+    Every HTTP response record of a WARC is a capture at its WARC-Date, a server-not-modified
+    revisit record a 304; an HTML file needs --url and --fetched-at. Pages go through the same
+    ingest as the crawler, so importing a file twice changes nothing.
+
+    A record that cannot be read whole and intact (cut, corrupt, a Content-Length or digest
+    that does not match its bytes) is named on stderr (record number, offset, URL, why) and the
+    import goes on at the next record; a page over the crawl's size cap is not read and is kept
+    as a failed capture. The summary line always says how many pages were stored; the exit code
+    is 1 when any record was lost or refused.
     """
     paths = [Path(name) for name in files]
     for path in paths:
@@ -143,46 +154,95 @@ def import_command(
             raise CommandError(f"--fetched-at is in the future: {fetched_at}")
     elif url or fetched_at:
         raise CommandError("--url and --fetched-at apply to an HTML file, not to WARC files")
+    for path in paths:
+        if _is_warc(path):
+            try:
+                check_warc(path)
+            except NotAWarc as error:
+                raise CommandError(f"{path}: {error}") from None
 
     engine = open_db(db_url, for_writing=True)
-    counts: Counter[str] = Counter()
+    tally = _ImportTally()
     sessions = db.make_session_factory(engine)
     try:
-        for path in paths:
-            if _is_warc(path):
-                pages = _warc_pages(path)
-            else:
-                pages = iter([_html_page(path, url or "", html_time)])
-            ingest_batches(
-                sessions,
-                _import_batches(pages),
-                lambda results: counts.update(result.outcome for result in results),
-            )
+        with progress(None, "importing") as bar:
+            tally.bar = bar
+            for path in paths:
+                tally.path = path
+                if _is_warc(path):
+                    items: Iterator[FetchedPage | Lost] = read_warc(path)
+                else:
+                    items = iter([_html_page(path, url or "", html_time)])
+                ingest_batches(sessions, tally.batches(items), tally.stored)
     finally:
         engine.dispose()
-    parts = ", ".join(f"{counts[name]} {name.replace('_', ' ')}" for name in SUMMARY_ORDER)
-    total = sum(counts.values())
-    click.echo(
-        f"imported {total} page{'s' if total != 1 else ''} from {len(paths)} file(s): {parts}"
-    )
+        echo(tally.summary(len(paths)))
+    if tally.lost:
+        raise CommandError(
+            f"{tally.lost} record(s) not imported (lost or refused, each named above)"
+        )
 
 
-def _import_batches(pages: Iterator[FetchedPage]) -> Iterator[list[FetchedPage]]:
-    """The pages in batches of IMPORT_BATCH; a broken record ends the import, and the pages read
-    before it are kept (the batch so far is stored before the error goes on)."""
-    batch: list[FetchedPage] = []
-    try:
-        for page in pages:
-            batch.append(page)
-            if len(batch) == IMPORT_BATCH:
+class _ImportTally:
+    """What an import stored and lost: losses named as met, the summary counted from results."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.lost = 0
+        self.path = Path()
+        self.sent: deque[list[FetchedPage]] = deque()
+        self.bar: Any = None
+
+    def batches(self, items: Iterator[FetchedPage | Lost]) -> Iterator[list[FetchedPage]]:
+        """The pages in batches of IMPORT_BATCH pages or IMPORT_BATCH_BYTES of bodies, whichever
+        comes first; losses are named on the way. Should reading fail, the batch so far is
+        stored before the error goes on."""
+        batch: list[FetchedPage] = []
+        size = 0
+        try:
+            for item in items:
+                if isinstance(item, Lost):
+                    self._name(str(item))
+                    continue
+                batch.append(item)
+                size += len(item.body)
+                if len(batch) == IMPORT_BATCH or size >= IMPORT_BATCH_BYTES:
+                    self.sent.append(batch)
+                    yield batch
+                    batch, size = [], 0
+        except Exception:
+            if batch:
+                self.sent.append(batch)
                 yield batch
-                batch = []
-    except CommandError:
+            raise
         if batch:
+            self.sent.append(batch)
             yield batch
-        raise
-    if batch:
-        yield batch
+
+    def stored(self, results: list[IngestResult]) -> None:
+        pages = self.sent.popleft()
+        if self.bar is not None:
+            self.bar.update(len(pages))
+        for page, result in zip(pages, results, strict=True):
+            if result.outcome == OUTCOME_LOST:
+                self._name(f"{page.url} at {page.fetched_at.isoformat()}: {result.error}")
+            else:
+                self.counts[result.outcome] += 1
+
+    def summary(self, file_count: int) -> str:
+        parts = ", ".join(
+            f"{self.counts[name]} {name.replace('_', ' ')}" for name in SUMMARY_ORDER
+        )
+        total = sum(self.counts.values())
+        lost = f"; {self.lost} record(s) lost or refused" if self.lost else ""
+        return (
+            f"imported {total} page{'s' if total != 1 else ''} from {file_count} file(s): "
+            f"{parts}{lost}"
+        )
+
+    def _name(self, what: str) -> None:
+        self.lost += 1
+        echo(f"newsarchive: {self.path}: {what}", err=True)
 
 
 def _is_warc(path: Path) -> bool:
@@ -198,51 +258,6 @@ def _html_page(path: Path, url: str, fetched_at: datetime) -> FetchedPage:
         body=path.read_bytes(),
         fetched_at=fetched_at,
     )
-
-
-def _warc_pages(path: Path) -> Iterator[FetchedPage]:
-    """Every HTTP response record of a WARC file as a fetched page."""
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
-
-    with path.open("rb") as stream:
-        try:
-            for record in ArchiveIterator(stream):
-                if record.format not in ("warc", "warc/1.0", "warc/1.1"):
-                    # warcio reads anything with a header-like first line as an ARC record.
-                    raise CommandError(f"{path}: not a WARC file ({record.format} record)")
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                target = record.rec_headers.get_header("WARC-Target-URI")
-                date = record.rec_headers.get_header("WARC-Date")
-                if not target or not date:
-                    raise CommandError(f"{path}: a response record lacks WARC-Target-URI/Date")
-                when = parse_time(date.replace("Z", "+00:00"), what=f"{path}: WARC-Date")
-                headers = {
-                    name: value
-                    for name in KEPT_HEADERS
-                    if (value := record.http_headers.get_header(name)) is not None
-                }
-                yield FetchedPage(
-                    url=target,
-                    status=int(record.http_headers.get_statuscode() or 0),
-                    headers=headers,
-                    # content_stream() undoes chunked transfer and gzip/br content encoding.
-                    body=record.content_stream().read(),
-                    fetched_at=when,
-                )
-        except ArchiveLoadFailed as error:
-            raise CommandError(f"{path}: not a readable WARC file: {_one_line(error)}") from None
-        except (OSError, EOFError, ValueError, AttributeError) as error:
-            # warcio meets a record cut inside its header block with an AttributeError.
-            if isinstance(error, CommandError):
-                raise
-            raise CommandError(f"{path}: unreadable WARC data: {_one_line(error)}") from None
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text[:200] or type(error).__name__
 
 
 # --- reparse -----------------------------------------------------------------------------------

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import errno
+import fcntl
+import glob
 import io
 import json
 import os
+import stat
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -380,7 +383,9 @@ def export_command(
 
     JSONL/CSV records are RECORD.md records plus version, first_seen_at, last_seen_at; CSV has one
     row per version, list and object fields as JSON, UTF-8 without BOM (in Excel, import it as
-    UTF-8). WARC: one gzip'd response record per HTTP capture, with the exact stored body.
+    UTF-8). WARC (1.1): one gzip'd response record per HTTP capture, with the exact stored body;
+    a 304 is a revisit record naming the response it confirms (included even when it is older
+    than --since). -o onto a device or FIFO writes through it; onto a symlink, to its target.
     """
     from storage import export as exports  # warcio: only the export command needs it
 
@@ -432,22 +437,65 @@ def _output(path: str, *, binary: bool):
             wrapper.flush()
             wrapper.detach()
         return
-    # Written beside the file and renamed over it at the end: an export that fails or is
-    # stopped half-way leaves no truncated file, and an earlier export at `path` stays whole.
-    target = Path(path)
-    if target.is_dir():
+    target = Path(os.path.realpath(path))  # a symlink is written through, to what it names
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    if mode is not None and not stat.S_ISREG(mode):
+        # A device or a FIFO (/dev/null, a named pipe): written into, as a shell's `>` does;
+        # renaming a file over it would replace the node itself.
+        with open(target, "wb") if binary else open(
+            target, "w", encoding="utf-8", newline=""
+        ) as out:
+            yield out
+        return
+    if mode is not None and not mode & 0o222:
+        raise PermissionError(errno.EACCES, "read-only file, left as it is", path)
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "no such directory", str(target.parent))
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
+    with _partial_beside(target, mode) as partial:
         with (
-            open(partial, "xb") if binary else open(partial, "x", encoding="utf-8", newline="")
+            open(partial, "ab") if binary else open(partial, "a", encoding="utf-8", newline="")
         ) as out:
             yield out
         os.replace(partial, target)
+
+
+@contextmanager
+def _partial_beside(target: Path, mode: int | None) -> Iterator[Path]:
+    """A new file beside `target`, locked while this export writes it. It is renamed over the
+    target at the end, so a failed or stopped export leaves no truncated file; partial files
+    of exports killed before (unlocked) are removed first."""
+    pattern = f".{glob.escape(target.name)}.*.partial"
+    for stale in target.parent.glob(pattern):
+        _remove_if_unlocked(stale)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if mode is not None:
+            os.fchmod(descriptor, stat.S_IMODE(mode))  # the replaced file's permissions stay
+        yield partial
     finally:
         partial.unlink(missing_ok=True)
+        os.close(descriptor)
+
+
+def _remove_if_unlocked(stale: Path) -> None:
+    try:
+        descriptor = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another export is writing it
+    finally:
+        os.close(descriptor)
+    stale.unlink(missing_ok=True)
 
 
 # --- stats ---------------------------------------------------------------------------------------
