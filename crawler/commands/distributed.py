@@ -59,7 +59,7 @@ def schedule_command(
     Exit codes: 0 queued, 1 Redis or the database unreachable, 2 bad command line,
     75 another scheduling job is running (try again later).
     """
-    from crawler.distributed import ScheduleBusy, schedule_round
+    from crawler.rounds import ScheduleBusy, schedule_round
 
     try:
         plan = schedule_round(
