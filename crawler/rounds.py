@@ -177,7 +177,8 @@ def _close_round(session: Session, round_id: int | None, carried: int) -> str | 
         logger.warning("The round key names no running round (%s); not closing it", round_id)
         return None
     note = f"{carried} request(s) carried into the next round" if carried else None
-    return end_run(session, round_id, "finished", note, _round_seconds(session, run, carried))
+    seconds = _round_seconds(session, run, carried)
+    return end_run(session, round_id, "finished", note, seconds).line()
 
 
 def _round_seconds(session: Session, run: CrawlRun, carried: int) -> float:
