@@ -48,8 +48,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import machine, write_section  # noqa: E402
 from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants  # noqa: E402
-from crawler.distributed import schedule_round  # noqa: E402
 from crawler.redis_compat import RedisKeys  # noqa: E402
+from crawler.rounds import schedule_round  # noqa: E402
 from storage.db import upgrade  # noqa: E402
 from tests.site.server import NewsisSite  # noqa: E402
 from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402

@@ -1,8 +1,7 @@
-"""Scale-out: a scheduling job puts due work on a scrapy-redis queue; workers anywhere fetch it.
+"""Scale-out workers: they fetch from the shared scrapy-redis queue and store into the archive.
 
-One round = one `newsarchive schedule` (from cron) = one crawl_runs row of kind "round". The job
-starts a round (a fresh duplicate filter), puts dead workers' requests back on the queue, and
-queues the feeds, the backfill's first list pages and the due revisits. Workers
+One round = one `newsarchive schedule` (from cron, crawler.rounds) = one crawl_runs row of kind
+"round"; it queues the feeds, the backfill's first list pages and the due revisits. Workers
 (`newsarchive worker`) run the newsis spider on the shared queue and ingest into the shared
 PostgreSQL archive; ingest is one transaction per capture and serialises concurrent ingests of
 one article itself (row lock on the article, retry on a unique-key collision).
@@ -15,7 +14,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
 import scrapy
@@ -26,37 +24,28 @@ from scrapy.http import Response
 from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.archive_thread import ArchiveThread, KnownArticle, revisit_batch
-from crawler.crawl import crawl_settings, end_run, limit_to_one_site
+from crawler.archive_thread import ArchiveThread
+from crawler.crawl import crawl_settings, limit_to_one_site
 from crawler.ingest_process import IngestProcess, close_unclosed
 from crawler.items import FetchedPage
 from crawler.pipelines import store_counted
 from crawler.redis_compat import (
+    DROPPED_STAT,
     LEASE_META,
-    OLD_ROUND_FILTER_TTL,
     LeaseBook,
-    RedisKeys,
     connect,
     current_round,
-    decode_request,
-    fingerprint,
     leased_count,
-    push_request,
-    queued_requests,
     reclaim_dead,
 )
 from crawler.spiders.newsis import (
-    FEED_SLUGS,
-    LIST_SECTIONS,
     NewsisSpider,
 )
-from storage import archive
-from storage.db import make_session_factory, open_archive
+from storage.db import open_archive
 
 logger = logging.getLogger(__name__)
 
 ROUND_KIND = "round"
-_REVISIT_BATCH = 500
 # How often a worker beats and looks for dead workers' requests, as a share of the TTL.
 _BEATS_PER_TTL = 4
 # How often an idle worker looks at the queue for work pushed by others.
@@ -289,6 +278,7 @@ class WorkerSummary:
     finish_reason: str
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    dropped: int = 0  # queue entries that were not requests of ours
 
     def line(self) -> str:
         c = self.counts
@@ -296,7 +286,8 @@ class WorkerSummary:
             f"worker {self.worker_id} stopped ({self.finish_reason}): "
             f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
             f"{c.get('unchanged', 0)} unchanged, {c.get('not_modified', 0)} not modified, "
-            f"{c.get('failed', 0)} failed ({sum(c.values())} fetches in {self.seconds:.1f} s)"
+            f"{c.get('failed', 0)} failed ({sum(c.values())} fetches in {self.seconds:.1f} s); "
+            f"{self.dropped} bad queue entries dropped"
         )
 
 
@@ -337,131 +328,5 @@ def run_worker(
         str(stats.get("finish_reason") or "forced shutdown"),
         counts,
         time.monotonic() - started,
+        int(stats.get(DROPPED_STAT, 0)),
     )
-
-
-# --- the scheduling job ------------------------------------------------------------------------
-
-
-class ScheduleBusy(Exception):
-    """Another scheduling job is running on this Redis prefix."""
-
-
-@dataclass
-class RoundPlan:
-    round_id: int
-    feeds: int = 0
-    list_pages: int = 0
-    revisits: int = 0
-    carried_over: int = 0  # requests still queued or leased from earlier rounds
-    recovered: int = 0  # requests of dead workers put back on the queue
-    previous: str | None = None  # the previous round's summary line
-
-    def line(self) -> str:
-        return (
-            f"round {self.round_id} queued: {self.feeds} feeds, {self.list_pages} list pages, "
-            f"{self.revisits} revisits ({self.carried_over} requests carried over, "
-            f"{self.recovered} recovered from dead workers)"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "round_id": self.round_id, "feeds": self.feeds, "list_pages": self.list_pages,
-            "revisits": self.revisits, "carried_over": self.carried_over,
-            "recovered": self.recovered, "previous": self.previous,
-        }
-
-
-def _round_request_builder(base_url: str) -> NewsisWorkerSpider:
-    # The worker spider makes the requests, so callbacks serialise by their worker-side names.
-    spider = NewsisWorkerSpider()
-    spider.base_url = base_url
-    return spider
-
-
-def schedule_round(
-    redis_url: str,
-    db_url: str,
-    *,
-    prefix: str,
-    base_url: str,
-    since: date | None = None,
-    revisit: str = "due",
-    lock_seconds: int = 3600,
-) -> RoundPlan:
-    """Start a round and queue its work; return what was queued. Safe to run from cron."""
-    client = connect(redis_url)
-    keys = RedisKeys(prefix)
-    if not client.set(keys.schedule_lock, str(time.time()), nx=True, ex=lock_seconds):
-        raise ScheduleBusy("another scheduling job is running on this Redis prefix")
-    engine = open_archive(db_url, for_writing=True)
-    sessions = make_session_factory(engine)
-    try:
-        recovered = reclaim_dead(client, keys)
-        with sessions() as session:
-            previous_id = current_round(client, keys)
-            previous_line = None
-            if previous_id is not None:
-                carried = client.zcard(keys.queue) + leased_count(client, keys)
-                note = f"{carried} request(s) carried into the next round" if carried else None
-                previous_line = end_run(session, previous_id, "finished", note, 0.0).line()
-            round_id = archive.start_run(session, kind=ROUND_KIND)
-
-        spider = _round_request_builder(base_url)
-        seen = keys.seen(round_id)
-        # What is still queued or leased counts as seen: the new round must not queue it twice.
-        carried_over = 0
-        batch: list[str] = []
-        for data in queued_requests(client, keys):
-            batch.append(fingerprint(decode_request(data)))
-            carried_over += 1
-            if len(batch) >= 1000:
-                client.sadd(seen, *batch)
-                batch.clear()
-        if batch:
-            client.sadd(seen, *batch)
-        plan = RoundPlan(round_id, carried_over=carried_over, recovered=recovered,
-                         previous=previous_line)
-        # Workers switch to the new filter within a second (they cache the round id that long).
-        client.set(keys.round, round_id)
-        if previous_id is not None:
-            client.expire(keys.seen(previous_id), OLD_ROUND_FILTER_TTL)
-
-        def queue(request: scrapy.Request, *, planned: bool = False) -> bool:
-            if not client.sadd(seen, fingerprint(request)):
-                return False  # already queued (or leased) from an earlier round
-            if planned:
-                # A planned revisit passes any filter; its fingerprint is in this round's
-                # filter, so the same article found in a feed meanwhile is not fetched twice.
-                request = request.replace(dont_filter=True)
-            push_request(client, keys, request, spider)
-            return True
-
-        for slug in FEED_SLUGS:
-            plan.feeds += queue(scrapy.Request(
-                f"{base_url}/RSS/{slug}.xml", callback=spider.parse_feed,
-                errback=spider.discovery_failed, priority=20, cb_kwargs={"slug": slug},
-            ))
-        if since is not None:
-            for path, cid in LIST_SECTIONS:
-                template = f"/{path}/list/?cid={cid}&page={{page}}"
-                plan.list_pages += queue(spider.list_request(template, 1, since))
-            plan.list_pages += queue(spider.list_request("/realnews/?page={page}", 1, since))
-        if revisit != "none":
-            due_by = None if revisit == "all" else datetime.now(UTC)
-            after_id = ""
-            while True:
-                with sessions() as session:
-                    known: list[KnownArticle] = revisit_batch(
-                        session, due_by, after_id, _REVISIT_BATCH
-                    )
-                if not known:
-                    break
-                after_id = known[-1].article_id
-                for article in known:
-                    request = spider.article_request(article.article_id, article, "revisit")
-                    plan.revisits += queue(request, planned=True)
-        return plan
-    finally:
-        engine.dispose()
-        client.delete(keys.schedule_lock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Capture, CrawlRun
@@ -20,6 +20,9 @@ JUMP_FACTOR = 3.0
 SHARE_FLOOR = 0.20
 # Runs that fetched fewer pages than this say nothing about the share either way.
 MIN_PAGES = 5
+# Parser reasons (crawler/parsers/newsis.py) that say the body came incomplete, not in a new
+# shape: a transfer cut short with no Content-Length reaches the parser as a 200 all the same.
+INCOMPLETE_BODY_REASONS = ("truncated page", "empty page")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +46,9 @@ def degraded_shares(session: Session, run_ids: list[int]) -> dict[int, tuple[int
     """Per run: (pages that came back 200 and were meant for the parser, of them degraded).
 
     Degraded = the parser refused the page, or it parsed without a field nearly every article
-    has (storage fills captures.missing_fields). Captcha pages and fetch failures are not counted:
-    they are the site blocking us, not the site changing.
+    has (storage fills captures.missing_fields). Only pages fetched whole count: captcha pages,
+    fetch failures of every kind (timeouts, resets, 5xx, 429) and bodies cut short are the
+    network or the site blocking us, not the site changing.
     """
     if not run_ids:
         return {}
@@ -59,6 +63,11 @@ def degraded_shares(session: Session, run_ids: list[int]) -> dict[int, tuple[int
             Capture.crawl_run_id.in_(run_ids),
             Capture.status == 200,
             Capture.fetch_error.is_(None),
+            or_(
+                Capture.parse_error.is_(None),
+                not_(or_(*(Capture.parse_error.startswith(reason)
+                           for reason in INCOMPLETE_BODY_REASONS))),
+            ),
         )
         .group_by(Capture.crawl_run_id)
     )

@@ -12,30 +12,35 @@ What differs from scrapy-redis 0.9.1 (its issue #305 / PR #316 list the deprecat
   keeps an `alive` key with a short TTL. Any worker, and the scheduling job, puts the taken
   requests of a worker whose `alive` key expired back on the queue;
 - the duplicate filter is per round (`seen:<round>`): the scheduling job starts a round, and a
-  URL fetched in the last round (a failed article, a feed) may be fetched again in the next.
+  URL fetched in the last round (a failed article, a feed) may be fetched again in the next;
+- entries are JSON (crawler.queue_codec), never pickles: an entry that is not a request of ours
+  is dropped and counted, and retries and redirects stay with the worker that leased them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
+import json
 import logging
 import os
 import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy_redis import picklecompat
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
+
+from crawler.queue_codec import BadEntry, decode, encode
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,12 @@ LEASE_META = "newsarchive_lease"
 PARENT_META = "newsarchive_parent"
 # Workers cache the round id this long: one GET per request would double Redis round trips.
 ROUND_CACHE_SECONDS = 1.0
+# Bad entries one pop skips at most: a flooded queue must not keep the reactor from its heartbeat.
+MAX_BAD_ENTRIES_PER_POP = 100
+# Bad entries logged one by one; after that one line every this many (the count is in the stats).
+LOGGED_BAD_ENTRIES = 10
+LOG_BAD_ENTRIES_EVERY = 1000
+DROPPED_STAT = "newsarchive/queue/dropped"
 
 # Pop the best-priority request and lease it to one worker, in one atomic step.
 _POP_LUA = """
@@ -62,11 +73,18 @@ redis.call('HSET', KEYS[2], item[1], item[2])
 return item
 """
 # Put every request a (dead or stopping) worker holds back on the queue, at its priority.
+# Anyone may write to Redis: a `taken` key that is not a hash, or a score that is not a number,
+# is junk to delete, not an error that stops every reclaim after it.
 _RECLAIM_LUA = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) return 0 end
 local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do redis.call('ZADD', KEYS[2], all[i + 1], all[i]) end
+local moved = 0
+for i = 1, #all, 2 do
+  local score = tonumber(all[i + 1])
+  if score then redis.call('ZADD', KEYS[2], score, all[i]) moved = moved + 1 end
+end
 redis.call('DEL', KEYS[1])
-return #all / 2
+return moved
 """
 
 
@@ -147,12 +165,27 @@ def reclaim_dead(client: redis.Redis, keys: RedisKeys) -> int:
 
 
 def leased_count(client: redis.Redis, keys: RedisKeys) -> int:
-    return sum(int(client.hlen(key)) for _, key in keys.taken_keys(client))
+    return sum(_hash_len(client, key) for _, key in keys.taken_keys(client))
+
+
+def _hash_len(client: redis.Redis, key: str) -> int:
+    try:
+        return int(client.hlen(key))
+    except redis.ResponseError:  # not a hash: junk someone wrote, which reclaim_dead deletes
+        return 0
 
 
 def current_round(client: redis.Redis, keys: RedisKeys) -> int | None:
+    """The current round's crawl_runs id; None when there is none, or it is not a number."""
     value = client.get(keys.round)
-    return int(value) if value else None
+    if not value:
+        return None
+    try:
+        round_id = int(value)
+    except ValueError:
+        logger.warning("Ignored the round key %s: %r is not a round id", keys.round, value[:40])
+        return None
+    return round_id if round_id > 0 else None
 
 
 def new_worker_id() -> str:
@@ -249,28 +282,44 @@ class LeaseBook:
 
 
 class LeasedPriorityQueue(PriorityQueue):
-    """scrapy-redis' priority queue (a sorted set of pickled request dicts), with leased pops."""
+    """scrapy-redis' priority queue (a sorted set of JSON entries), with leased pops; an entry
+    that is not a request of ours is dropped (its lease finished) and passed to `on_bad`."""
 
-    def __init__(self, server, spider: Spider, key: str, book: LeaseBook, serializer=None):
-        super().__init__(server, spider, key, serializer=serializer or picklecompat)
+    def __init__(
+        self, server, spider: Spider, key: str, book: LeaseBook,
+        on_bad: Callable[[BadEntry, bytes], None],
+    ):
+        # The serializer is never used (the two methods below replace it); json, not pickle,
+        # so that no inherited path can ever unpickle an entry.
+        super().__init__(server, spider, key, serializer=json)
         self.book = book
+        self.on_bad = on_bad
+
+    def _encode_request(self, request: Request) -> bytes:
+        return encode(request, self.spider)
+
+    def _decode_request(self, encoded_request: bytes) -> Request:
+        return decode(encoded_request, self.spider)
 
     def push(self, request: Request) -> None:
-        # A retry or redirect carries its predecessor's lease: once it is on the queue, the
-        # predecessor is finished.
-        predecessor = request.meta.pop(LEASE_META, None)
-        request.meta.pop(PARENT_META, None)
-        super().push(request)
-        self.book.ack(predecessor)
+        """Push a fresh request; BadEntry, with nothing pushed, if it is not one of ours."""
+        self.server.zadd(self.key, {self._encode_request(request): -request.priority})
 
     def pop(self, timeout: int = 0) -> Request | None:
-        leased = self.book.pop()
-        if leased is None:
-            return None
-        data, token = leased
-        request = self._decode_request(data)
-        request.meta[LEASE_META] = token
-        return request
+        for _ in range(MAX_BAD_ENTRIES_PER_POP):
+            leased = self.book.pop()
+            if leased is None:
+                return None
+            data, token = leased
+            try:
+                request = self._decode_request(data)
+            except BadEntry as error:
+                self.book.ack(token)  # dropped for good: nobody is to fetch it
+                self.on_bad(error, data)
+                continue
+            request.meta[LEASE_META] = token
+            return request
+        return None
 
 
 class RoundDupeFilter(RFPDupeFilter):
@@ -302,7 +351,12 @@ class RoundDupeFilter(RFPDupeFilter):
 
 
 class LeasedScheduler(Scheduler):
-    """scrapy-redis' Scheduler with a leased queue and the round filter; always persistent."""
+    """scrapy-redis' Scheduler with a leased queue and the round filter; always persistent.
+
+    Fresh requests go to the shared queue. A retry or a redirect of a leased request stays in
+    this worker (its lease stays open until it is finished): the queue never carries mid-flight
+    state, and if the worker dies, the leased original is fetched again from the start.
+    """
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LeasedScheduler:
@@ -318,18 +372,38 @@ class LeasedScheduler(Scheduler):
         )
         instance.stats = crawler.stats
         instance.book = book
+        instance.follow_ups = []
+        instance._follow_up_no = itertools.count()
         return instance
 
     def open(self, spider: Spider) -> None:
         self.spider = spider
         self.book.beat()
-        self.queue = LeasedPriorityQueue(self.server, spider, self.queue_key, self.book)
+        self.queue = LeasedPriorityQueue(
+            self.server, spider, self.queue_key, self.book, self.drop_bad_entry
+        )
 
     def close(self, reason: str) -> None:
+        self.follow_ups.clear()  # their leased originals go back below
         returned = self.book.give_back()
         if returned:
             logger.info("Put %d unfinished request(s) back on the queue", returned)
         self.server.delete(self.book.keys.alive(self.book.worker_id))
+
+    def __len__(self) -> int:
+        return len(self.follow_ups) + len(self.queue)
+
+    def drop_bad_entry(self, error: BadEntry, data: bytes) -> None:
+        """Count (and log, within reason) an entry that is not a request of ours."""
+        if self.stats:
+            self.stats.inc_value(DROPPED_STAT)
+            self.stats.inc_value(f"{DROPPED_STAT}/{error.reason}")
+        dropped = self.stats.get_value(DROPPED_STAT, 0) if self.stats else 0
+        if dropped <= LOGGED_BAD_ENTRIES or dropped % LOG_BAD_ENTRIES_EVERY == 0:
+            logger.warning(
+                "Dropped a queue entry that is not a request of ours (%s; %d so far): %r",
+                error, dropped, data[:120],
+            )
 
     def enqueue_request(self, request: Request) -> bool:
         parent = request.meta.pop(PARENT_META, None)
@@ -341,47 +415,50 @@ class LeasedScheduler(Scheduler):
                 # A filtered retry or redirect: the lease it carries is finished all the same.
                 self.book.ack(request.meta.pop(LEASE_META, None))
                 return False
+            if LEASE_META in request.meta:
+                heapq.heappush(
+                    self.follow_ups, (-request.priority, next(self._follow_up_no), request)
+                )
+                if self.stats:
+                    self.stats.inc_value("scheduler/enqueued/follow_up")
+                return True
+            try:
+                self.queue.push(request)
+            except BadEntry as error:
+                logger.error("Not queued, not a request the workers accept (%s): %s",
+                             error, request)
+                if self.stats:
+                    self.stats.inc_value("newsarchive/queue/not_pushed")
+                return False
             if self.stats:
                 self.stats.inc_value("scheduler/enqueued/redis")
-            self.queue.push(request)
             return True
         finally:
             self.book.child_scheduled(parent)
 
     def next_request(self) -> Request | None:
+        if self.follow_ups:
+            return heapq.heappop(self.follow_ups)[2]
         request = self.queue.pop()
         if request is not None and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+        return bool(self.follow_ups) or len(self.queue) > 0
 
 
-def encode_request(request: Request, spider: Spider) -> bytes:
-    """A request as the queue stores it (scrapy-redis' pickled `Request.to_dict`)."""
-    return picklecompat.dumps(request.to_dict(spider=spider))
-
-
-def decode_request(data: bytes, spider: Spider | None = None) -> Request:
-    from scrapy.utils.request import request_from_dict
-
-    return request_from_dict(picklecompat.loads(data), spider=spider)
-
-
-def queued_requests(client: redis.Redis, keys: RedisKeys) -> Iterator[bytes]:
-    """Every request on the queue or leased by a worker (serialised)."""
+def queued_entries(client: redis.Redis, keys: RedisKeys) -> Iterator[tuple[str, bytes]]:
+    """(key, entry) of every request on the queue or leased by a worker, as stored."""
     for data in client.zscan_iter(keys.queue, count=1000):
-        yield data[0]
+        yield keys.queue, data[0]
     for _, key in list(keys.taken_keys(client)):
-        for data in client.hscan_iter(key, count=1000):
-            yield data[0]
+        try:
+            for data in client.hscan_iter(key, count=1000):
+                yield key, data[0]
+        except redis.ResponseError:  # not a hash: junk, deleted by the next reclaim
+            continue
 
 
 def push_request(client: redis.Redis, keys: RedisKeys, request: Request, spider: Spider) -> None:
-    client.zadd(keys.queue, {encode_request(request, spider): -request.priority})
-
-
-def seconds_since_beat(client: redis.Redis, keys: RedisKeys, worker_id: str) -> float | None:
-    value: Any = client.get(keys.alive(worker_id))
-    return None if value is None else max(0.0, time.time() - float(value))
+    client.zadd(keys.queue, {encode(request, spider): -request.priority})

@@ -1,15 +1,20 @@
-"""The cron lock: one crawl per database at a time, freed by the OS when the holder dies."""
+"""The cron locks: one crawl per database, one scheduling job per Redis prefix, freed when the
+holder dies."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import tempfile
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -20,6 +25,19 @@ from storage.db import ArchiveError
 LOCKED_EXIT_CODE = 75
 
 _LOCK_NAME = "newsarchive crawl"
+
+logger = logging.getLogger(__name__)
+
+# Renew or delete the lock only while it still holds our token: a lock that expired and was
+# taken by another job is that job's.
+_RENEW_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class RunLockBusy(Exception):
@@ -92,3 +110,36 @@ def run_lock(db_url: str, name: str = _LOCK_NAME) -> Iterator[None]:
     else:
         with _file_lock(lock_file_for(db_url)):
             yield
+
+
+@contextmanager
+def redis_lock(client: redis.Redis, key: str, ttl: float, busy: RunLockBusy) -> Iterator[None]:
+    """Hold `key` for the block; raise `busy` at once if another holder has it.
+
+    The key lives `ttl` seconds and a thread renews it while the block runs, so a killed holder
+    frees it within `ttl`, and any way out of the block (an error included) deletes it.
+    """
+    token = uuid.uuid4().hex
+    ttl_ms = max(1, int(ttl * 1000))
+    if not client.set(key, token, nx=True, px=ttl_ms):
+        raise busy
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl / 3):
+            try:
+                client.eval(_RENEW_LUA, 1, key, token, ttl_ms)
+            except redis.RedisError as error:  # Redis away a moment: the next turn tries again
+                logger.warning("Could not renew the lock %s: %s", key, error)
+
+    renewer = threading.Thread(target=renew, name=f"renew {key}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        try:
+            client.eval(_RELEASE_LUA, 1, key, token)
+        except redis.RedisError as error:  # it expires within ttl all the same
+            logger.warning("Could not release the lock %s: %s", key, error)

@@ -54,13 +54,16 @@ def schedule_command(
     and the due revisits on the shared Redis queue, then exit. Run it from cron.
 
     It also closes the previous round (a crawl_runs row of kind "round") and puts requests
-    taken by workers that died back on the queue. Prints one line.
+    taken by workers that died back on the queue. Requests the last round still has queued
+    are carried into the new one, never queued twice; queue entries that are not requests of
+    ours are removed and counted. Prints one line.
 
     \b
-    Exit codes: 0 queued, 1 Redis or the database unreachable, 2 bad command line,
-    75 another scheduling job is running (try again later).
+    Exit codes: 0 queued (also when the last round is still queued), 1 Redis or the database
+    unreachable or not upgraded, 2 bad command line, 75 another scheduling job is running
+    (try again later; a killed job's lock expires within 20 s).
     """
-    from crawler.distributed import ScheduleBusy, schedule_round
+    from crawler.rounds import ScheduleBusy, schedule_round
 
     try:
         plan = schedule_round(
