@@ -17,8 +17,9 @@ ENCODING_HINT = (
     "a password holding @ / ? or # must be percent-encoded (@ is %40, / is %2F, ? is %3F, "
     "# is %23, % is %25)"
 )
-# libpq (and redis-py, for a unix socket) also take a password as a query parameter.
-_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+# libpq (and redis-py, for a unix socket) also take a password as a query parameter; all that
+# follows it is hidden, as a raw & or # in it would otherwise end it early.
+_QUERY_PASSWORD = re.compile(r"(?is)([?&]password=).*")
 # What may not stand raw before the @ that ends the credentials (an @ in a query is refused
 # too: percent-encoded it means the same, and the two cannot be told apart).
 _CREDENTIAL_BREAKERS = re.compile(r"[@/?#]")
@@ -56,7 +57,7 @@ def redact_url(url: str | URL) -> str:
     """
     if isinstance(url, URL):
         return _hide_query_password(url.render_as_string(hide_password=True))
-    text = str(url)
+    text = _hide_query_password(str(url))
     if credentials_problem(text) is None:
         try:
             parsed = make_url(text)
@@ -64,7 +65,7 @@ def redact_url(url: str | URL) -> str:
             pass
         else:
             return _hide_query_password(parsed.render_as_string(hide_password=True))
-    return _hide_query_password(_redact_by_hand(text))
+    return _redact_by_hand(text)
 
 
 def _redact_by_hand(text: str) -> str:
