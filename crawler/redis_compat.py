@@ -31,7 +31,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from scrapy import Request, Spider
@@ -41,6 +40,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.queue_codec import BadEntry, decode, encode
+from storage.db_url import credentials_problem, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -90,18 +90,15 @@ return moved
 
 def redact_redis_url(url: str) -> str:
     """The Redis URL with any password replaced by *** (redis://:secret@host → redis://:***@host)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return redact_url(url)
 
 
 def connect(url: str) -> redis.Redis:
     """A client on `url` that has answered a PING; ConnectionError (URL redacted) if it cannot."""
+    problem = credentials_problem(url)
+    if problem is not None:
+        # redis-py would read part of the password as the host and print it in its error.
+        raise ConnectionError(f"not a Redis URL: {redact_url(url)!r}: {problem}")
     try:
         client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
         client.ping()

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import DateTime, LargeBinary, String, TypeDecorator
 
-DB_ENV_VAR = "NEWSARCHIVE_DB"
-DEFAULT_DB_FILE = "newsarchive.sqlite3"
-# A SQLite file in the working directory: `newsarchive demo` must work with no setup at all.
-DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DB_FILE}"
+# The URL rules live in storage.db_url; callers keep naming them storage.db.*.
+from storage.db_url import DB_ENV_VAR as DB_ENV_VAR
+from storage.db_url import DEFAULT_DB_FILE as DEFAULT_DB_FILE
+from storage.db_url import DEFAULT_DB_URL, ArchiveError, redact_url
+from storage.db_url import UrlError as UrlError
+from storage.db_url import resolve_db_url as resolve_db_url
 
 # Stable constraint names on both databases, so migrations can name what they alter or drop
 # (SQLite's batch mode rebuilds tables and needs every constraint named).
@@ -29,10 +34,6 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-class ArchiveError(Exception):
-    """A problem with the archive the user can fix; its message is one line, URL redacted."""
 
 
 class ArchiveNotAtHead(ArchiveError):
@@ -92,42 +93,6 @@ class HexDigest(TypeDecorator[str]):
         return bytes(value).hex()
 
 
-def resolve_db_url(option_value: str | None = None) -> str:
-    """The database URL: the --db option, else $NEWSARCHIVE_DB, else the default SQLite file."""
-    url = option_value or os.environ.get(DB_ENV_VAR) or DEFAULT_DB_URL
-    url = url.strip()
-    # Plain postgresql:// would pick psycopg2, which is not installed; psycopg 3 is.
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix) :]
-    try:
-        make_url(url)
-    except ArgumentError as error:
-        message = f"not a database URL: {redact_url(url)!r}"
-        if "://" not in url and not any(character.isspace() for character in url):
-            # A bare file name is the likeliest slip; a path is not taken as one, so that a
-            # mistyped server URL never quietly becomes a new SQLite file.
-            message += f" (a SQLite file is written sqlite:///{url})"
-        raise ArchiveError(message) from error
-    return url
-
-
-def redact_url(url: str | URL) -> str:
-    """The URL with any password replaced by ***: safe for logs, errors and summaries."""
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except ArgumentError:
-        # Unparseable: cut anything between "://user:" and "@" by hand.
-        text = str(url)
-        scheme, sep, rest = text.partition("://")
-        if sep and "@" in rest:
-            credentials, _, host = rest.rpartition("@")
-            user = credentials.split(":", 1)[0]
-            return f"{scheme}://{user}:***@{host}" if ":" in credentials else text
-        return text
-    return parsed.render_as_string(hide_password=True)
-
-
 def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -140,23 +105,23 @@ def sqlite_path(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str, *, immediate: bool = False) -> Engine:
+def make_engine(url: str, *, immediate: bool = False, read_only: bool = False) -> Engine:
     """An engine for `url`. SQLite gets WAL, a 30 s busy timeout and foreign keys on.
 
     `immediate=True` (SQLite only) starts every transaction with BEGIN IMMEDIATE: a writer that
     first reads and then writes would otherwise fail with "database is locked" when another
-    writer committed in between, instead of waiting its turn.
+    writer committed in between, instead of waiting its turn. `read_only=True` (SQLite only)
+    opens the file with mode=ro: nothing is created and the file is never written.
     """
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True)
     path = sqlite_path(url)
     if path is not None and not path.parent.exists():
         raise ArchiveError(f"no such directory for the SQLite file: {path.parent}")
-    engine = create_engine(
-        url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        json_serializer=readable_json,
-    )
+    options: dict = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+    if read_only and path is not None:
+        options = {"creator": functools.partial(_connect_read_only, path, _needs_immutable(path))}
+    engine = create_engine(url, json_serializer=readable_json, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
@@ -164,13 +129,14 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         # documented pysqlite recipe), so BEGIN IMMEDIATE below takes effect.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # Under WAL, NORMAL syncs at checkpoints, not at every commit: a committed transaction
-        # survives a crash of the process (the crawl's case) but may be lost on power failure
-        # or an OS crash, which rolls the archive back to an earlier consistent state, never
-        # a half-written one. The pages are re-fetched on the next run; fsync per page cost
-        # ~18% of ingest (bench/RESULTS.md § Storage).
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # Under WAL, NORMAL syncs at checkpoints, not at every commit: a committed
+            # transaction survives a crash of the process (the crawl's case) but may be lost on
+            # power failure or an OS crash, which rolls the archive back to an earlier
+            # consistent state, never a half-written one. The pages are re-fetched on the next
+            # run; fsync per page cost ~18% of ingest (bench/RESULTS.md § Storage).
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -180,6 +146,75 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _connect_read_only(path: Path, immutable: bool) -> sqlite3.Connection:
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return sqlite3.connect(
+        f"file:{quote(os.path.abspath(path))}?{flags}",
+        uri=True,
+        timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+        # What SQLAlchemy sets for file databases itself: its pool hands connections across
+        # threads, one at a time.
+        check_same_thread=False,
+    )
+
+
+def _needs_immutable(path: Path) -> bool:
+    """Whether a read-only open of `path` must skip SQLite's locking (immutable=1).
+
+    A reader of a WAL database needs its -shm file, and creates it (and -wal) when missing; in
+    a directory it cannot write, mode=ro alone fails with "unable to open database file". No
+    writer can be at work there either (it would need the -wal file too), so reading the file
+    as it stands is safe.
+    """
+    if os.access(path.parent, os.W_OK) or not path.exists():
+        return False
+    try:
+        with closing(_connect_read_only(path, immutable=False)) as probe:
+            probe.execute("SELECT count(*) FROM sqlite_master").close()
+    except sqlite3.OperationalError as error:
+        return "unable to open" in str(error) and not os.access(path.parent, os.W_OK)
+    except sqlite3.DatabaseError:
+        return False  # not a database: the caller's first query says so
+    return False
+
+
+def check_sqlite_file(url: str, *, for_writing: bool) -> None:
+    """ArchiveError, naming the path, when a SQLite archive cannot be opened as asked.
+
+    A reader never creates a file: a mistyped path must not answer zeros from a new, empty
+    archive. A writer on a file or directory it cannot write is told so before it starts.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if path.is_dir():
+        raise ArchiveError(f"{path} is a directory, not a SQLite archive file")
+    if not for_writing:
+        if not path.exists() and path.parent.is_dir():
+            raise ArchiveError(
+                f"no archive at {path}: no such file (a writing command such as "
+                "`newsarchive crawl` or `newsarchive db upgrade` creates it)"
+            )
+        return
+    directory = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ArchiveError(f"{path} is read-only: this command writes to the archive")
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        raise ArchiveError(
+            f"{path} is read-only: its directory {directory} is not writable (SQLite writes "
+            "its journal beside the archive); this command writes to the archive"
+        )
+
+
+def open_engine(url: str, *, for_writing: bool) -> Engine:
+    """An engine on the database at `url`, whatever its schema.
+
+    for_writing=False never creates or changes anything: a SQLite file is opened read-only.
+    """
+    check_sqlite_file(url, for_writing=for_writing)
+    return make_engine(url, immediate=for_writing, read_only=not for_writing)
 
 
 def readable_json(value: object) -> str:
@@ -272,20 +307,18 @@ def schema_state(engine: Engine) -> str:
 def open_archive(url: str, *, for_writing: bool) -> Engine:
     """An engine on an archive whose schema is at head, or a clear ArchiveError.
 
-    A fresh SQLite database (missing or empty file) is brought to head on the spot; anything else
-    not at head is refused, naming the command that fixes it.
+    A writer brings an empty database (a new SQLite file, a new PostgreSQL database) to head on
+    the spot; a reader opens only what exists and changes nothing. Anything else not at head is
+    refused, naming the command that fixes it.
     """
-    fresh_sqlite = False
-    path = sqlite_path(url)
-    if path is not None and (not path.exists() or path.stat().st_size == 0):
-        fresh_sqlite = True
-    engine = make_engine(url, immediate=for_writing)
+    engine = open_engine(url, for_writing=for_writing)
     try:
         state = schema_state(engine)
     except Exception as error:  # connection refused, bad credentials, not a database …
         engine.dispose()
         raise ArchiveError(f"cannot open {redact_url(url)}: {_first_line(error)}") from error
-    if state == "empty" and (fresh_sqlite or is_sqlite(url)):
+    if state == "empty" and for_writing:
+        # Serialised with any other migration of this database (migrations/env.py).
         upgrade(url)
         state = schema_state(engine)
     if state == "head":

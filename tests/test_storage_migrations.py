@@ -94,14 +94,15 @@ def test_database_with_foreign_tables_is_refused(db_url):
         db.open_archive(db_url, for_writing=True)
 
 
-def test_empty_postgres_database_is_refused_not_silently_created(db_url):
+def test_an_empty_database_is_set_up_by_a_writer_and_refused_to_a_reader(db_url):
+    # PostgreSQL as SQLite: a new database needs no `db upgrade` before the first crawl.
     if db.is_sqlite(db_url):
-        engine = db.open_archive(db_url, for_writing=True)
-        assert db.schema_state(engine) == "head"
-        engine.dispose()
-        return
+        db.sqlite_path(db_url).touch()  # empty, as a new PostgreSQL database is
     with pytest.raises(db.ArchiveNotAtHead, match=r"no archive tables yet.*db upgrade --db"):
-        db.open_archive(db_url, for_writing=True)
+        db.open_archive(db_url, for_writing=False)
+    engine = db.open_archive(db_url, for_writing=True)
+    assert db.schema_state(engine) == "head"
+    engine.dispose()
 
 
 def test_refusal_message_never_shows_the_password():

@@ -67,7 +67,7 @@ def db_group() -> None:
 def db_upgrade_command(db_url: str | None) -> None:
     """Bring the database schema to the latest revision (creates the tables when empty)."""
     url = db.resolve_db_url(db_url)
-    engine = db.make_engine(url)
+    engine = db.open_engine(url, for_writing=True)
     try:
         state = db.schema_state(engine)
         revision = db.current_revision(engine) if state == "newer" else None
@@ -90,7 +90,7 @@ def db_upgrade_command(db_url: str | None) -> None:
 def db_current_command(db_url: str | None) -> None:
     """Show the database's schema revision and whether it is the latest (head)."""
     url = db.resolve_db_url(db_url)
-    engine = db.make_engine(url)
+    engine = db.open_engine(url, for_writing=False)
     try:
         revision = db.current_revision(engine)
         state = db.schema_state(engine)

@@ -24,7 +24,8 @@ db_option = click.option(
     "--db",
     "db_url",
     help="Database URL: sqlite:///FILE or postgresql://user@host/db "
-    "(default: newsarchive.sqlite3 in the working directory).",
+    "(default: newsarchive.sqlite3 in the working directory). Give a URL with a password in "
+    "$NEWSARCHIVE_DB instead: that keeps it out of `ps`, which shows every command line.",
     **_DB_OPTION,
 )
 # Scale-out (schedule, worker): machines share one archive; a default local file would split it.
@@ -32,7 +33,8 @@ shared_db_option = click.option(
     "--db",
     "db_url",
     required=True,
-    help="The shared archive, e.g. postgresql://newsarchive@db-host/newsarchive.",
+    help="The shared archive, e.g. postgresql://newsarchive@db-host/newsarchive. Give a URL "
+    "with a password in $NEWSARCHIVE_DB instead: that keeps it out of `ps`.",
     **_DB_OPTION,
 )
 
@@ -85,6 +87,9 @@ def handle_errors(func: F) -> F:
         except (ArchiveError, CommandError) as error:
             fail(str(error))
         except SQLAlchemyError as error:
+            if "readonly database" in _first_line(error):
+                # A file or directory made read-only after the archive was opened.
+                fail(f"{_where(db_url)} is read-only: this command writes to the archive")
             fail(f"database error on {_where(db_url)}: {_first_line(error)}")
         except OSError as error:
             if isinstance(error, BrokenPipeError) and _stdout_reader_gone():
