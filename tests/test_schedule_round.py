@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from crawler.redis_compat import RedisKeys
 from crawler.rounds import SCHEDULE_LOCK_TTL
 from crawler.runlock import LOCKED_EXIT_CODE
+from storage import db
 from tests import test_distributed
 from tests.crawl_support import CRAWL_TIMEOUT, article_fetches, wait_until
 from tests.site.server import NewsisSite
@@ -63,9 +64,10 @@ def test_a_failed_schedule_frees_its_lock_for_the_next_cron_run(
             assert failed.returncode == 1, (db_url, failed.stderr)
             assert "Traceback" not in failed.stderr, failed.stderr
             assert not client.exists(keys.schedule_lock), db_url
-        # A never-upgraded PostgreSQL database too.
-        for bare_url in throwaway_postgres_database(os.environ[POSTGRES_ENV_VAR]):
-            assert _schedule(redis_url, bare_url, prefix, site).returncode == 1
+        # A PostgreSQL archive at an older schema revision too (an empty one is set up).
+        for behind_url in throwaway_postgres_database(os.environ[POSTGRES_ENV_VAR]):
+            db.upgrade(behind_url, "0006")
+            assert _schedule(redis_url, behind_url, prefix, site).returncode == 1
             assert not client.exists(keys.schedule_lock)
         ok = _schedule(redis_url, pg_url, prefix, site)
     assert ok.returncode == 0, ok.stderr
