@@ -31,8 +31,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ORIGIN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(.*)", re.DOTALL)
 
 
-class OffsiteRefused(IgnoreRequest):
-    """A request (first try or redirect hop) for another origin than the site's: never sent."""
+class RequestRefused(IgnoreRequest):
+    """A request never sent, its message the reason a failed capture keeps."""
+
+
+class OffsiteRefused(RequestRefused):
+    """A request (first try or redirect hop) for another origin than the site's."""
 
 
 def origin_spellings(base_url: str) -> frozenset[str]:
@@ -157,7 +161,11 @@ class EveryHopRedirectMiddleware(RedirectMiddleware):
     """
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
-        result = super().process_response(request, response)
+        try:
+            result = super().process_response(request, response)
+        except ValueError as error:  # a Location no URL parser takes (a port of "80:81" …)
+            location = response.headers.get("Location", b"").decode("latin-1")[:500]
+            raise RequestRefused(f"redirect to an unusable URL: {location} ({error})") from None
         if isinstance(result, Request):
             result.dont_filter = True
         return result

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 
 from crawler.archive_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
 from crawler.items import FetchedPage
-from crawler.middlewares import OffsiteRefused
+from crawler.middlewares import RequestRefused
 from crawler.urls import article_id_from_url, canonical_article_url
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def fetch_error_of(failure: Failure) -> str:
             where = location.decode("latin-1")[:500]
             return f"redirect not followed: HTTP {response.status} to {where}"
         return f"unexpected HTTP status {response.status}"
-    if failure.check(OffsiteRefused):
+    if failure.check(RequestRefused):
         return failure.getErrorMessage()
     message = " ".join(failure.getErrorMessage().split())
     if failure.check(IgnoreRequest) and message == "max redirections reached":

@@ -36,7 +36,9 @@ def serve(handler: Any, method: str, kind: str, rule: dict[str, Any]) -> None:
     """Answer the handler's request with the broken answer `kind` (see TRANSPORT_FAULTS)."""
     html = {"Content-Type": "text/html; charset=UTF-8"}
     if kind == "redirect":
-        handler._send(method, int(rule.get("status", 302)), {"Location": rule["location"]}, b"")
+        # Sent as UTF-8 bytes, as servers do with non-ASCII Locations (http.server wants latin-1).
+        location = rule["location"].encode("utf-8").decode("latin-1")
+        handler._send(method, int(rule.get("status", 302)), {"Location": location}, b"")
         return
     if kind == "redirect_loop":
         handler._send(method, 302, {"Location": handler.path}, b"")
