@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -122,7 +123,7 @@ def end_run(
     return summary
 
 
-def judge_run(stats: dict[str, Any]) -> tuple[str, str | None]:
+def judge_run(stats: dict[str, Any], base_url: str | None = None) -> tuple[str, str | None]:
     """The run's outcome and why, from Scrapy's stats at the end of the crawl."""
     reason = stats.get("finish_reason")
     if reason == "shutdown":
@@ -139,9 +140,32 @@ def judge_run(stats: dict[str, Any]) -> tuple[str, str | None]:
         return "failed", f"crawl ended early: {reason}"
     if stats.get("newsarchive/ingest_errors"):
         return "failed", f"{stats['newsarchive/ingest_errors']} page(s) could not be stored"
-    if not stats.get("newsarchive/feeds_read") and not stats.get("newsarchive/list_pages_read"):
+    refused = stats.get("newsarchive/robots_refused", 0)
+    site = urlsplit(base_url).netloc if base_url else "the site"
+    discovered = stats.get("newsarchive/feeds_read") or stats.get("newsarchive/list_pages_read")
+    if refused and not _article_fetches(stats):
+        if not discovered:
+            return "failed", (
+                f"robots.txt of {site} forbids every page we asked for:"
+                f" {refused} requests refused"
+            )
+        if stats.get("newsarchive/robots_refused_articles"):
+            return "failed", (
+                f"robots.txt of {site} forbids every article page we asked for:"
+                f" {refused} requests refused"
+            )
+    if not discovered:
         return "failed", "no feed or list page could be read (site down or blocking us?)"
+    if refused:
+        return "finished", f"robots.txt of {site} refused {refused} of our requests"
     return "finished", None
+
+
+def _article_fetches(stats: dict[str, Any]) -> int:
+    """Article fetches that reached the archive (stored or not), whatever became of them."""
+    return stats.get("newsarchive/ingest_errors", 0) + sum(
+        count for name, count in stats.items() if name.startswith("newsarchive/outcome/")
+    )
 
 
 def crawl_settings(
@@ -200,7 +224,9 @@ def run_crawl(
             process.crawl(crawler, since=since, revisit=revisit)
             try:
                 process.start()
-                outcome, note = judge_run(crawler.stats.get_stats())
+                outcome, note = judge_run(
+                    crawler.stats.get_stats(), settings["NEWSARCHIVE_BASE_URL"]
+                )
             except Exception as error:  # the crawl itself broke: record it, then say so
                 outcome, note = "failed", f"crawl raised {type(error).__name__}: {error}"
             finally:

@@ -10,10 +10,16 @@ from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crawler.archive_thread import ArchiveThread
 from crawler.ingest_process import MAX_BATCH, IngestProcess, Stored, WriterGone
 from crawler.items import FetchedPage
+from crawler.scrapy_commands.crawl import EXIT_CODE_STAT
+from storage.models import Article, Version
+from storage.queries import version_record
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +30,20 @@ STORE_FAILURES_TO_STOP = MAX_BATCH
 # The finish reason of a crawl so stopped (crawl.judge_run words it).
 ARCHIVE_FAILING = "archive_failing"
 _FAILURES_IN_A_ROW = "newsarchive/ingest_errors_in_a_row"
+# Ingest outcomes after which the article has a current version: the record a feed export gets.
+_RECORD_OUTCOMES = frozenset({"new_article", "new_version", "unchanged", "not_modified"})
+
+
+def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
+    """The article's current version as `newsarchive export --format jsonl` writes it."""
+    version = session.scalar(
+        select(Version).join(
+            Article,
+            (Article.article_id == Version.article_id)
+            & (Article.current_version_no == Version.version_no),
+        ).where(Version.article_id == article_id)
+    )
+    return None if version is None else version_record(version)
 
 
 async def store_counted(
@@ -32,9 +52,9 @@ async def store_counted(
     page: FetchedPage,
     crawl_run_id: int | None,
     receipt: Any = None,
-) -> bool:
+) -> str | None:
     """Store one page through the writer and count what became of it in the crawl's stats
-    (a failure is logged too); True when it was stored."""
+    (a failure is logged too); its ingest outcome, None when it could not be stored."""
     try:
         stored = await writer.store(page, crawl_run_id, receipt=receipt)
     except WriterGone as gone:
@@ -53,10 +73,10 @@ async def store_counted(
             )
             _stopping.add(stopping)
             stopping.add_done_callback(_stopping.discard)
-        return False
+        return None
     crawler.stats.set_value(_FAILURES_IN_A_ROW, 0)
     crawler.stats.inc_value(f"newsarchive/outcome/{stored.outcome}")
-    return True
+    return stored.outcome
 
 
 # The crawls being stopped: a task must be referenced until it is done.
@@ -70,6 +90,10 @@ class ArchivePipeline:
 
     Under `newsarchive crawl` the run (lock and crawl_runs row) is the command's; under plain
     `scrapy crawl newsis` this pipeline takes the lock and keeps the run itself.
+
+    With a feed export configured (`scrapy crawl newsis -O records.jsonl`), the item passed on is
+    the article's record as archived, the one `newsarchive export` gives; a fetch that left no
+    version (failed, blocked, deleted) is dropped from the feed, and still archived.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -80,6 +104,7 @@ class ArchivePipeline:
         self._owns_run = False
         self.writer: IngestProcess | None = None
         self._started = time.monotonic()
+        self.feeds_records = bool(crawler.settings.getdict("FEEDS"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -100,8 +125,15 @@ class ArchivePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
-        await store_counted(self.crawler, self.writer, item, self.crawl_run_id)
-        return item
+        outcome = await store_counted(self.crawler, self.writer, item, self.crawl_run_id)
+        if not self.feeds_records:
+            return item
+        record = None
+        if outcome in _RECORD_OUTCOMES and item.article_id:
+            record = await self.archive.call(current_record, item.article_id)
+        if record is None:
+            raise DropItem(f"no record from the fetch of {item.url} ({outcome})", "DEBUG")
+        return record
 
     async def close_spider(self) -> None:
         # Every item has been stored (each waited for its batch): the writer ends at once.
@@ -115,11 +147,15 @@ class ArchivePipeline:
         try:
             from crawler.crawl import end_run, judge_run
 
-            outcome, note = judge_run({**self.crawler.stats.get_stats(), "finish_reason": reason})
+            outcome, note = judge_run(
+                {**self.crawler.stats.get_stats(), "finish_reason": reason},
+                self.crawler.settings["NEWSARCHIVE_BASE_URL"],
+            )
             summary = await self.archive.call(
                 end_run, self.crawl_run_id, outcome, note, time.monotonic() - self._started
             )
-            logger.info("%s", summary.line())
+            self.crawler.stats.set_value(EXIT_CODE_STAT, summary.exit_code)
+            logger.log(logging.ERROR if summary.exit_code else logging.INFO, "%s", summary.line())
         finally:
             self.archive.close()
             self._own_run.close()

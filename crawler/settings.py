@@ -7,6 +7,8 @@ import os
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# `scrapy crawl` refuses unknown -a arguments and exits non-zero when the run failed.
+COMMANDS_MODULE = "crawler.scrapy_commands"
 
 # Where newsis.com is fetched from: the live site, or a local copy of it in tests and demos.
 # Records and captures keep the canonical https://www.newsis.com URLs whatever this says.
@@ -57,12 +59,35 @@ NEWSARCHIVE_RETRY_AFTER_TIMES = 3
 NEWSARCHIVE_RETRY_AFTER_DEFAULT = 30.0  # seconds, when a 429 carries no usable Retry-After
 NEWSARCHIVE_RETRY_AFTER_MAX = 300.0  # never wait longer than this on one 429
 
+# Only the publisher's own origin is ever fetched, first tries and redirect hops alike: checked
+# first, before robots.txt (which would ask another host for its robots.txt).
+# Redirect hops bypass the duplicate filter (a loop or a second page sent to /error/ would
+# vanish without a capture); Newsis redirects once or twice (old URL forms, /error/): more hops
+# are a loop, kept as a failed capture.
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SiteOnlyMiddleware": 40,
+    # Scrapy's own lets requests that waited for robots.txt through unchecked (see there).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.EveryWaiterRobotsTxtMiddleware": 100,
     "crawler.middlewares.RetryAfterMiddleware": 540,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.EveryHopRedirectMiddleware": 600,
+    "crawler.middlewares.AnswerLimitsMiddleware": 950,
 }
+REDIRECT_MAX_TIMES = 5
+# An answer with more header lines or bytes than this is refused: no real page comes near.
+NEWSARCHIVE_MAX_RESPONSE_HEADERS = 200
+NEWSARCHIVE_MAX_RESPONSE_HEADER_BYTES = 65536
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ArchivePipeline": 300,
+}
+
+# `scrapy crawl newsis -O records.jsonl` writes the archived records (the pipeline's items) as
+# `newsarchive export --format jsonl` does: UTF-8 Korean, keys sorted.
+FEED_EXPORT_ENCODING = "utf-8"
+FEED_EXPORTERS = {
+    name: "crawler.feeds.RecordJsonLinesExporter" for name in ("jsonlines", "jsonl", "jl")
 }
 
 # Every fetch is stored by the archive itself: a local HTTP cache would hide revisits and 304s.

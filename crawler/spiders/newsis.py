@@ -16,10 +16,12 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.selector import Selector
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.archive_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
 from crawler.items import FetchedPage
+from crawler.middlewares import RequestRefused
 from crawler.urls import article_id_from_url, canonical_article_url
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ LIST_SECTIONS = (
     ("region", "10800"), ("culture", "10700"), ("sports", "10500"), ("entertainment", "10600"),
 )
 REVISIT_MODES = ("due", "all", "none")
+# What `scrapy crawl newsis -a name=value` accepts; anything else is refused.
+SPIDER_ARGUMENTS = ("since", "revisit", "base_url")
 
 # Relative links on list pages are resolved against the real site, whatever we fetch from.
 CANONICAL_ORIGIN = "https://www.newsis.com/"
@@ -47,6 +51,19 @@ _REVISIT_BATCH = 500
 
 # Keep the headers revisits and the archive need; the rest of the response is in the body.
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
+
+# What an article fetch may answer: the page, 304 (unchanged), 403/429 (blocked), 404/410
+# (deleted), 5xx after retries. Any other status is a broken answer, kept as a failed capture.
+EXPECTED_STATUSES = frozenset(
+    {200, 304, 400, 403, 404, 408, 410, 429, 500, 502, 503, 504, 522, 524}
+)
+# Failures that carry no message of their own, said in words.
+_SILENT_FAILURES = {
+    "ResponseDataLossError": "the connection closed before the whole body came (cut-off transfer)",
+    "DownloadCancelledError": "download cancelled (its body passed DOWNLOAD_MAXSIZE?)",
+}
+# Scrapy's RobotsTxtMiddleware refuses with this message (and nothing else does).
+ROBOTS_REFUSAL = "Forbidden by robots.txt"
 
 # Markers of the bot-check pages CDNs and Newsis' own firewall show instead of the article.
 CAPTCHA_MARKERS = (b"g-recaptcha", b"h-captcha", b"hcaptcha.com", b"cf-challenge", b"cf_chl_",
@@ -87,6 +104,27 @@ def looks_like_captcha(body: bytes) -> bool:
     )
 
 
+def fetch_error_of(failure: Failure) -> str:
+    """Why a fetch failed, in one line: the status, where a refused redirect led, or the error."""
+    if failure.check(HttpError):
+        response = failure.value.response
+        location = response.headers.get("Location")
+        if 300 <= response.status < 400 and location:
+            where = location.decode("latin-1")[:500]
+            return f"redirect not followed: HTTP {response.status} to {where}"
+        return f"unexpected HTTP status {response.status}"
+    if failure.check(RequestRefused):
+        return failure.getErrorMessage()
+    message = " ".join(failure.getErrorMessage().split())
+    if failure.check(IgnoreRequest) and message == "max redirections reached":
+        hops = failure.request.meta.get("redirect_urls", [])
+        return f"too many redirects (a loop?): {len(hops)} hops, last {failure.request.url}"
+    name = failure.type.__name__
+    if not message:
+        message = _SILENT_FAILURES.get(name, "")
+    return f"{name}: {message}" if message else name
+
+
 def normalize_base_url(value: str) -> str:
     """The base URL without a trailing slash; ValueError unless it is an http(s) origin."""
     value = (value or "").strip().rstrip("/")
@@ -103,34 +141,46 @@ class NewsisSpider(scrapy.Spider):
 
     Arguments (`-a name=value` under `scrapy crawl`): `since=YYYY-MM-DD` pages back through the
     section lists and /realnews/ to that registration date; `revisit=due|all|none` picks which
-    archived articles are fetched again (default due: those whose next_check_at has passed).
+    archived articles are fetched again (default due: those whose next_check_at has passed);
+    `base_url=http(s)://host[:port]` fetches from there instead of NEWSARCHIVE_BASE_URL.
     """
 
     name = "newsis"
-    # Every answer of an article fetch is evidence: 304 (unchanged), 403/429 (blocked), 404/410
-    # (deleted), 5xx after retries. The spider records them; HttpErrorMiddleware would drop them.
-    handle_httpstatus_list: ClassVar[list[int]] = [
-        304, 400, 403, 404, 408, 410, 429, 500, 502, 503, 504, 522, 524,
-    ]
+    # Every expected answer of an article fetch is evidence (EXPECTED_STATUSES): the spider
+    # records them; HttpErrorMiddleware would turn them into errors.
+    handle_httpstatus_list: ClassVar[list[int]] = sorted(EXPECTED_STATUSES - {200})
 
-    def __init__(self, since: str | date | None = None, revisit: str = "due", **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        since: str | date | None = None,
+        revisit: str = "due",
+        base_url: str | None = None,
+        **kwargs: Any,
+    ):
+        # Every `-a name=value` lands here: a misspelt one must stop the crawl, not be ignored.
+        if kwargs:
+            raise ValueError(
+                f"unknown argument(s) for the {self.name} spider: {', '.join(sorted(kwargs))}"
+                f" (it takes {', '.join(SPIDER_ARGUMENTS)})"
+            )
+        super().__init__()
         if isinstance(since, str):
             since = date.fromisoformat(since) if since.strip() else None
         self.since: date | None = since
         if revisit not in REVISIT_MODES:
             raise ValueError(f"revisit must be one of {', '.join(REVISIT_MODES)}, not {revisit!r}")
         self.revisit = revisit
-        self.base_url = ""
+        self.base_url = normalize_base_url(base_url) if base_url else ""
         self.claimed_ids: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.base_url = normalize_base_url(crawler.settings.get("NEWSARCHIVE_BASE_URL"))
-        # Offsite filtering also stops redirects that leave the site we fetch from.
-        host = urlsplit(spider.base_url).hostname
-        spider.allowed_domains = ["newsis.com"] if host.endswith("newsis.com") else [host]
+        if spider.base_url:
+            # `-a base_url=` beats the setting; the site-only middleware reads the setting.
+            crawler.settings.set("NEWSARCHIVE_BASE_URL", spider.base_url, priority="cmdline")
+        else:
+            spider.base_url = normalize_base_url(crawler.settings.get("NEWSARCHIVE_BASE_URL"))
         spider.archive = ArchiveThread.of(crawler)
         spider.started_at = datetime.now(UTC)
         return spider
@@ -248,50 +298,61 @@ class NewsisSpider(scrapy.Spider):
     # --- article fetches -> pipeline -------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterable[FetchedPage]:
-        article_id = response.meta["article_id"]
-        headers = {}
-        for name in KEPT_HEADERS:
-            value = response.headers.get(name)
-            if value is not None:
-                headers[name] = value.decode("latin-1")
         fetch_error = None
         if response.status == 200 and looks_like_captcha(response.body):
             # A bot check answered instead of the article: never a version (issue 4).
             fetch_error = "captcha page instead of the article"
             self.crawler.stats.inc_value("newsarchive/captcha")
-        yield FetchedPage(
-            url=canonical_article_url(article_id),
-            status=response.status,
-            headers=headers,
-            body=response.body,
-            fetched_at=datetime.now(UTC),
-            article_id=article_id,
-            fetch_error=fetch_error,
-            extra={"fetched_url": response.url, "discovered_by": response.meta["discovered_by"]},
-        )
+        elif response.status not in EXPECTED_STATUSES:
+            # 299, 206 …: no answer Newsis gives for an article, whatever its body holds.
+            fetch_error = f"unexpected HTTP status {response.status}"
+        yield self.fetched_page(response.request, response, fetch_error)
 
     def article_failed(self, failure: Failure) -> Iterable[FetchedPage]:
+        """Every failed fetch of an article is kept as a failed capture with its reason, save a
+        robots.txt refusal: nothing was asked of the site, and the run's summary counts it."""
         request = failure.request
-        if failure.check(IgnoreRequest):
-            # Refused by robots.txt or the offsite filter: nothing was fetched, nothing to keep.
-            self.crawler.stats.inc_value("newsarchive/ignored_requests")
-            logger.warning("Not fetched: %s (%s)", request.url, failure.getErrorMessage())
+        if self.refused_by_robots(failure):
             return
+        response = failure.value.response if failure.check(HttpError) else None
+        yield self.fetched_page(request, response, fetch_error_of(failure))
+
+    def fetched_page(
+        self, request: scrapy.Request, response: Response | None, fetch_error: str | None
+    ) -> FetchedPage:
+        """The FetchedPage of the article `request` asked for, whichever URL answered."""
         article_id = request.meta["article_id"]
-        message = failure.getErrorMessage().strip()
-        error = f"{failure.type.__name__}: {message}" if message else failure.type.__name__
-        yield FetchedPage(
+        headers = {}
+        for name in KEPT_HEADERS if response is not None else ():
+            value = response.headers.get(name)
+            if value is not None:
+                headers[name] = value.decode("latin-1")
+        return FetchedPage(
             url=canonical_article_url(article_id),
-            status=None,
-            headers={},
-            body=b"",
+            status=None if response is None else response.status,
+            headers=headers,
+            body=b"" if response is None else response.body,
             fetched_at=datetime.now(UTC),
             article_id=article_id,
-            fetch_error=error[:1000],
-            extra={"fetched_url": request.url, "discovered_by": request.meta["discovered_by"]},
+            fetch_error=None if fetch_error is None else fetch_error[:1000],
+            extra={
+                "fetched_url": request.url if response is None else response.url,
+                "discovered_by": request.meta["discovered_by"],
+            },
         )
 
+    def refused_by_robots(self, failure: Failure) -> bool:
+        if not (failure.check(IgnoreRequest) and failure.getErrorMessage() == ROBOTS_REFUSAL):
+            return False
+        self.crawler.stats.inc_value("newsarchive/robots_refused")
+        if "article_id" in failure.request.meta:
+            self.crawler.stats.inc_value("newsarchive/robots_refused_articles")
+        logger.warning("Not fetched: %s (%s)", failure.request.url, ROBOTS_REFUSAL)
+        return True
+
     def discovery_failed(self, failure: Failure) -> None:
+        if self.refused_by_robots(failure):
+            return
         self.crawler.stats.inc_value("newsarchive/discovery_failed")
         logger.warning("Could not read %s: %s", failure.request.url, failure.getErrorMessage())
 

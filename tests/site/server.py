@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.site import pages
+from tests.site import pages, transport
 from tests.site.articles import (
     ALL_SECTIONS,
     KST,
@@ -86,6 +86,7 @@ FAULT_KINDS = (
     "truncate",
     "truncate_nolength",
     "euckr",
+    *transport.TRANSPORT_FAULTS,
 )
 
 
@@ -126,6 +127,8 @@ class NewsisSite:
         self.chrome = pages.Chrome(seed, [(a.article_id, a.headline) for a in recent])
         self._error_page = pages.render_error(self.chrome)
         self.requests: list[tuple[str, str, int]] = []
+        # What /robots.txt says instead of Newsis' own rules, when set.
+        self.robots_txt: bytes | None = None
         self.faults_fired: list[tuple[str, str]] = []
         self._hits: Counter[str] = Counter()
         self._rule_hits: Counter[int] = Counter()
@@ -304,13 +307,14 @@ class NewsisSite:
         """Inject faults, deterministically from `seed`.
 
         rates: {kind: probability} for every request whose path matches the glob `only`;
-        kinds: 500 502 503 504 5xx 429 slow reset truncate truncate_nolength euckr.
+        kinds: 500 502 503 504 5xx 429 slow reset truncate truncate_nolength euckr, and the
+        broken answers of tests/site/transport.py (rules only: they take parameters).
         rules: [{"path": glob, "fault": kind, "times": n or null, "delay": s, "retry_after": s}],
         applied before rates, each to its first `times` matching requests (all when null).
         latency: seconds added to every answer (control endpoints excepted).
         """
         for kind in rates or {}:
-            if kind not in FAULT_KINDS:
+            if kind not in FAULT_KINDS or kind in transport.TRANSPORT_FAULTS:
                 raise ValueError(f"unknown fault {kind!r}: use one of {', '.join(FAULT_KINDS)}")
         for rule in rules or []:
             if rule.get("fault") not in FAULT_KINDS or "path" not in rule:
@@ -377,7 +381,8 @@ class NewsisSite:
         if path in ("/error/", "/error"):
             return 200, {"Content-Type": html}, self._error_page
         if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain; charset=UTF-8"}, pages.render_robots()
+            robots = pages.render_robots() if self.robots_txt is None else self.robots_txt
+            return 200, {"Content-Type": "text/plain; charset=UTF-8"}, robots
         if path == "/sitemap.xml":
             body = self._cached(
                 ("sitemap",), lambda: pages.render_sitemap(self.live_articles()[:5000])
@@ -581,6 +586,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind:
             with site._lock:
                 site.faults_fired.append((self.path, kind))
+        if kind in transport.TRANSPORT_FAULTS:
+            transport.serve(self, method, kind, params)
+            return
         if kind == "reset":
             self._log(method, 0)
             self._reset()
