@@ -109,8 +109,11 @@ PHOTO_DESK_RE = re.compile(r"^\s*\[\s*사진\s*영상\s*제보받습니다\s*\]"
 CREDIT_RE = re.compile(r"\(\s*(?:사진\s*=\s*(?P<credit>[^()]{1,60}?)|(?P<pool>공동취재사진))\s*\)")
 # `*재판매 및 DB 금지` at the end of a handout caption.
 RESTRICTION_RE = re.compile(r"\s*\*\s*(?P<restriction>재판매\s*및\s*DB\s*금지)\s*$")
-# `… park7691@newsis.com` at the end of a caption.
-TRAILING_EMAIL_RE = re.compile(r"\s*(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)\s*$")
+# `… park7691@newsis.com` at the end of a caption: the domain after the last `@`, and the local
+# part read backwards from it (a search for the whole address from every start is quadratic in
+# a long run of word characters).
+_EMAIL_DOMAIN_RE = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+_EMAIL_LOCAL_REVERSED_RE = re.compile(r"[\w.+-]+")
 # The photo's date stamp before the email: `… 있다. 2019.03.04.`.
 PHOTO_DATE_RE = re.compile(r"\s*(?P<y>\d{4})\.\s?(?P<m>\d{1,2})\.\s?(?P<d>\d{1,2})\.?\s*$")
 
@@ -197,10 +200,7 @@ def parse_caption(raw: str) -> CaptionParts:
     if found:
         restriction = " ".join(found.group("restriction").split())
         text = text[: found.start()]
-    found = TRAILING_EMAIL_RE.search(text)
-    if found:
-        email = found.group("email")
-        text = text[: found.start()]
+    text, email = split_trailing_email(text)
     found = PHOTO_DATE_RE.search(text)
     if found:
         photo_date = _iso_date(found)
@@ -219,6 +219,19 @@ def parse_caption(raw: str) -> CaptionParts:
         email=email,
         restriction=restriction,
     )
+
+
+def split_trailing_email(text: str) -> tuple[str, str | None]:
+    """(text before it, the email address) when `text` ends with one, else (text, None)."""
+    text = text.rstrip()
+    at = text.rfind("@")
+    if at <= 0 or not _EMAIL_DOMAIN_RE.fullmatch(text, at + 1):
+        return text, None
+    local = _EMAIL_LOCAL_REVERSED_RE.match(text[at - 1 :: -1])
+    if local is None:
+        return text, None
+    start = at - local.end()
+    return text[:start], text[start:]
 
 
 def _strip_provided(credit: str) -> str | None:
