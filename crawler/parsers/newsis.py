@@ -334,18 +334,27 @@ def _is_error_url(url: str) -> bool:
 
 
 def _article_id(url: str, page_urls: list[str]) -> str:
-    """From the URL fetched; else the canonical link / og:url; else an id in a mirror's URL."""
-    found = article_id_from_url(url)
-    for page_url in page_urls:
-        if found:
-            break
-        found = article_id_from_url(page_url)
-    if not found:
+    """The article the URL fetched asks for (any Newsis form, else an id in a mirror's URL), or
+    when it names none the page's own (canonical link, og:url). A page whose own id is another
+    article (a redirect, a mislinked page) is that article's text: never a record of this one."""
+    asked = _upper(article_id_from_url(url))
+    if asked is None:
         match = ARTICLE_ID_RE.search(url)
-        found = match.group(0) if match else None
+        asked = match.group(0) if match else None
+    own = sorted({_upper(article_id_from_url(page_url)) or "" for page_url in page_urls} - {""})
+    if len(own) > 1:
+        raise ParseError(f"page names several articles: {', '.join(own)}")
+    if asked and own and own[0] != asked:
+        raise ParseError(f"page is article {own[0]}, not {asked}")
+    found = asked or (own[0] if own else None)
     if not found:
         raise NotAnArticle("no article id in the URL or the page")
     return found
+
+
+def _upper(article_id: str | None) -> str | None:
+    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
+    return article_id.upper() if article_id else None
 
 
 def _caption(box: etree._Element) -> Caption | None:
