@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import (
@@ -34,7 +35,7 @@ from storage.models import (
     CrawlRun,
     Version,
 )
-from storage.parsing import ParseOutcome, Parser, parse_capture
+from storage.parsing import ParseOutcome, Parser, parse_capture, wrong_article
 from storage.parsing import parse_page as parse_page  # re-exported: the default parser
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "start_run",
 ]
 
+WEB_HOST = "www.newsis.com"
 # Concurrent ingests of one article may collide on a unique key, or (PostgreSQL) deadlock or
 # fail to serialise: the loser retries its batch from scratch.
 MAX_INGEST_ATTEMPTS = 4
@@ -139,6 +141,7 @@ def prepare_pages(pages: Iterable[FetchedPage], parser: Parser = parse_page) -> 
     the article it is about. Touches no database."""
     items = []
     for page in pages:
+        asked = _article_id_of(page)
         parsed = parse_capture(
             parser,
             url=page.url,
@@ -146,8 +149,13 @@ def prepare_pages(pages: Iterable[FetchedPage], parser: Parser = parse_page) -> 
             status=page.status,
             body=page.body,
             fetch_error=page.fetch_error,
+            article_id=asked,
         )
-        article_id = parsed.record.article_id if parsed.record else _article_id_of(page)
+        # A redirect to another article: the response is that article's page, whatever it says.
+        redirected_to = _article_id_in_path(page.extra.get("fetched_url"))
+        if parsed.record and asked and redirected_to and redirected_to != asked:
+            parsed = ParseOutcome(error=wrong_article(redirected_to, asked))
+        article_id = asked or (parsed.record.article_id if parsed.record else None)
         body_hash = body_hash_of(page.body) if page.body else None
         items.append(PreparedPage(page, parsed, body_hash, article_id))
     return items
@@ -240,9 +248,26 @@ def _expire_written(session: Session) -> None:
 
 
 def _article_id_of(page: FetchedPage) -> str | None:
-    if page.article_id and ARTICLE_ID_RE.fullmatch(page.article_id):
-        return page.article_id
-    return article_id_from_url(page.url)
+    """The article a capture is filed under: the one asked for, else the one its URL names."""
+    asked = _upper(page.article_id)
+    if asked and ARTICLE_ID_RE.fullmatch(asked):
+        return asked
+    return _upper(article_id_from_url(page.url))
+
+
+def _article_id_in_path(url: str | None) -> str | None:
+    """The article a URL's path and query name in any Newsis form, whatever its host (the
+    crawl may fetch from a mirror of the site, such as the local one)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return None
+    return _upper(article_id_from_url(urlunsplit(("https", WEB_HOST, parts.path, parts.query, ""))))
+
+
+def _upper(article_id: str | None) -> str | None:
+    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
+    return article_id.upper() if article_id else None
 
 
 _COUNT_COLUMNS = {

@@ -39,8 +39,14 @@ def parse_capture(
     status: int | None,
     body: bytes | None,
     fetch_error: str | None,
+    article_id: str | None = None,
 ) -> ParseOutcome:
-    """Run the parser on one capture; a page never makes this raise."""
+    """Run the parser on one capture; a page never makes this raise.
+
+    `article_id` is the article the capture is filed under, when known: a page that is another
+    article (its own id, from its canonical link or the URL it came from, differs) gives no
+    record, so it never becomes a version of the article asked for.
+    """
     if fetch_error or status == 304:
         return ParseOutcome()
     if status is None or not 200 <= status < 300:
@@ -51,12 +57,20 @@ def parse_capture(
     from crawler.parsers import ParseError
 
     try:
-        return ParseOutcome(record=parser(body, url, fetched_at))
+        record = parser(body, url, fetched_at)
     except ParseError as error:
         return ParseOutcome(error=error.reason)
     except Exception as error:  # a parser bug must cost one page, not the crawl
         text = " ".join(f"parser crashed: {type(error).__name__}: {error}".split())
         return ParseOutcome(error=text[:300])
+    if article_id is not None and record.article_id != article_id:
+        return ParseOutcome(error=wrong_article(record.article_id, article_id))
+    return ParseOutcome(record=record)
+
+
+def wrong_article(page_article_id: str, article_id: str) -> str:
+    """The parse error of a capture filed under `article_id` whose page is another article."""
+    return f"page is article {page_article_id}, not {article_id}"
 
 
 def missing_fields(record: ArticleRecord) -> list[str]:

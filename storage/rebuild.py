@@ -31,6 +31,7 @@ from storage.parsing import (
     parse_capture,
     parse_page,
     record_columns,
+    wrong_article,
 )
 from storage.schedule import next_check_at
 
@@ -84,7 +85,7 @@ def derive_chain(
         if record is not None and record.article_id != article_id:
             # The page turned out to be another article: it belongs to that one's chain.
             capture_fields["outcome"] = OUTCOME_FAILED
-            capture_fields["parse_error"] = f"page is article {record.article_id}"
+            capture_fields["parse_error"] = wrong_article(record.article_id, article_id)
         elif fact.fetch_error:
             pass
         elif record is None and fact.status == 304:

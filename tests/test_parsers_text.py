@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from crawler.parsers import text as kt
+from crawler.parsers.errors import ParseError
 
 
 def test_clean_text_leaves_entity_spellings_as_they_are():
@@ -142,8 +143,10 @@ def test_parse_kst_times_without_modification():
     assert published == datetime.fromisoformat("2024-11-14T17:45:12+09:00") and modified is None
 
 
-def test_parse_kst_times_skips_an_impossible_time():
-    assert kt.parse_kst_times("등록 2024.02.30 06:30:00") == (None, None)
+def test_parse_kst_times_refuses_an_impossible_time():
+    # Issue 16 #10: an impossible time is the page's error, said as such (it was skipped).
+    with pytest.raises(ParseError, match="registration time is not a real time"):
+        kt.parse_kst_times("등록 2024.02.30 06:30:00")
 
 
 def test_parse_iso_time_converts_to_kst():

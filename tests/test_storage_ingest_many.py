@@ -77,7 +77,7 @@ def mixed_batch() -> list[FetchedPage]:
         other("not-found", 20),  # failed: no article
         seed(60, edited(raw)),  # late: older than the current version's last capture
         seed(360, chrome_changed(edited(raw, 17), 4)),  # unchanged, after the rebuild
-        # Requested as one article, the page is another (the id the request was made for).
+        # Requested as one article, the page is another: failed, no version (issue 16 #5).
         FetchedPage(
             url=photo_url,
             status=200,
@@ -202,7 +202,7 @@ def test_mixed_batch_stores_what_one_page_at_a_time_stores(db_url, second_db_url
         "failed",
         "new_version",
         "unchanged",
-        "new_article",
+        "failed",
         "unchanged",
         "unchanged",
     ]

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 from lxml import etree
 
 from crawler.parsers import text as kt
+from crawler.parsers.decoding import MAX_PAGE_BYTES as MAX_PAGE_BYTES  # re-exported
+from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
 from crawler.records import ArticleRecord, Caption, Reporter
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
@@ -75,64 +77,9 @@ BLOCK_TAGS = frozenset(
 )
 
 # --- Guards ---------------------------------------------------------------------------------------
-MAX_PAGE_BYTES = 5 * 1024 * 1024
-MAX_UNDECODABLE_SHARE = 0.01
-_CHARSET_RE = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.I)
 _HTML_END_RE = re.compile(rb"</html\s*>", re.I)
-_UNDECODED_RE = re.compile("[\udc80-\udcff]")
-# EUC-KR pages use the cp949 (UHC) extensions, e.g. 똠, 햏: decode them all as cp949.
-_CP949_NAMES = frozenset(
-    {"euc-kr", "euckr", "euc_kr", "ks_c_5601-1987", "ks_c_5601", "ksc5601", "x-windows-949",
-     "windows-949", "cp949", "ms949", "uhc", "ks_x_1001", "korean"}
-)
 ERROR_MARKER = b"GISA FILE NOT EXISTS"
 WEB_HOST = "https://www.newsis.com"
-
-
-def decode_page(body: bytes | str) -> bytes:
-    """The page as UTF-8 bytes for lxml, after the guards on size, emptiness and binary content."""
-    if isinstance(body, str):
-        if len(body) > MAX_PAGE_BYTES:
-            raise NotAnArticle("page too large")
-        if "\x00" in body:
-            raise NotAnArticle("binary page (NUL bytes)")
-        body = body.encode("utf-8", "replace")
-    elif isinstance(body, (bytearray, memoryview)):
-        body = bytes(body)
-    elif not isinstance(body, bytes):
-        raise TypeError(f"page body must be bytes or str, not {type(body).__name__}")
-    if len(body) > MAX_PAGE_BYTES:
-        raise NotAnArticle("page too large")
-    if not body.strip():
-        raise NotAnArticle("empty page")
-    if b"\x00" in body:
-        raise NotAnArticle("binary page (NUL bytes)")
-    # Bytes that are valid UTF-8 are UTF-8, whatever the page declares: a page whose declaration
-    # lies (a UTF-8 page labelled iso-8859-1) must not become mojibake, and text in a real
-    # single-byte or cp949 encoding is practically never valid UTF-8 once it leaves ASCII.
-    try:
-        body.decode("utf-8")
-        return body
-    except UnicodeDecodeError:
-        pass
-    declared = _CHARSET_RE.search(body, 0, 16384)
-    charset = declared.group(1).decode("ascii").lower() if declared else "utf-8"
-    if charset in _CP949_NAMES:
-        charset = "cp949"
-    elif charset.startswith(("utf-16", "utf16", "utf-32", "utf32")):
-        # An ASCII-readable declaration cannot sit in a UTF-16/32 page; HTML reads it as UTF-8.
-        charset = "utf-8"
-    try:
-        text = body.decode(charset, "surrogateescape")
-    except (LookupError, UnicodeError):
-        # An unknown or unusable declared charset: read it as the default, UTF-8.
-        text = body.decode("utf-8", "surrogateescape")
-    undecodable = len(_UNDECODED_RE.findall(text))
-    if undecodable > MAX_UNDECODABLE_SHARE * len(body):
-        raise NotAnArticle(f"binary page ({undecodable} undecodable bytes)")
-    if undecodable:
-        text = _UNDECODED_RE.sub("\ufffd", text)
-    return text.encode("utf-8")
 
 
 def parse_tree(data: bytes) -> etree._Element:
@@ -387,18 +334,27 @@ def _is_error_url(url: str) -> bool:
 
 
 def _article_id(url: str, page_urls: list[str]) -> str:
-    """From the URL fetched; else the canonical link / og:url; else an id in a mirror's URL."""
-    found = article_id_from_url(url)
-    for page_url in page_urls:
-        if found:
-            break
-        found = article_id_from_url(page_url)
-    if not found:
+    """The article the URL fetched asks for (any Newsis form, else an id in a mirror's URL), or
+    when it names none the page's own (canonical link, og:url). A page whose own id is another
+    article (a redirect, a mislinked page) is that article's text: never a record of this one."""
+    asked = _upper(article_id_from_url(url))
+    if asked is None:
         match = ARTICLE_ID_RE.search(url)
-        found = match.group(0) if match else None
+        asked = match.group(0) if match else None
+    own = sorted({_upper(article_id_from_url(page_url)) or "" for page_url in page_urls} - {""})
+    if len(own) > 1:
+        raise ParseError(f"page names several articles: {', '.join(own)}")
+    if asked and own and own[0] != asked:
+        raise ParseError(f"page is article {own[0]}, not {asked}")
+    found = asked or (own[0] if own else None)
     if not found:
         raise NotAnArticle("no article id in the URL or the page")
     return found
+
+
+def _upper(article_id: str | None) -> str | None:
+    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
+    return article_id.upper() if article_id else None
 
 
 def _caption(box: etree._Element) -> Caption | None:
