@@ -223,8 +223,12 @@ def _response_record(writer: WARCWriter, row: Any, body: bytes):
 
 
 def _revisit_record(writer: WARCWriter, row: Any, original: _Written | None):
-    """A 304 as a server-not-modified revisit: its own HTTP head, no payload, and what it
-    confirms. With no earlier 200 in the archive, it refers only to its URL."""
+    """A 304 as a server-not-modified revisit: no block, and what it confirms. With no earlier
+    200 in the archive, it refers only to its URL.
+
+    The block stays empty: replay tools (pywb, wabac.js) take a revisit's own HTTP head over the
+    original's, so a 304 head would replay every unchanged article as a blank 304. The record's
+    profile and date say that the server answered 304 then."""
     warc_headers = {"WARC-Date": _warc_date(row.fetched_at), "WARC-Profile": NOT_MODIFIED_PROFILE}
     warc_headers["WARC-Refers-To-Target-URI"] = row.url
     if original is not None:
@@ -237,6 +241,5 @@ def _revisit_record(writer: WARCWriter, row: Any, original: _Written | None):
         "revisit",
         payload=io.BytesIO(b""),
         length=0,
-        http_headers=_http_headers(row, None),
         warc_headers_dict=warc_headers,
     )

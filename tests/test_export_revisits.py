@@ -79,7 +79,8 @@ def assert_revisits_resolve(records: list[dict]) -> None:
             seen[record["id"]] = record
         elif record["type"] == "revisit":
             assert record["version"] == "WARC/1.1" and record["profile"] == PROFILE
-            assert record["status"] == "304" and record["payload"] == b""
+            # No HTTP head of its own: pywb would replay a 304 head instead of the page.
+            assert record["status"] is None and record["payload"] == b""
             original = seen[record["refers_to"]]
             assert original["status"] == "200"
             assert original["uri"] == record["refers_to_uri"] == record["uri"]
