@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import func, select
@@ -204,8 +206,10 @@ def run_crawl(
     revisit: str = "due",
     fast: bool = False,
     overrides: dict[str, Any] | None = None,
+    on_fetch: Callable[[], None] | None = None,
 ) -> CrawlSummary:
     """Crawl once under the run lock and return the summary (RunLockBusy if a crawl is running).
+    `on_fetch` is called after every response received (a progress counter).
 
     Each page is stored by its own ingest transaction as it arrives, so a run killed at any
     point leaves whole captures behind; the next run marks it interrupted and goes on.
@@ -221,6 +225,10 @@ def run_crawl(
             started = time.monotonic()
             process = CrawlerProcess(settings)
             crawler = process.create_crawler(NewsisSpider)
+            if on_fetch is not None:
+                crawler.signals.connect(
+                    lambda **_: on_fetch(), signal=signals.response_received, weak=False
+                )
             process.crawl(crawler, since=since, revisit=revisit)
             try:
                 process.start()

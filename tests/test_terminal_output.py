@@ -201,3 +201,36 @@ def test_the_counter_of_unknown_length_shows_only_on_a_terminal():
                 bar.update(1)
     assert terminal.getvalue().rstrip().endswith("backfill  5")
     assert pipe.getvalue() == ""
+
+
+def test_crawl_and_import_count_their_pages_on_a_terminal_only(tmp_path):
+    from tests.site.server import NewsisSite
+
+    with NewsisSite(seed=5, articles=30) as site:
+        crawl = ["crawl", "--base-url", site.base_url, "--fast", "--since", "2024-11-14"]
+        code, shown = run_with_stderr(
+            [*crawl, "--db", f"sqlite:///{tmp_path / 'tty.sqlite3'}"], terminal=True, cwd=tmp_path
+        )
+        assert code == 0, shown
+        assert re.search(r"fetched\s+\d+", shown), shown
+        code, piped = run_with_stderr(
+            [*crawl, "--db", f"sqlite:///{tmp_path / 'pipe.sqlite3'}"], terminal=False,
+            cwd=tmp_path,
+        )
+        assert code == 0, piped
+        assert "fetched " not in piped and "\r" not in piped, piped
+    tty_db = f"sqlite:///{tmp_path / 'tty.sqlite3'}"
+    code, _ = run_with_stderr(
+        ["export", "--format", "warc", "-o", "all.warc.gz", "--db", tty_db], terminal=False,
+        cwd=tmp_path,
+    )
+    assert code == 0
+    imported = f"sqlite:///{tmp_path / 'imported.sqlite3'}"
+    code, shown = run_with_stderr(["import", "all.warc.gz", "--db", imported], terminal=True,
+                                  cwd=tmp_path)
+    assert code == 0, shown
+    assert re.search(r"importing\s+\d+", shown), shown
+    code, piped = run_with_stderr(["import", "all.warc.gz", "--db", imported], terminal=False,
+                                  cwd=tmp_path)
+    assert code == 0, piped
+    assert "importing" not in piped and "\r" not in piped, piped

@@ -16,7 +16,7 @@ from crawler.commands.crawl_options import (
     scrapy_options,
     since_option,
 )
-from crawler.commands.terminal import echo, json_safe
+from crawler.commands.terminal import echo, json_safe, progress
 from crawler.crawl import DRIFT_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
 from crawler.runlock import RunLockBusy
 from storage.db import redact_url, resolve_db_url
@@ -57,14 +57,17 @@ def crawl_command(
     """
     db_url = resolve_db_url(db_url)
     try:
-        summary = run_crawl(
-            db_url,
-            base_url=base_url,
-            since=since.date() if since else None,
-            revisit=revisit,
-            fast=fast,
-            overrides={"LOG_LEVEL": log_level, **overrides},
-        )
+        # A count of fetches on a terminal: a --since backfill runs for minutes.
+        with progress(None, "fetched") as bar:
+            summary = run_crawl(
+                db_url,
+                base_url=base_url,
+                since=since.date() if since else None,
+                revisit=revisit,
+                fast=fast,
+                overrides={"LOG_LEVEL": log_level, **overrides},
+                on_fetch=lambda: bar.update(1),
+            )
     except RunLockBusy as error:
         fail(f"{error} ({redact_url(db_url)}); exiting", LOCKED_EXIT_CODE)
     if as_json:
