@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,15 +28,29 @@ def archive(tmp_path_factory) -> Path:
     return path
 
 
-def get(archive: Path, path: str) -> list[dict]:
-    async def fetch():
-        metadata = json.loads(METADATA.read_text(encoding="utf-8"))
-        datasette = datasette_app.Datasette([str(archive)], metadata=metadata)
-        response = await datasette.client.get(path)
-        assert response.status_code == 200, response.text
-        return response.json()
+# Datasette's threads (queries, writes to its internal database) outlive any request: run it in a
+# subprocess so that no later test finds itself in a threaded process.
+_CLIENT = """
+import asyncio, json, sys
+from datasette.app import Datasette
 
-    return asyncio.run(fetch())
+async def fetch(archive, metadata, path):
+    response = await Datasette([archive], metadata=json.loads(metadata)).client.get(path)
+    return response.status_code, response.text
+
+status, text = asyncio.run(fetch(*sys.argv[1:]))
+print(json.dumps({"status": status, "text": text}))
+"""
+
+
+def get(archive: Path, path: str) -> list[dict]:
+    done = subprocess.run(
+        [sys.executable, "-c", _CLIENT, str(archive), METADATA.read_text(encoding="utf-8"), path],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    answer = json.loads(done.stdout)
+    assert answer["status"] == 200, answer["text"]
+    return json.loads(answer["text"])
 
 
 def test_the_kst_query_shows_the_time_newsis_printed(archive):
