@@ -12,6 +12,7 @@ from lxml import etree
 
 from crawler.parsers import text as kt
 from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.parsers.visible import drop_hidden, parse_whole
 from crawler.records import ArticleRecord, Caption, Reporter
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 
@@ -27,6 +28,10 @@ def _has(token: str) -> str:
 
 # --- Selectors, current design (2023–): STRUCTURE.md § Article page, current design -------------
 CUR_ARTICLE = etree.XPath(f"//div[{_has('viewer')}]/article")
+# Any other element claiming to be an article body, or an article inside the container: a page
+# with two bodies is refused, not guessed at (issue 16 #6).
+ARTICLE_BODIES = etree.XPath("//*[@itemprop='articleBody']")
+NESTED_ARTICLE = etree.XPath(".//article")
 CUR_HEADLINE = etree.XPath(f"//div[{_has('top')}]/h1[{_has('title_area')}]")
 CUR_SECTION = etree.XPath(f"//div[{_has('top')}]/p[{_has('tit')}]")
 CUR_TIMES = etree.XPath(f"//div[{_has('infoLine')}]//p[{_has('txt')}]/span")
@@ -76,9 +81,13 @@ BLOCK_TAGS = frozenset(
 
 # --- Guards ---------------------------------------------------------------------------------------
 MAX_PAGE_BYTES = 5 * 1024 * 1024
+# Far beyond any Newsis article (the longest fixture has 15 paragraphs of under 200 characters):
+# past these a page is refused whole rather than stored as a record nobody can check.
+MAX_PARAGRAPHS = 2000
+MAX_PARAGRAPH_CHARS = 20_000
+MAX_PHOTOS = 200
 MAX_UNDECODABLE_SHARE = 0.01
 _CHARSET_RE = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.I)
-_HTML_END_RE = re.compile(rb"</html\s*>", re.I)
 _UNDECODED_RE = re.compile("[\udc80-\udcff]")
 # EUC-KR pages use the cp949 (UHC) extensions, e.g. 똠, 햏: decode them all as cp949.
 _CP949_NAMES = frozenset(
@@ -135,21 +144,6 @@ def decode_page(body: bytes | str) -> bytes:
     return text.encode("utf-8")
 
 
-def parse_tree(data: bytes) -> etree._Element:
-    """One lxml parse of the whole page; libxml2's default depth limit stays on (no huge_tree)."""
-    parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
-        recover=True, huge_tree=False, default_doctype=False, collect_ids=False,
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except (etree.LxmlError, ValueError) as error:
-        raise NotAnArticle("unparseable page") from error
-    if root is None:
-        raise NotAnArticle("unparseable page")
-    return root
-
-
 def _text(element: etree._Element | None) -> str:
     return kt.clean_text("".join(element.itertext())) if element is not None else ""
 
@@ -167,6 +161,7 @@ def text_runs(container: etree._Element, skip: Callable[[etree._Element], bool])
         if parts:
             run = kt.clean_text("".join(parts))
             if run:
+                _check_run(run, len(runs))
                 runs.append(run)
             parts.clear()
 
@@ -198,6 +193,13 @@ def text_runs(container: etree._Element, skip: Callable[[etree._Element], bool])
             parts.append(element.tail)
     flush()
     return runs
+
+
+def _check_run(run: str, count_before: int) -> None:
+    if count_before >= MAX_PARAGRAPHS:
+        raise NotAnArticle(f"more than {MAX_PARAGRAPHS} paragraphs")
+    if len(run) > MAX_PARAGRAPH_CHARS:
+        raise NotAnArticle(f"a paragraph longer than {MAX_PARAGRAPH_CHARS} characters")
 
 
 @dataclass(slots=True)
@@ -234,16 +236,20 @@ class NewsisParser2017:
             raise NotAnArticle("error page (GISA FILE NOT EXISTS)")
         if _is_error_url(url):
             raise NotAnArticle("error page (/error/)")
-        if not _HTML_END_RE.search(data, max(0, len(data) - 16384)):
-            raise NotAnArticle("truncated page (no closing </html>)")
-        root = parse_tree(data)
+        root, open_at_ends = parse_whole(data, watched=("article",))
         page_urls = PAGE_URLS(root)
         if ERROR_BOX(root) or any(_is_error_url(page_url) for page_url in page_urls):
             raise NotAnArticle("error page")
         article_id = _article_id(url, page_urls)
+        # Content is what a reader sees: hidden subtrees go before any selector runs.
+        drop_hidden(root)
         page = self._find(root)
         if page is None or not page.headline:
             raise NotAnArticle("no headline")
+        if page.container in open_at_ends:
+            # libxml2 kept the container open to the page's end (an end tag it could not match):
+            # what follows the article, footer and all, would be read as body.
+            raise NotAnArticle("article container never closed")
         published_at, modified_at = kt.parse_kst_times(page.time_line)
         if published_at is None:
             published_at = kt.parse_iso_time(_first(META_PUBLISHED(root)))
@@ -255,7 +261,7 @@ class NewsisParser2017:
         return self._find_older(root)
 
     def _find_older(self, root: etree._Element) -> _Page | None:
-        container = _first(OLD_BODY(root))
+        container = _only(OLD_BODY(root))
         if container is None:
             return None
         return _Page(
@@ -271,6 +277,8 @@ class NewsisParser2017:
         self, article_id: str, page: _Page, published_at: datetime, modified_at: datetime | None
     ) -> ArticleRecord:
         boxes = PHOTO_BOXES(page.container)
+        if len(boxes) > MAX_PHOTOS:
+            raise NotAnArticle(f"more than {MAX_PHOTOS} photos")
         box_set = set(boxes)
         captions = []
         for box in boxes:
@@ -295,14 +303,7 @@ class NewsisParser2017:
             p for p in text_runs(page.container, skip)
             if not kt.is_photo_desk_footer(p) and not kt.is_copyright_line(p)
         ]
-        closing_email = None
-        body: list[str] = []
-        for paragraph in paragraphs:
-            rest, email, closed = kt.split_closing(paragraph)
-            if closed and closing_email is None:
-                closing_email = email
-            if rest:
-                body.append(rest)
+        body, closing_email = _until_closing_line(paragraphs)
         dateline = None
         reporters: tuple[Reporter, ...] = ()
         if article_id.startswith("NISI"):
@@ -347,9 +348,11 @@ class NewsisParser2023(NewsisParser2017):
 
     def _find(self, root: etree._Element) -> _Page | None:
         # The design is detected from the page: old articles are still served in the older design.
-        container = _first(CUR_ARTICLE(root))
+        container = _only(CUR_ARTICLE(root), ARTICLE_BODIES(root))
         if container is None:
             return self._find_older(root)
+        if NESTED_ARTICLE(container):
+            raise NotAnArticle("two article bodies (one nested in the other)")
         return _Page(
             headline=_text(_first(CUR_HEADLINE(root))),
             section=_text(_first(CUR_SECTION(root))) or None,
@@ -376,6 +379,32 @@ def parser_for(fetched_at: datetime | None = None) -> NewsisParser2017:
         if parser.FIRST_DAY <= day:
             chosen = parser
     return chosen
+
+
+def _until_closing_line(paragraphs: list[str]) -> tuple[list[str], str | None]:
+    """The paragraphs before the closing `◎공감언론 뉴시스 EMAIL` line, and its email.
+
+    The closing line ends the article (STRUCTURE.md): text after it is something else (a second
+    article, a page's chrome caught in the container), so the page is refused, not guessed at.
+    """
+    body: list[str] = []
+    for number, paragraph in enumerate(paragraphs):
+        rest, email, closed = kt.split_closing(paragraph)
+        if rest:
+            body.append(rest)
+        if closed:
+            if number + 1 < len(paragraphs):
+                raise NotAnArticle("text after the article's closing line")
+            return body, email
+    return body, None
+
+
+def _only(*found: list[etree._Element]) -> etree._Element | None:
+    """The one article container the selectors find; two different ones refuse the page."""
+    distinct = {element for elements in found for element in elements}
+    if len(distinct) > 1:
+        raise NotAnArticle(f"{len(distinct)} article bodies in one page")
+    return _first(found[0])
 
 
 def _is_error_url(url: str) -> bool:

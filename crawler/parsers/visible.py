@@ -1,0 +1,251 @@
+"""What a reader sees of a page: a parse that reaches the page's end, hidden subtrees removed."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from lxml import etree
+
+from crawler.parsers.errors import NotAnArticle
+
+# Elements whose content a reader never sees as text: raw-text and fallback content, embedded
+# documents, form controls, graphics (RECORD.md § Body: scripts, styles, iframes are not body).
+HIDDEN_TAGS = frozenset(
+    {"template", "script", "style", "noscript", "noembed", "noframes", "textarea", "select",
+     "datalist", "object", "embed", "iframe", "frame", "frameset", "svg", "math", "canvas",
+     "video", "audio", "head", "title", "rp", "param", "source", "track"}
+)
+# Utility classes that hide text visually (`.blind` is the Korean portals' screen-reader class).
+HIDING_CLASSES = frozenset(
+    {"hidden", "hide", "blind", "sr-only", "sr_only", "screen_out", "visually-hidden",
+     "visuallyhidden", "invisible", "d-none", "display-none", "offscreen"}
+)
+_TAG_TESTS = " or ".join(f"self::{tag}" for tag in sorted(HIDDEN_TAGS))
+# One walk of the body finds every candidate; Python then reads the attribute values exactly.
+HIDDEN_CANDIDATES = etree.XPath(
+    f".//*[{_TAG_TESTS} or self::dialog[not(@open)] or self::details[not(@open)]"
+    " or @hidden or @aria-hidden or @style or contains(@class, 'hid')"
+    " or contains(@class, 'blind') or contains(@class, 'only') or contains(@class, 'screen')"
+    " or contains(@class, 'invisible') or contains(@class, 'none')"
+    " or contains(@class, 'offscreen')]"
+)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
+_ZERO = re.compile(r"^[+-]?(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?$")
+_LENGTH = re.compile(r"^(-?\d+(?:\.\d+)?)(?:px|em|rem|pt|vw|vh|%)?$")
+# Far off the left/top edge: the classic `left:-9999px` / `text-indent:-9999px` hiding.
+OFFSCREEN = -999
+
+# --- the page's end -------------------------------------------------------------------------------
+_HTML_END_RE = re.compile(rb"</html\s*>", re.I)
+_BODY_END_RE = re.compile(rb"</body\s*>", re.I)
+END_WINDOW = 16384
+END_TAG = "newsarchive-end"
+# Elements that may follow `</body>` without being read as page content: browsers move them
+# into the body, libxml2 keeps them after it; none of them shows text.
+AFTER_BODY_TAGS = HIDDEN_TAGS | {"link", "meta", "base", END_TAG}
+
+
+def parse_whole(
+    data: bytes, watched: tuple[str, ...] = ()
+) -> tuple[etree._Element, frozenset[etree._Element]]:
+    """The page's tree, refused unless libxml2 read it to its real closing `</html>`.
+
+    A marker element goes right before the last `</html>` of the raw page. It is found in the
+    tree only when that `</html>` was markup, not text in a script, comment or attribute of a
+    page cut short, and libxml2 did not stop early (depth limit, a stray `</html>` before it).
+    Markers also follow each end tag of the `watched` elements and precede each `</body>`.
+    Returns the root and the
+    elements still open at a marker: a container among them was never closed where it ends
+    (libxml2 ignores an end tag while an element it ranks higher, a `div`, is open; a browser
+    does not, and shows what follows outside the container).
+    """
+    nonce = secrets.token_hex(8)
+    marker = f"<{END_TAG} n={nonce}></{END_TAG}>".encode()
+    inserted = 1
+    for tag in watched:
+        data, count = re.subn(
+            rb"</%s\s*>" % re.escape(tag.encode()), lambda m: m[0] + marker, data, flags=re.I
+        )
+        inserted += count
+    # Before `</body>` too: libxml2 closes every open element there, a never-closed one included.
+    data, count = _BODY_END_RE.subn(lambda m: marker + m[0], data)
+    inserted += count
+    ends = list(_HTML_END_RE.finditer(data, max(0, len(data) - END_WINDOW)))
+    if not ends:
+        raise NotAnArticle("truncated page (no closing </html>)")
+    at = ends[-1].start()
+    last = marker.replace(b" n=", b" last n=", 1)
+    root = _parse(data[:at] + last + data[at:])
+    markers = [found for found in root.iter(END_TAG) if found.get("n") == nonce]
+    if not any(found.get("last") is not None for found in markers):
+        raise NotAnArticle("truncated page (its last </html> is not the document's end)")
+    if len(markers) < inserted:
+        # Some end tag was text (in a script, an attribute, `<xmp>`): its marker must not show.
+        _scrub(root, (marker.decode(), last.decode()))
+    _refuse_content_after_body(root)
+    return root, frozenset(
+        ancestor for found in markers for ancestor in found.iterancestors()
+    )
+
+
+def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
+    """Take the markers' text out of every text node and attribute that holds one."""
+    found = etree.XPath(
+        "//text()[contains(., $m)] | //@*[contains(., $m)]", smart_strings=True
+    )
+    for value in {hit for text in markers for hit in found(root, m=text)}:
+        cleaned = str(value)
+        for text in markers:
+            cleaned = cleaned.replace(text, "")
+        owner = value.getparent()
+        if value.is_attribute:
+            owner.set(value.attrname, cleaned)
+        elif value.is_tail:
+            owner.tail = cleaned
+        else:
+            owner.text = cleaned
+
+
+def _parse(data: bytes) -> etree._Element:
+    parser = etree.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
+        recover=True, huge_tree=True, default_doctype=False, collect_ids=False,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.LxmlError, ValueError) as error:
+        raise NotAnArticle("unparseable page") from error
+    if root is None:
+        raise NotAnArticle("unparseable page")
+    fatal = [entry.message for entry in parser.error_log if entry.level_name == "FATAL"]
+    if fatal:
+        if any("depth" in message.lower() for message in fatal):
+            raise NotAnArticle("page nested too deeply to read whole")
+        raise NotAnArticle(f"page not read whole: {fatal[0]}")
+    return root
+
+
+def _refuse_content_after_body(root: etree._Element) -> None:
+    """A stray `</body>` makes libxml2 put the rest of the page after the body (a browser keeps
+    it in the open elements, the article among them): such a page cannot be read whole."""
+    body = root.find("body")
+    if body is None:
+        return
+    if body.tail and body.tail.strip():
+        raise NotAnArticle("content after </body>")
+    for element in body.itersiblings():
+        tag = element.tag
+        if isinstance(tag, str) and tag not in AFTER_BODY_TAGS:
+            raise NotAnArticle("content after </body>")
+        if element.tail and element.tail.strip():
+            raise NotAnArticle("content after </body>")
+
+
+# --- hidden subtrees ------------------------------------------------------------------------------
+
+
+def drop_hidden(root: etree._Element) -> None:
+    """Remove from the body every subtree a reader does not see; text after each stays."""
+    body = root.find("body")
+    if body is None:
+        body = root
+    # Reverse document order: a subtree is dropped after the hidden ones inside it.
+    for element in reversed(HIDDEN_CANDIDATES(body)):
+        tag = element.tag
+        closed = element.get("open") is None
+        if tag in HIDDEN_TAGS or is_hidden(element) or (tag == "dialog" and closed):
+            drop_tree(element)
+        elif tag == "details" and closed:
+            _keep_summary_only(element)
+
+
+def is_hidden(element: etree._Element) -> bool:
+    """Whether the element's own attributes hide it (not its tag, not its ancestors)."""
+    if element.get("hidden") is not None:
+        return True
+    if (element.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    classes = element.get("class")
+    if classes and not HIDING_CLASSES.isdisjoint(classes.lower().split()):
+        return True
+    style = element.get("style")
+    return bool(style) and style_hides(style)
+
+
+def style_hides(style: str) -> bool:
+    """Whether an inline style makes its element's text invisible (the last declaration wins,
+    unless an earlier one is `!important`)."""
+    declared: dict[str, str] = {}
+    important: set[str] = set()
+    for declaration in _CSS_COMMENT.sub("", style).lower().split(";"):
+        name, colon, value = declaration.partition(":")
+        if not colon:
+            continue
+        name = name.strip()
+        value = " ".join(value.split())
+        is_important = value.endswith("important") and "!" in value
+        if is_important:
+            value = value[: value.rindex("!")].strip()
+        if name in important and not is_important:
+            continue
+        declared[name] = value
+        if is_important:
+            important.add(name)
+    return _declared_hidden(declared)
+
+
+def _declared_hidden(declared: dict[str, str]) -> bool:
+    get = declared.get
+    if get("display") == "none" or get("visibility") in ("hidden", "collapse"):
+        return True
+    if get("content-visibility") == "hidden":
+        return True
+    if _is_zero(get("opacity")) or _is_zero(get("font-size")):
+        return True
+    if get("overflow") in ("hidden", "clip") and any(
+        _is_zero(get(name)) for name in ("height", "max-height", "width", "max-width")
+    ):
+        return True
+    if get("position") in ("absolute", "fixed") and any(
+        _offscreen(get(name)) for name in ("left", "top")
+    ):
+        return True
+    return _offscreen(get("text-indent"))
+
+
+def _is_zero(value: str | None) -> bool:
+    return value is not None and _ZERO.match(value.replace(" ", "")) is not None
+
+
+def _offscreen(value: str | None) -> bool:
+    if not value:
+        return False
+    match = _LENGTH.match(value.replace(" ", ""))
+    return match is not None and float(match.group(1)) <= OFFSCREEN
+
+
+def _keep_summary_only(details: etree._Element) -> None:
+    """A closed `<details>` shows its `<summary>` only."""
+    details.text = None
+    for child in list(details):
+        if child.tag == "summary":
+            child.tail = None
+        else:
+            child.tail = None
+            details.remove(child)
+
+
+def drop_tree(element: etree._Element) -> None:
+    """Remove the element and its subtree; its tail (text after it) stays in place."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + tail
+        else:
+            previous.tail = (previous.tail or "") + tail
+    parent.remove(element)
