@@ -12,7 +12,7 @@ from lxml import etree
 
 from crawler.parsers import text as kt
 from crawler.parsers.errors import NotAnArticle, ParseError
-from crawler.parsers.visible import drop_hidden, parse_whole
+from crawler.parsers.visible import drop_hidden, left_open, parse_whole
 from crawler.records import ArticleRecord, Caption, Reporter
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 
@@ -236,7 +236,7 @@ class NewsisParser2017:
             raise NotAnArticle("error page (GISA FILE NOT EXISTS)")
         if _is_error_url(url):
             raise NotAnArticle("error page (/error/)")
-        root, open_at_ends = parse_whole(data, watched=("article",))
+        root, end_markers = parse_whole(data, watched=("article",))
         page_urls = PAGE_URLS(root)
         if ERROR_BOX(root) or any(_is_error_url(page_url) for page_url in page_urls):
             raise NotAnArticle("error page")
@@ -246,7 +246,7 @@ class NewsisParser2017:
         page = self._find(root)
         if page is None or not page.headline:
             raise NotAnArticle("no headline")
-        if page.container in open_at_ends:
+        if left_open(page.container, end_markers):
             # libxml2 kept the container open to the page's end (an end tag it could not match):
             # what follows the article, footer and all, would be read as body.
             raise NotAnArticle("article container never closed")

@@ -48,17 +48,14 @@ AFTER_BODY_TAGS = HIDDEN_TAGS | {"link", "meta", "base", END_TAG}
 
 def parse_whole(
     data: bytes, watched: tuple[str, ...] = ()
-) -> tuple[etree._Element, frozenset[etree._Element]]:
+) -> tuple[etree._Element, list[etree._Element]]:
     """The page's tree, refused unless libxml2 read it to its real closing `</html>`.
 
     A marker element goes right before the last `</html>` of the raw page. It is found in the
     tree only when that `</html>` was markup, not text in a script, comment or attribute of a
     page cut short, and libxml2 did not stop early (depth limit, a stray `</html>` before it).
     Markers also follow each end tag of the `watched` elements and precede each `</body>`.
-    Returns the root and the
-    elements still open at a marker: a container among them was never closed where it ends
-    (libxml2 ignores an end tag while an element it ranks higher, a `div`, is open; a browser
-    does not, and shows what follows outside the container).
+    Returns the root and the markers found (see `left_open`).
     """
     nonce = secrets.token_hex(8)
     marker = f"<{END_TAG} n={nonce}></{END_TAG}>".encode()
@@ -84,9 +81,15 @@ def parse_whole(
         # Some end tag was text (in a script, an attribute, `<xmp>`): its marker must not show.
         _scrub(root, (marker.decode(), last.decode()))
     _refuse_content_after_body(root)
-    return root, frozenset(
-        ancestor for found in markers for ancestor in found.iterancestors()
-    )
+    return root, markers
+
+
+def left_open(container: etree._Element, markers: list[etree._Element]) -> bool:
+    """Whether the container holds a marker: libxml2 left it open past its own end tag or to the
+    page's end (it ignores an end tag while an element it ranks higher, a `div`, is open; a
+    browser does not, and shows what follows outside the container). Markers in hidden subtrees
+    already dropped do not count: what they held is not read."""
+    return any(container in found.iterancestors() for found in markers)
 
 
 def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
