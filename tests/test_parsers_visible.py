@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import re
-from functools import cache
 
 import pytest
 from lxml import etree
@@ -17,7 +16,8 @@ from lxml import etree
 from crawler.parsers import NotAnArticle, parse_article
 from crawler.parsers.text import clean_text
 from crawler.records import ArticleRecord
-from tests.hostile_corpus import CAPTURE_BASE, BasePage, base_pages
+from tests.article_pages import BLOCK_START, article_bases, in_phrasing, insertion_points
+from tests.hostile_corpus import CAPTURE_BASE
 
 SEED = 16_6
 SECRET = "숨은글{n}XYZ"
@@ -62,11 +62,6 @@ HIDING_PLACES = (
 )
 DEPTHS = (0, 1, 3, 20, 100)
 WRAPPERS = ("span", "b", "font", "div")
-# A block start tag closes an open `<p>` (in a browser as in libxml2), and a visible block
-# breaks the line it sits in: both change what the page shows. So blocks go only where a line
-# breaks anyway (before a `<br>`), and nowhere inside a paragraph or the headline.
-BLOCK_START = re.compile(r"<(?:div|p)[\s>]")
-_OPEN_PHRASING = re.compile(r"<(?:p|h1)[\s>]|</(?:p|h1)>")
 
 
 # --- the test's own idea of what a reader sees ----------------------------------------------------
@@ -141,42 +136,6 @@ def unseen_in_record(record: ArticleRecord, container_text: str) -> list[str]:
 
 
 # --- generated pages ------------------------------------------------------------------------------
-
-
-@cache
-def article_bases() -> tuple[tuple[BasePage, ArticleRecord], ...]:
-    bases = []
-    for base in base_pages(SEED):
-        if base.headline is None:
-            continue
-        bases.append((base, parse_article(base.body, base.url, CAPTURE_BASE)))
-    return tuple(bases)
-
-
-def insertion_points(text: str) -> list[int]:
-    """Tag boundaries and word boundaries inside the article container and the headline."""
-    start = text.find('<article itemprop="articleBody">')
-    if start < 0:
-        start = text.index('<div id="textBody">')
-        end = text.index("</div></div></div>", start)
-    else:
-        end = text.index("</article>", start)
-    region = text[start:end]
-    points = [m.start() for m in re.finditer("<", region)]
-    # Between words, outside tags (an attribute value holds words too).
-    points += [m.end() for m in re.finditer(r"[가-힣.]\s", region)
-               if region.rfind("<", 0, m.end()) <= region.rfind(">", 0, m.end())]
-    points = [start + p for p in points if p > 0]
-    headline = re.search(r"<h1[^>]*>([^<]*)</h1>", text)
-    if headline:
-        points.append(headline.start(1) + len(headline.group(1)) // 2)
-    return points
-
-
-def in_phrasing(text: str, at: int) -> bool:
-    """Whether `at` is inside a `<p>` or `<h1>` of the page."""
-    tags = _OPEN_PHRASING.findall(text, max(0, at - 20_000), at)
-    return bool(tags) and not tags[-1].startswith("</")
 
 
 def hidden_snippet(rng: random.Random, n: int, phrasing: bool, line_end: bool) -> str:

@@ -35,7 +35,8 @@ NESTED_ARTICLE = etree.XPath(".//article")
 CUR_HEADLINE = etree.XPath(f"//div[{_has('top')}]/h1[{_has('title_area')}]")
 CUR_SECTION = etree.XPath(f"//div[{_has('top')}]/p[{_has('tit')}]")
 CUR_TIMES = etree.XPath(f"//div[{_has('infoLine')}]//p[{_has('txt')}]/span")
-CUR_SUMMARY = etree.XPath(f"./div[{_has('summury')}]")
+# Any depth: unclosed inline tags before it (a browser shows it the same) must not lose it.
+CUR_SUMMARY = etree.XPath(f".//div[{_has('summury')}]")
 # Beside (or inside) the article: the hidden #textBody copy and the .copyright line are not body.
 CUR_SKIP_ATTR = re.compile(r"\btextBody\b|copyright", re.IGNORECASE)
 
