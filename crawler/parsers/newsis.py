@@ -12,7 +12,7 @@ from lxml import etree
 
 from crawler.parsers import text as kt
 from crawler.parsers.errors import NotAnArticle, ParseError
-from crawler.parsers.visible import drop_hidden, left_open, parse_whole
+from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.records import ArticleRecord, Caption, Reporter
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 
@@ -28,9 +28,8 @@ def _has(token: str) -> str:
 
 # --- Selectors, current design (2023–): STRUCTURE.md § Article page, current design -------------
 CUR_ARTICLE = etree.XPath(f"//div[{_has('viewer')}]/article")
-# Any other element claiming to be an article body, or an article inside the container: a page
-# with two bodies is refused, not guessed at (issue 16 #6).
-ARTICLE_BODIES = etree.XPath("//*[@itemprop='articleBody']")
+# Any other article claiming to be the body, or an article inside the container: a page with two
+# bodies is refused, not guessed at (issue 16 #6).
 NESTED_ARTICLE = etree.XPath(".//article")
 CUR_HEADLINE = etree.XPath(f"//div[{_has('top')}]/h1[{_has('title_area')}]")
 CUR_SECTION = etree.XPath(f"//div[{_has('top')}]/p[{_has('tit')}]")
@@ -242,8 +241,6 @@ class NewsisParser2017:
         if ERROR_BOX(root) or any(_is_error_url(page_url) for page_url in page_urls):
             raise NotAnArticle("error page")
         article_id = _article_id(url, page_urls)
-        # Content is what a reader sees: hidden subtrees go before any selector runs.
-        drop_hidden(root)
         page = self._find(root)
         if page is None or not page.headline:
             raise NotAnArticle("no headline")
@@ -266,9 +263,9 @@ class NewsisParser2017:
         if container is None:
             return None
         return _Page(
-            headline=_text(_first(OLD_HEADLINE(root))),
-            section=_text(_first(OLD_SECTION(root))) or None,
-            time_line=" ".join(_text(element) for element in OLD_DATES(root)),
+            headline=_shown_text(OLD_HEADLINE(root)),
+            section=_shown_text(OLD_SECTION(root)) or None,
+            time_line=" ".join(_shown_text([element]) for element in OLD_DATES(root)),
             container=container,
             summary=None,
             skip_attr=OLD_SKIP_ATTR,
@@ -349,15 +346,15 @@ class NewsisParser2023(NewsisParser2017):
 
     def _find(self, root: etree._Element) -> _Page | None:
         # The design is detected from the page: old articles are still served in the older design.
-        container = _only(CUR_ARTICLE(root), ARTICLE_BODIES(root))
+        container = _only(CUR_ARTICLE(root), _article_bodies(root))
         if container is None:
             return self._find_older(root)
         if NESTED_ARTICLE(container):
             raise NotAnArticle("two article bodies (one nested in the other)")
         return _Page(
-            headline=_text(_first(CUR_HEADLINE(root))),
-            section=_text(_first(CUR_SECTION(root))) or None,
-            time_line=" ".join(_text(element) for element in CUR_TIMES(root)),
+            headline=_shown_text(CUR_HEADLINE(root)),
+            section=_shown_text(CUR_SECTION(root)) or None,
+            time_line=" ".join(_shown_text([element]) for element in CUR_TIMES(root)),
             container=container,
             summary=_first(CUR_SUMMARY(container)),
             skip_attr=CUR_SKIP_ATTR,
@@ -401,11 +398,30 @@ def _until_closing_line(paragraphs: list[str]) -> tuple[list[str], str | None]:
 
 
 def _only(*found: list[etree._Element]) -> etree._Element | None:
-    """The one article container the selectors find; two different ones refuse the page."""
-    distinct = {element for elements in found for element in elements}
+    """The one article container a reader sees, its hidden parts dropped (content is what a
+    reader sees, issue 16 #6); two different ones refuse the page."""
+    shown = [[element for element in elements if is_shown(element)] for elements in found]
+    distinct = {element for elements in shown for element in elements}
     if len(distinct) > 1:
         raise NotAnArticle(f"{len(distinct)} article bodies in one page")
-    return _first(found[0])
+    container = _first(shown[0])
+    if container is not None:
+        drop_hidden(container)
+    return container
+
+
+def _article_bodies(root: etree._Element) -> list[etree._Element]:
+    # `iter` filters by tag in C: a whole-page XPath on an attribute costs a tenth of a parse.
+    return [found for found in root.iter("article") if found.get("itemprop") == "articleBody"]
+
+
+def _shown_text(elements: list[etree._Element]) -> str:
+    """The text a reader sees of the first of `elements` a reader sees."""
+    element = next((element for element in elements if is_shown(element)), None)
+    if element is None:
+        return ""
+    drop_hidden(element)
+    return _text(element)
 
 
 def _is_error_url(url: str) -> bool:

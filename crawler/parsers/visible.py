@@ -21,15 +21,6 @@ HIDING_CLASSES = frozenset(
     {"hidden", "hide", "blind", "sr-only", "sr_only", "screen_out", "visually-hidden",
      "visuallyhidden", "invisible", "d-none", "display-none", "offscreen"}
 )
-_TAG_TESTS = " or ".join(f"self::{tag}" for tag in sorted(HIDDEN_TAGS))
-# One walk of the body finds every candidate; Python then reads the attribute values exactly.
-HIDDEN_CANDIDATES = etree.XPath(
-    f".//*[{_TAG_TESTS} or self::dialog[not(@open)] or self::details[not(@open)]"
-    " or @hidden or @aria-hidden or @style or contains(@class, 'hid')"
-    " or contains(@class, 'blind') or contains(@class, 'only') or contains(@class, 'screen')"
-    " or contains(@class, 'invisible') or contains(@class, 'none')"
-    " or contains(@class, 'offscreen')]"
-)
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
 _ZERO = re.compile(r"^[+-]?(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?$")
 _LENGTH = re.compile(r"^(-?\d+(?:\.\d+)?)(?:px|em|rem|pt|vw|vh|%)?$")
@@ -54,34 +45,51 @@ def parse_whole(
     A marker element goes right before the last `</html>` of the raw page. It is found in the
     tree only when that `</html>` was markup, not text in a script, comment or attribute of a
     page cut short, and libxml2 did not stop early (depth limit, a stray `</html>` before it).
-    Markers also follow each end tag of the `watched` elements and precede each `</body>`.
+    Markers also follow each end tag of the `watched` elements and precede the last `</body>`.
     Returns the root and the markers found (see `left_open`).
     """
     nonce = secrets.token_hex(8)
     marker = f"<{END_TAG} n={nonce}></{END_TAG}>".encode()
-    inserted = 1
-    for tag in watched:
-        data, count = re.subn(
-            rb"</%s\s*>" % re.escape(tag.encode()), lambda m: m[0] + marker, data, flags=re.I
-        )
-        inserted += count
-    # Before `</body>` too: libxml2 closes every open element there, a never-closed one included.
-    data, count = _BODY_END_RE.subn(lambda m: marker + m[0], data)
-    inserted += count
-    ends = list(_HTML_END_RE.finditer(data, max(0, len(data) - END_WINDOW)))
-    if not ends:
+    # Where markers go: after each watched end tag; before the last `</body>` (libxml2 closes
+    # every open element there, a never-closed container included; a stray `</body>` earlier is
+    # refused on its own); before the last `</html>`, where the one that proves the end goes.
+    tail = max(0, len(data) - END_WINDOW)
+    html_ends = [m.start() for m in _HTML_END_RE.finditer(data, tail)]
+    if not html_ends:
         raise NotAnArticle("truncated page (no closing </html>)")
-    at = ends[-1].start()
+    body_ends = [m.start() for m in _BODY_END_RE.finditer(data, tail)]
+    after = _end_tags(data, watched)
     last = marker.replace(b" n=", b" last n=", 1)
-    root = _parse(data[:at] + last + data[at:])
+    inserts = [(at, marker) for at in after] + [(at, marker) for at in body_ends[-1:]]
+    inserts.append((html_ends[-1], last))
+    root = _parse(_insert(data, sorted(inserts, key=lambda item: item[0])))
     markers = [found for found in root.iter(END_TAG) if found.get("n") == nonce]
     if not any(found.get("last") is not None for found in markers):
         raise NotAnArticle("truncated page (its last </html> is not the document's end)")
-    if len(markers) < inserted:
+    if len(markers) < len(inserts):
         # Some end tag was text (in a script, an attribute, `<xmp>`): its marker must not show.
         _scrub(root, (marker.decode(), last.decode()))
     _refuse_content_after_body(root)
     return root, markers
+
+
+def _end_tags(data: bytes, tags: tuple[str, ...]) -> list[int]:
+    """Where each end tag of `tags` (any case) ends. Searched in a lower-cased copy: a
+    case-sensitive pattern scans a page several times faster, and lower-casing keeps offsets."""
+    if not tags:
+        return []
+    names = b"|".join(re.escape(tag.lower().encode()) for tag in tags)
+    return [m.end() for m in re.finditer(rb"</(?:%s)\s*>" % names, data.lower())]
+
+
+def _insert(data: bytes, inserts: list[tuple[int, bytes]]) -> bytes:
+    parts = []
+    start = 0
+    for at, text in inserts:
+        parts += [data[start:at], text]
+        start = at
+    parts.append(data[start:])
+    return b"".join(parts)
 
 
 def left_open(container: etree._Element, markers: list[etree._Element]) -> bool:
@@ -148,19 +156,41 @@ def _refuse_content_after_body(root: etree._Element) -> None:
 # --- hidden subtrees ------------------------------------------------------------------------------
 
 
-def drop_hidden(root: etree._Element) -> None:
-    """Remove from the body every subtree a reader does not see; text after each stays."""
-    body = root.find("body")
-    if body is None:
-        body = root
+def drop_hidden(element: etree._Element) -> None:
+    """Remove every subtree inside `element` that a reader does not see; text after each stays.
+
+    Only the parts a record is read from are walked (the article container, the headline),
+    not the whole page: the page's chrome is most of its elements.
+    """
+    found = [node for node in element.iter(etree.Element) if node is not element and _hides(node)]
     # Reverse document order: a subtree is dropped after the hidden ones inside it.
-    for element in reversed(HIDDEN_CANDIDATES(body)):
-        tag = element.tag
-        closed = element.get("open") is None
-        if tag in HIDDEN_TAGS or is_hidden(element) or (tag == "dialog" and closed):
-            drop_tree(element)
-        elif tag == "details" and closed:
-            _keep_summary_only(element)
+    for node in reversed(found):
+        if node.tag == "details" and not is_hidden(node):
+            _keep_summary_only(node)
+        else:
+            drop_tree(node)
+
+
+def is_shown(element: etree._Element) -> bool:
+    """Whether a reader sees the element: neither it nor an ancestor hides it."""
+    child = None
+    for node in (element, *element.iterancestors()):
+        if node.tag == "details" and _hides(node):
+            if child is None or child.tag != "summary":
+                return False
+        elif _hides(node):
+            return False
+        child = node
+    return True
+
+
+def _hides(node: etree._Element) -> bool:
+    tag = node.tag
+    if tag in HIDDEN_TAGS:
+        return True
+    if tag in ("dialog", "details") and node.get("open") is None:
+        return True
+    return is_hidden(node)
 
 
 def is_hidden(element: etree._Element) -> bool:
