@@ -218,3 +218,69 @@ def test_each_hiding_place_is_read_as_hidden(place: int) -> None:
         body = text[:at] + snippet + text[at:]
         record = parse_article(body.encode("utf-8"), base.url, CAPTURE_BASE)
         assert record.content_hash == untouched.content_hash, base.name
+
+
+# --- two bodies, text after the end -----------------------------------------------------------
+
+# A second article body a reader sees, in either design's shape: the page is refused.
+SECOND_BODIES = (
+    '<div class="viewer"><article itemprop="articleBody">{s}<br><br>{s}</article></div>',
+    '<article itemprop="articleBody">{s}</article>',
+    '<div class="article_bx"><div class="view_text"><div id="textBody">{s}</div></div></div>',
+)
+
+
+def second_body_pages(seed: int, count: int):
+    """Pages with a visible second body inside, before or after the article, or nested in it."""
+    rng = random.Random(seed)
+    bases = article_bases()
+    for n in range(count):
+        base, _ = bases[n % len(bases)]
+        text = base.body.decode("utf-8")
+        inside = [p for p in insertion_points(text)
+                  if text.startswith("<br", p) and not in_phrasing(text, p)]
+        outside = [text.index('<div class="rankBox">'), text.index("</body>"),
+                   text.index('<div id="wrap">')]
+        at = rng.choice(inside + outside)
+        snippet = rng.choice(SECOND_BODIES).format(s=SECRET.format(n=n))
+        yield f"{base.name}#{n} at {at}", base.url, text[:at] + snippet + text[at:]
+
+
+def test_a_page_with_two_article_bodies_is_refused() -> None:
+    accepted = []
+    for name, url, page in second_body_pages(SEED, 240):
+        try:
+            record = parse_article(page.encode("utf-8"), url, CAPTURE_BASE)
+        except NotAnArticle as error:
+            assert "bod" in error.reason or "closed" in error.reason, (name, error.reason)
+            continue
+        accepted.append(f"{name}: {len(record.body)} paragraphs")
+    assert accepted == []
+
+
+def test_text_after_the_closing_line_refuses_the_page() -> None:
+    refused = 0
+    for base, untouched in article_bases():
+        text = base.body.decode("utf-8")
+        closing = text.find("◎공감언론 뉴시스")
+        if closing < 0 or not untouched.body:
+            continue
+        at = text.index("<br", closing)
+        for extra in ("<br><br>두 번째 기사가 이어진다.", "<p>다른 기사</p>", "<br>추가 문단"):
+            with pytest.raises(NotAnArticle, match="closing line"):
+                parse_article((text[:at] + extra + text[at:]).encode(), base.url, CAPTURE_BASE)
+            refused += 1
+    assert refused >= 30
+
+
+def test_what_follows_the_end_of_the_document_is_not_content() -> None:
+    """A browser shows it at the end of the page, outside the article: the untouched record,
+    or a refusal when it holds a second article body."""
+    for base, untouched in article_bases():
+        for extra in ("<p>{s}</p>", "{s}", "<div><b>{s}</b></div>\n{s}"):
+            page = base.body + extra.format(s=SECRET.format(n=0)).encode()
+            record = parse_article(page, base.url, CAPTURE_BASE)
+            assert record.content_hash == untouched.content_hash, base.name
+        second = '<div class="viewer"><article itemprop="articleBody">{s}</article></div>'
+        with pytest.raises(NotAnArticle, match="bodies"):
+            parse_article(base.body + second.format(s="둘째").encode(), base.url, CAPTURE_BASE)

@@ -15,7 +15,8 @@ import sys
 import pytest
 
 from crawler.parsers import NotAnArticle, parse_article
-from crawler.parsers.newsis import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS, MAX_PHOTOS
+from crawler.parsers.newsis import MAX_PHOTOS
+from crawler.parsers.runs import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS
 from crawler.records import ArticleRecord
 from tests.article_pages import article_bases, in_phrasing, insertion_points
 from tests.hostile_corpus import CAPTURE_BASE

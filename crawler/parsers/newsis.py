@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -12,6 +11,7 @@ from lxml import etree
 
 from crawler.parsers import text as kt
 from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.parsers.runs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.records import ArticleRecord, Caption, Reporter
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
@@ -41,6 +41,8 @@ CUR_SKIP_ATTR = re.compile(r"\btextBody\b|copyright", re.IGNORECASE)
 
 # --- Selectors, older design (mid-2017 – 2022): STRUCTURE.md § Article page, older design ---------
 OLD_BODY = etree.XPath("//div[@id='textBody']")
+# The attribute axis walks the page several times faster than a predicate on every div.
+ANY_TEXT_BODY = etree.XPath("//@id[. = 'textBody']/..")
 OLD_HEADLINE = etree.XPath(f"//div[{_has('article_tbx')}]/h1")
 OLD_SECTION = etree.XPath(f"//div[{_has('subMenu')}]/div/p/a")
 OLD_DATES = etree.XPath(f"//div[{_has('article_tbx')}]//*[{_has('date')}]")
@@ -69,22 +71,10 @@ SKIP_ATTR = re.compile(
     r"summury|view_ad|relat|rank|share|btn|banner|\bsns|(?:^|[\s_-])(?:ad|ads)(?:$|[\s_-])",
     re.IGNORECASE,
 )
-SKIP_TAGS = frozenset(
-    {"script", "style", "iframe", "button", "noscript", "form", "select", "textarea", "input",
-     "object", "embed", "video", "audio", "svg", "canvas", "template", "head", "title"}
-)
-BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "blockquote", "ul", "ol", "li", "table", "tbody", "thead",
-     "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "figure",
-     "figcaption", "header", "footer", "pre", "hr", "center", "address", "aside", "nav", "main"}
-)
 
 # --- Guards ---------------------------------------------------------------------------------------
 MAX_PAGE_BYTES = 5 * 1024 * 1024
-# Far beyond any Newsis article (the longest fixture has 15 paragraphs of under 200 characters):
-# past these a page is refused whole rather than stored as a record nobody can check.
-MAX_PARAGRAPHS = 2000
-MAX_PARAGRAPH_CHARS = 20_000
+# Far beyond any Newsis article (the fixtures show at most 4 photos): past it a page is refused.
 MAX_PHOTOS = 200
 MAX_UNDECODABLE_SHARE = 0.01
 _CHARSET_RE = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.I)
@@ -152,56 +142,6 @@ def _first(elements: list) -> etree._Element | None:
     return elements[0] if elements else None
 
 
-def text_runs(container: etree._Element, skip: Callable[[etree._Element], bool]) -> list[str]:
-    """The cleaned text runs that `<br>` or blocks separate (iterative: deep trees are safe)."""
-    runs: list[str] = []
-    parts: list[str] = []
-
-    def flush() -> None:
-        if parts:
-            run = kt.clean_text("".join(parts))
-            if run:
-                _check_run(run, len(runs))
-                runs.append(run)
-            parts.clear()
-
-    if container.text:
-        parts.append(container.text)
-    stack: list[tuple[etree._Element, bool]] = [(child, False) for child in reversed(container)]
-    while stack:
-        element, closing = stack.pop()
-        tag = element.tag
-        if closing:
-            if tag in BLOCK_TAGS:
-                flush()
-        elif not isinstance(tag, str):
-            pass  # comments and processing instructions: only their tail is text
-        elif tag == "br":
-            flush()
-        elif tag in SKIP_TAGS or skip(element):
-            if tag in BLOCK_TAGS:
-                flush()
-        else:
-            if tag in BLOCK_TAGS:
-                flush()
-            if element.text:
-                parts.append(element.text)
-            stack.append((element, True))
-            stack.extend((child, False) for child in reversed(element))
-            continue
-        if element.tail:
-            parts.append(element.tail)
-    flush()
-    return runs
-
-
-def _check_run(run: str, count_before: int) -> None:
-    if count_before >= MAX_PARAGRAPHS:
-        raise NotAnArticle(f"more than {MAX_PARAGRAPHS} paragraphs")
-    if len(run) > MAX_PARAGRAPH_CHARS:
-        raise NotAnArticle(f"a paragraph longer than {MAX_PARAGRAPH_CHARS} characters")
-
-
 @dataclass(slots=True)
 class _Page:
     """What a design's selectors found, before the shared text rules run."""
@@ -259,7 +199,8 @@ class NewsisParser2017:
         return self._find_older(root)
 
     def _find_older(self, root: etree._Element) -> _Page | None:
-        container = _only(OLD_BODY(root))
+        # A current-design container beside it is a second body (either design may be forged).
+        container = _only(OLD_BODY(root), CUR_ARTICLE(root), _article_bodies(root))
         if container is None:
             return None
         return _Page(
@@ -346,7 +287,7 @@ class NewsisParser2023(NewsisParser2017):
 
     def _find(self, root: etree._Element) -> _Page | None:
         # The design is detected from the page: old articles are still served in the older design.
-        container = _only(CUR_ARTICLE(root), _article_bodies(root))
+        container = _only(CUR_ARTICLE(root), _article_bodies(root), _older_bodies(root))
         if container is None:
             return self._find_older(root)
         if NESTED_ARTICLE(container):
@@ -413,6 +354,16 @@ def _only(*found: list[etree._Element]) -> etree._Element | None:
 def _article_bodies(root: etree._Element) -> list[etree._Element]:
     # `iter` filters by tag in C: a whole-page XPath on an attribute costs a tenth of a parse.
     return [found for found in root.iter("article") if found.get("itemprop") == "articleBody"]
+
+
+def _older_bodies(root: etree._Element) -> list[etree._Element]:
+    # The older design's body sits in `div.view_text`; the current design's `#textBody` copy
+    # beside the article (in `div.viewer`) is not a body (RECORD.md § Body).
+    return [
+        found for found in ANY_TEXT_BODY(root)
+        if (parent := found.getparent()) is not None
+        and "view_text" in (parent.get("class") or "").split()
+    ]
 
 
 def _shown_text(elements: list[etree._Element]) -> str:

@@ -70,7 +70,24 @@ def parse_whole(
         # Some end tag was text (in a script, an attribute, `<xmp>`): its marker must not show.
         _scrub(root, (marker.decode(), last.decode()))
     _refuse_content_after_body(root)
+    _into_body(root)
     return root, markers
+
+
+def _into_body(root: etree._Element) -> None:
+    """Move what follows `</html>` to the end of the body, where a browser shows it: libxml2
+    makes it a second document tree that every `//` selector would search as well."""
+    body = root.find("body")
+    for extra in list(root.itersiblings()):
+        if body is None or extra.tag != "html":
+            continue
+        if extra.text and extra.text.strip():
+            last = body[-1] if len(body) else None
+            if last is None:
+                body.text = (body.text or "") + extra.text
+            else:
+                last.tail = (last.tail or "") + extra.text
+        body.extend(list(extra))
 
 
 def _end_tags(data: bytes, tags: tuple[str, ...]) -> list[int]:
