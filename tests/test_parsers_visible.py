@@ -59,6 +59,9 @@ HIDING_PLACES = (
     '<input type="hidden" value="{s}"><abbr title="{s}"></abbr>',
     '<div style="display:none"><p style="display:block">{s}</p></div>',
     '<div hidden><div class="viewer"><article itemprop="articleBody">{s}</article></div></div>',
+    "<style>.hx{{display:none}}</style><span class=\"hx\">{s}</span>",
+    '<style>p.note, div.hz {{ visibility : hidden !important }}</style><div class="a hz">{s}</div>',
+    '<style>/* ids too */ #hy{{display:none}}</style><p id="hy">{s}</p>',
 )
 DEPTHS = (0, 1, 3, 20, 100)
 WRAPPERS = ("span", "b", "font", "div")
@@ -75,19 +78,32 @@ _HIDING_STYLE = re.compile(
 _BREAKS = {"br", "p", "div", "article", "li", "td", "tr", "table", "h1", "h2", "h3"}
 
 
-def unseen(element: etree._Element) -> bool:
+_SHEET_RULE = re.compile(r"([.#][\w-]+)\s*\{[^}]*?(?:display\s*:\s*none|visibility\s*:\s*hidden)")
+
+
+def sheet_hidden(root: etree._Element) -> set[str]:
+    """`.class` and `#id` names the page's `<style>` rules hide (the test's simple reading)."""
+    sheets = " ".join(style.text or "" for style in root.iter("style"))
+    return set(_SHEET_RULE.findall(re.sub(r"/\*.*?\*/", "", sheets)))
+
+
+def unseen(element: etree._Element, by_sheet: set[str] = frozenset()) -> bool:
     style = re.sub(r"/\*.*?\*/", "", element.get("style") or "")
+    names = {"." + name for name in (element.get("class") or "").split()}
+    names.add("#" + (element.get("id") or ""))
     return (
         element.tag in _UNSEEN_TAGS
         or element.get("hidden") is not None
         or element.get("aria-hidden") == "true"
         or "blind" in (element.get("class") or "").split()
         or bool(_HIDING_STYLE.search(style))
+        or not names.isdisjoint(by_sheet)
     )
 
 
 def visible_text(element: etree._Element) -> str:
     """What a reader sees inside `element`, runs separated by newlines (iterative)."""
+    by_sheet = sheet_hidden(element.getroottree().getroot())
     out: list[str] = [element.text or ""]
     stack: list[tuple[etree._Element, bool]] = [(child, False) for child in reversed(element)]
     while stack:
@@ -96,7 +112,7 @@ def visible_text(element: etree._Element) -> str:
             out.append("\n" if node.tag in _BREAKS else "")
             out.append(node.tail or "")
             continue
-        if isinstance(node.tag, str) and not unseen(node):
+        if isinstance(node.tag, str) and not unseen(node, by_sheet):
             out.append("\n" if node.tag in _BREAKS else "")
             out.append(node.text or "")
             stack.append((node, True))
@@ -117,9 +133,10 @@ def seen_containers(body: bytes) -> list[etree._Element]:
         or (element.tag == "div" and element.get("id") == "textBody"
             and "view_text" in (element.getparent().get("class") or ""))
     ]
+    by_sheet = sheet_hidden(root)
     return [
         element for element in found
-        if not any(unseen(node) for node in (element, *element.iterancestors()))
+        if not any(unseen(node, by_sheet) for node in (element, *element.iterancestors()))
     ]
 
 

@@ -24,6 +24,14 @@ HIDING_CLASSES = frozenset(
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
 _ZERO = re.compile(r"^[+-]?(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?$")
 _LENGTH = re.compile(r"^(-?\d+(?:\.\d+)?)(?:px|em|rem|pt|vw|vh|%)?$")
+# A page's own style sheets: rules, at-rule blocks (one level of nesting), selector parts.
+_CSS_RULE = re.compile(r"([^{}@;]+)\{([^{}]*)\}")
+_AT_RULE = re.compile(r"@[^{};]*(?:;|\{(?:[^{}]*\{[^{}]*\})*[^{}]*\})")
+_COMBINATOR = re.compile(r"\s*[\s>+~]\s*")
+_COMPOUND = re.compile(r"(?P<tag>[A-Za-z][\w-]*)?(?P<rest>(?:[.#][\w-]+)+)?")
+_SIMPLE = re.compile(r"([.#])([\w-]+)")
+MAX_STYLE_CHARS = 200_000
+CLASSED_OR_IDED = etree.XPath("//@class/.. | //@id/..")
 # Far off the left/top edge: the classic `left:-9999px` / `text-indent:-9999px` hiding.
 OFFSCREEN = -999
 
@@ -71,6 +79,7 @@ def parse_whole(
         _scrub(root, (marker.decode(), last.decode()))
     _refuse_content_after_body(root)
     _into_body(root)
+    _apply_style_sheets(root)
     return root, markers
 
 
@@ -171,6 +180,54 @@ def _refuse_content_after_body(root: etree._Element) -> None:
 
 
 # --- hidden subtrees ------------------------------------------------------------------------------
+
+
+def _apply_style_sheets(root: etree._Element) -> None:
+    """Mark `hidden` the elements a page's own `<style>` rules hide (`.x { display: none }`).
+
+    Rules inside at-rules (`@media`) apply on some screens only and are left out; a selector
+    counts by its last compound (`tag`, `.class`, `#id`), its context ignored: a page hides
+    more, never less, than a browser would.
+    """
+    sheets = [element.text for element in root.iter("style") if element.text]
+    if not sheets:
+        return
+    tags: set[str] = set()
+    compounds: list[tuple[str | None, frozenset[str], str | None]] = []
+    for sheet in sheets:
+        sheet = _AT_RULE.sub("", _CSS_COMMENT.sub("", sheet[:MAX_STYLE_CHARS]))
+        for selectors, declarations in _CSS_RULE.findall(sheet):
+            if not style_hides(declarations):
+                continue
+            for selector in selectors.split(","):
+                compound = _COMPOUND.fullmatch(_COMBINATOR.split(selector.strip())[-1])
+                if compound is None:
+                    continue
+                tag = (compound["tag"] or "").lower() or None
+                parts = _SIMPLE.findall(compound["rest"] or "")
+                classes = frozenset(name for kind, name in parts if kind == ".")
+                ids = [name for kind, name in parts if kind == "#"]
+                if tag and not parts:
+                    tags.add(tag)
+                elif parts:
+                    compounds.append((tag, classes, ids[0] if ids else None))
+    hidden = [element for element in root.iter(*tags)] if tags else []
+    if compounds:
+        hidden += [
+            element for element in CLASSED_OR_IDED(root)
+            if any(_matches(element, compound) for compound in compounds)
+        ]
+    for element in hidden:
+        element.set("hidden", "")
+
+
+def _matches(element: etree._Element, compound: tuple) -> bool:
+    tag, classes, element_id = compound
+    if tag is not None and element.tag != tag:
+        return False
+    if element_id is not None and element.get("id") != element_id:
+        return False
+    return classes <= set((element.get("class") or "").split())
 
 
 def drop_hidden(element: etree._Element) -> None:
