@@ -202,3 +202,30 @@ def test_parse_command_refuses_a_million_paragraphs_with_exit_1(tmp_path) -> Non
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert "paragraphs" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# End tags that are text, not markup: the parser's own end markers must leave no trace there.
+END_TAGS_AS_TEXT = (
+    "<xmp></article></xmp>",
+    "<xmp></article></xmp><xmp></article></xmp>",
+    "<xmp></body></xmp>",
+    "<plaintext>",
+    '<span title="</article>">x</span>',
+    "<script>s = '</article></body></html>';</script>",
+)
+
+
+@pytest.mark.parametrize("snippet", END_TAGS_AS_TEXT)
+def test_end_tags_in_text_leave_no_trace_and_parse_the_same_twice(snippet: str) -> None:
+    for base, _ in article_bases()[:10]:
+        text = base.body.decode("utf-8")
+        at = sorted(insertion_points(text))[4]
+        body = (text[:at] + snippet + text[at:]).encode("utf-8")
+        outcomes = []
+        for _ in range(2):
+            try:
+                outcomes.append(parse_article(body, base.url, CAPTURE_BASE).to_dict())
+            except NotAnArticle as error:
+                outcomes.append(error.reason)
+        assert outcomes[0] == outcomes[1], base.name
+        assert "newsarchive-end" not in str(outcomes[0]), base.name

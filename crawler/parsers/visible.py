@@ -131,7 +131,8 @@ def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
     found = etree.XPath(
         "//text()[contains(., $m)] | //@*[contains(., $m)]", smart_strings=True
     )
-    for value in {hit for text in markers for hit in found(root, m=text)}:
+    # Not a set: equal strings of different nodes would be cleaned once only.
+    for value in [hit for text in markers for hit in found(root, m=text)]:
         cleaned = str(value)
         for text in markers:
             cleaned = cleaned.replace(text, "")
