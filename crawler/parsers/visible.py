@@ -24,9 +24,8 @@ HIDING_CLASSES = frozenset(
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
 _ZERO = re.compile(r"^[+-]?(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?$")
 _LENGTH = re.compile(r"^(-?\d+(?:\.\d+)?)(?:px|em|rem|pt|vw|vh|%)?$")
-# A page's own style sheets: rules, at-rule blocks (one level of nesting), selector parts.
-_CSS_RULE = re.compile(r"([^{}@;]+)\{([^{}]*)\}")
-_AT_RULE = re.compile(r"@[^{};]*(?:;|\{(?:[^{}]*\{[^{}]*\})*[^{}]*\})")
+# A page's own style sheets: braces, selector parts.
+_BRACE = re.compile(r"[{}]")
 _COMBINATOR = re.compile(r"\s*[\s>+~]\s*")
 _COMPOUND = re.compile(r"(?P<tag>[A-Za-z][\w-]*)?(?P<rest>(?:[.#][\w-]+)+)?")
 _SIMPLE = re.compile(r"([.#])([\w-]+)")
@@ -194,32 +193,64 @@ def _apply_style_sheets(root: etree._Element) -> None:
     if not sheets:
         return
     tags: set[str] = set()
-    compounds: list[tuple[str | None, frozenset[str], str | None]] = []
-    for sheet in sheets:
-        sheet = _AT_RULE.sub("", _CSS_COMMENT.sub("", sheet[:MAX_STYLE_CHARS]))
-        for selectors, declarations in _CSS_RULE.findall(sheet):
-            if not style_hides(declarations):
+    # Each compound filed under one name it requires (`.class` or `#id`): an element is tested
+    # against the compounds of its own names only, however many rules a sheet holds.
+    compounds: dict[str, set[tuple[str | None, frozenset[str], str | None]]] = {}
+    # One budget for all sheets; "}" between them closes a block a sheet left open.
+    text = _CSS_COMMENT.sub("", "}".join(sheets)[:MAX_STYLE_CHARS])
+    for selectors, declarations in _top_level_rules(text):
+        if not style_hides(declarations):
+            continue
+        for selector in selectors.split(","):
+            compound = _COMPOUND.fullmatch(_COMBINATOR.split(selector.strip())[-1])
+            if compound is None:
                 continue
-            for selector in selectors.split(","):
-                compound = _COMPOUND.fullmatch(_COMBINATOR.split(selector.strip())[-1])
-                if compound is None:
-                    continue
-                tag = (compound["tag"] or "").lower() or None
-                parts = _SIMPLE.findall(compound["rest"] or "")
-                classes = frozenset(name for kind, name in parts if kind == ".")
-                ids = [name for kind, name in parts if kind == "#"]
-                if tag and not parts:
-                    tags.add(tag)
-                elif parts:
-                    compounds.append((tag, classes, ids[0] if ids else None))
+            tag = (compound["tag"] or "").lower() or None
+            parts = _SIMPLE.findall(compound["rest"] or "")
+            classes = frozenset(name for kind, name in parts if kind == ".")
+            ids = [name for kind, name in parts if kind == "#"]
+            if tag and not parts:
+                tags.add(tag)
+            elif parts:
+                key = "".join(parts[0])
+                compounds.setdefault(key, set()).add((tag, classes, ids[0] if ids else None))
     hidden = [element for element in root.iter(*tags)] if tags else []
     if compounds:
-        hidden += [
-            element for element in CLASSED_OR_IDED(root)
-            if any(_matches(element, compound) for compound in compounds)
-        ]
+        for element in CLASSED_OR_IDED(root):
+            names = ["." + name for name in (element.get("class") or "").split()]
+            names.append("#" + (element.get("id") or ""))
+            if any(_matches(element, compound)
+                   for name in names for compound in compounds.get(name, ())):
+                hidden.append(element)
     for element in hidden:
         element.set("hidden", "")
+
+
+def _top_level_rules(sheet: str) -> list[tuple[str, str]]:
+    """(selectors, declarations) of each rule outside at-rules, in one pass over the braces (a
+    regex over a hostile sheet without braces would try every start position)."""
+    rules = []
+    depth = 0
+    nested = False
+    prelude_start = body_start = 0
+    prelude = ""
+    for brace in _BRACE.finditer(sheet):
+        if brace[0] == "{":
+            if depth == 0:
+                prelude = sheet[prelude_start:brace.start()].rpartition(";")[2]
+                body_start, nested = brace.end(), False
+            else:
+                nested = True
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                if not nested and "@" not in prelude:
+                    rules.append((prelude, sheet[body_start:brace.start()]))
+                prelude_start = brace.end()
+        else:
+            prelude_start = brace.end()  # a stray `}` ends whatever came before it
+    return rules
 
 
 def _matches(element: etree._Element, compound: tuple) -> bool:
