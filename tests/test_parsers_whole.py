@@ -11,6 +11,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -229,3 +230,23 @@ def test_end_tags_in_text_leave_no_trace_and_parse_the_same_twice(snippet: str) 
                 outcomes.append(error.reason)
         assert outcomes[0] == outcomes[1], base.name
         assert "newsarchive-end" not in str(outcomes[0]), base.name
+
+
+HOSTILE_SHEETS = (
+    "a" * 3_000_000,
+    "{}" * 1_000_000,
+    "/*" * 1_000_000,
+    "@x{" * 500_000,
+    "".join(f".c{n}{{display:none}}" for n in range(200_000)),
+    "p " * 1_000_000 + "{display:none}",
+)
+
+
+@pytest.mark.parametrize("sheet", range(len(HOSTILE_SHEETS)))
+def test_a_hostile_style_sheet_neither_hangs_nor_changes_the_record(sheet: int) -> None:
+    base, untouched = article_bases()[0]
+    page = base.body.decode().replace("</head>", f"<style>{HOSTILE_SHEETS[sheet]}</style></head>")
+    started = time.monotonic()
+    record = parse_article(page.encode(), base.url, CAPTURE_BASE)
+    assert time.monotonic() - started < 10
+    assert record.content_hash == untouched.content_hash
