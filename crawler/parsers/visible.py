@@ -301,7 +301,10 @@ def _hides(node: etree._Element) -> bool:
 
 def is_hidden(element: etree._Element) -> bool:
     """Whether the element's own attributes hide it (not its tag, not its ancestors)."""
-    if element.get("hidden") is not None:
+    names = element.keys()
+    if not names:
+        return False  # most elements: one call instead of four
+    if "hidden" in names:
         return True
     if (element.get("aria-hidden") or "").strip().lower() == "true":
         return True
