@@ -301,3 +301,24 @@ def test_what_follows_the_end_of_the_document_is_not_content() -> None:
         second = '<div class="viewer"><article itemprop="articleBody">{s}</article></div>'
         with pytest.raises(NotAnArticle, match="bodies"):
             parse_article(base.body + second.format(s="둘째").encode(), base.url, CAPTURE_BASE)
+
+
+def test_text_shown_again_inside_an_invisible_block_is_kept() -> None:
+    """`visibility` is inherited and a descendant may set it back: what it holds is seen."""
+    for base, untouched in article_bases()[:12]:
+        if not untouched.body:
+            continue  # a photo item has no body
+        text = base.body.decode("utf-8")
+        points = [p for p in insertion_points(text)
+                  if text.startswith("<br", p) and not in_phrasing(text, p)]
+        at = points[len(points) // 2]
+        snippet = (
+            '<div style="visibility:hidden">숨은글1XYZ'
+            '<p style="visibility: visible">다시 보이는 문단<span>도 함께</span></p>'
+            '숨은글2XYZ<span style="display:none">'
+            '<b style="visibility:visible">숨은글3XYZ</b></span></div>'
+        )
+        record = parse_article((text[:at] + snippet + text[at:]).encode(), base.url, CAPTURE_BASE)
+        assert "다시 보이는 문단도 함께" in record.body, base.name
+        assert not any("XYZ" in paragraph for paragraph in record.body), base.name
+        assert len(record.body) == len(untouched.body) + 1, base.name

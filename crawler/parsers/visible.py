@@ -7,6 +7,7 @@ import secrets
 
 from lxml import etree
 
+from crawler.parsers.css import apply_style_sheets, declarations, hides_text
 from crawler.parsers.errors import NotAnArticle
 
 # Elements whose content a reader never sees as text: raw-text and fallback content, embedded
@@ -21,18 +22,6 @@ HIDING_CLASSES = frozenset(
     {"hidden", "hide", "blind", "sr-only", "sr_only", "screen_out", "visually-hidden",
      "visuallyhidden", "invisible", "d-none", "display-none", "offscreen"}
 )
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.S)
-_ZERO = re.compile(r"^[+-]?(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?$")
-_LENGTH = re.compile(r"^(-?\d+(?:\.\d+)?)(?:px|em|rem|pt|vw|vh|%)?$")
-# A page's own style sheets: braces, selector parts.
-_BRACE = re.compile(r"[{}]")
-_COMBINATOR = re.compile(r"\s*[\s>+~]\s*")
-_COMPOUND = re.compile(r"(?P<tag>[A-Za-z][\w-]*)?(?P<rest>(?:[.#][\w-]+)+)?")
-_SIMPLE = re.compile(r"([.#])([\w-]+)")
-MAX_STYLE_CHARS = 200_000
-CLASSED_OR_IDED = etree.XPath("//@class/.. | //@id/..")
-# Far off the left/top edge: the classic `left:-9999px` / `text-indent:-9999px` hiding.
-OFFSCREEN = -999
 
 # --- the page's end -------------------------------------------------------------------------------
 _HTML_END_RE = re.compile(rb"</html\s*>", re.I)
@@ -78,7 +67,7 @@ def parse_whole(
         _scrub(root, (marker.decode(), last.decode()))
     _refuse_content_after_body(root)
     _into_body(root)
-    _apply_style_sheets(root)
+    apply_style_sheets(root)
     return root, markers
 
 
@@ -182,125 +171,79 @@ def _refuse_content_after_body(root: etree._Element) -> None:
 # --- hidden subtrees ------------------------------------------------------------------------------
 
 
-def _apply_style_sheets(root: etree._Element) -> None:
-    """Mark `hidden` the elements a page's own `<style>` rules hide (`.x { display: none }`).
-
-    Rules inside at-rules (`@media`) apply on some screens only and are left out; a selector
-    counts by its last compound (`tag`, `.class`, `#id`), its context ignored: a page hides
-    more, never less, than a browser would.
-    """
-    sheets = [element.text for element in root.iter("style") if element.text]
-    if not sheets:
-        return
-    tags: set[str] = set()
-    # Each compound filed under one name it requires (`.class` or `#id`): an element is tested
-    # against the compounds of its own names only, however many rules a sheet holds.
-    compounds: dict[str, set[tuple[str | None, frozenset[str], str | None]]] = {}
-    # One budget for all sheets; "}" between them closes a block a sheet left open.
-    text = _CSS_COMMENT.sub("", "}".join(sheets)[:MAX_STYLE_CHARS])
-    for selectors, declarations in _top_level_rules(text):
-        if not style_hides(declarations):
-            continue
-        for selector in selectors.split(","):
-            compound = _COMPOUND.fullmatch(_COMBINATOR.split(selector.strip())[-1])
-            if compound is None:
-                continue
-            tag = (compound["tag"] or "").lower() or None
-            parts = _SIMPLE.findall(compound["rest"] or "")
-            classes = frozenset(name for kind, name in parts if kind == ".")
-            ids = [name for kind, name in parts if kind == "#"]
-            if tag and not parts:
-                tags.add(tag)
-            elif parts:
-                key = "".join(parts[0])
-                compounds.setdefault(key, set()).add((tag, classes, ids[0] if ids else None))
-    hidden = [element for element in root.iter(*tags)] if tags else []
-    if compounds:
-        for element in CLASSED_OR_IDED(root):
-            names = ["." + name for name in (element.get("class") or "").split()]
-            names.append("#" + (element.get("id") or ""))
-            if any(_matches(element, compound)
-                   for name in names for compound in compounds.get(name, ())):
-                hidden.append(element)
-    for element in hidden:
-        element.set("hidden", "")
-
-
-def _top_level_rules(sheet: str) -> list[tuple[str, str]]:
-    """(selectors, declarations) of each rule outside at-rules, in one pass over the braces (a
-    regex over a hostile sheet without braces would try every start position)."""
-    rules = []
-    depth = 0
-    nested = False
-    prelude_start = body_start = 0
-    prelude = ""
-    for brace in _BRACE.finditer(sheet):
-        if brace[0] == "{":
-            if depth == 0:
-                prelude = sheet[prelude_start:brace.start()].rpartition(";")[2]
-                body_start, nested = brace.end(), False
-            else:
-                nested = True
-            depth += 1
-        elif depth:
-            depth -= 1
-            if depth == 0:
-                if not nested and "@" not in prelude:
-                    rules.append((prelude, sheet[body_start:brace.start()]))
-                prelude_start = brace.end()
-        else:
-            prelude_start = brace.end()  # a stray `}` ends whatever came before it
-    return rules
-
-
-def _matches(element: etree._Element, compound: tuple) -> bool:
-    tag, classes, element_id = compound
-    if tag is not None and element.tag != tag:
-        return False
-    if element_id is not None and element.get("id") != element_id:
-        return False
-    return classes <= set((element.get("class") or "").split())
-
-
 def drop_hidden(element: etree._Element) -> None:
     """Remove every subtree inside `element` that a reader does not see; text after each stays.
 
     Only the parts a record is read from are walked (the article container, the headline),
-    not the whole page: the page's chrome is most of its elements.
+    not the whole page: the page's chrome is most of its elements. `visibility` is inherited
+    and a descendant may set it back to `visible`: its text is blanked, its subtree kept.
     """
-    found = [node for node in element.iter(etree.Element) if node is not element and _hides(node)]
+    found = []
+    reshown = False
+    for node in element.iter(etree.Element):
+        if node is element:
+            continue
+        if _hides(node, visibility=False):
+            found.append(node)
+        elif visibility_of(node) == "hidden":
+            # Dropped whole like the rest, unless something inside shows itself again.
+            if any(visibility_of(inner) == "visible" for inner in node.iterdescendants()):
+                reshown = True
+            else:
+                found.append(node)
     # Reverse document order: a subtree is dropped after the hidden ones inside it.
     for node in reversed(found):
         if node.tag == "details" and not is_hidden(node):
             _keep_summary_only(node)
         else:
             drop_tree(node)
+    if reshown:
+        _blank_invisible(element)
+
+
+def _blank_invisible(element: etree._Element) -> None:
+    """Blank the text of every node whose inherited `visibility` is hidden (iterative)."""
+    stack = [(element, False)]
+    while stack:
+        node, inherited = stack.pop()
+        own = visibility_of(node)
+        invisible = own == "hidden" or (own is None and inherited)
+        if invisible:
+            node.text = None
+        for child in node.iterchildren(etree.Element):
+            if invisible:
+                child.tail = None  # a child's tail is its parent's text
+            stack.append((child, invisible))
 
 
 def is_shown(element: etree._Element) -> bool:
-    """Whether a reader sees the element: neither it nor an ancestor hides it."""
+    """Whether a reader sees the element: neither it nor an ancestor hides it, and the nearest
+    `visibility` declared on the way up is not `hidden`."""
     child = None
+    visibility = None
     for node in (element, *element.iterancestors()):
-        if node.tag == "details" and _hides(node):
+        if node.tag == "details" and _hides(node, visibility=False):
             if child is None or child.tag != "summary":
                 return False
-        elif _hides(node):
+        elif _hides(node, visibility=False):
             return False
+        visibility = visibility or visibility_of(node)
         child = node
-    return True
+    return visibility != "hidden"
 
 
-def _hides(node: etree._Element) -> bool:
+def _hides(node: etree._Element, visibility: bool = True) -> bool:
     tag = node.tag
     if tag in HIDDEN_TAGS:
         return True
     if tag in ("dialog", "details") and node.get("open") is None:
         return True
-    return is_hidden(node)
+    return is_hidden(node, visibility)
 
 
-def is_hidden(element: etree._Element) -> bool:
-    """Whether the element's own attributes hide it (not its tag, not its ancestors)."""
+def is_hidden(element: etree._Element, visibility: bool = True) -> bool:
+    """Whether the element's own attributes hide it (not its tag, not its ancestors);
+    `visibility=False` leaves its `visibility` style out (see `visibility_of`)."""
     names = element.keys()
     if not names:
         return False  # most elements: one call instead of four
@@ -312,59 +255,18 @@ def is_hidden(element: etree._Element) -> bool:
     if classes and not HIDING_CLASSES.isdisjoint(classes.lower().split()):
         return True
     style = element.get("style")
-    return bool(style) and style_hides(style)
+    return bool(style) and hides_text(declarations(style), visibility)
 
 
-def style_hides(style: str) -> bool:
-    """Whether an inline style makes its element's text invisible (the last declaration wins,
-    unless an earlier one is `!important`)."""
-    declared: dict[str, str] = {}
-    important: set[str] = set()
-    for declaration in _CSS_COMMENT.sub("", style).lower().split(";"):
-        name, colon, value = declaration.partition(":")
-        if not colon:
-            continue
-        name = name.strip()
-        value = " ".join(value.split())
-        is_important = value.endswith("important") and "!" in value
-        if is_important:
-            value = value[: value.rindex("!")].strip()
-        if name in important and not is_important:
-            continue
-        declared[name] = value
-        if is_important:
-            important.add(name)
-    return _declared_hidden(declared)
-
-
-def _declared_hidden(declared: dict[str, str]) -> bool:
-    get = declared.get
-    if get("display") == "none" or get("visibility") in ("hidden", "collapse"):
-        return True
-    if get("content-visibility") == "hidden":
-        return True
-    if _is_zero(get("opacity")) or _is_zero(get("font-size")):
-        return True
-    if get("overflow") in ("hidden", "clip") and any(
-        _is_zero(get(name)) for name in ("height", "max-height", "width", "max-width")
-    ):
-        return True
-    if get("position") in ("absolute", "fixed") and any(
-        _offscreen(get(name)) for name in ("left", "top")
-    ):
-        return True
-    return _offscreen(get("text-indent"))
-
-
-def _is_zero(value: str | None) -> bool:
-    return value is not None and _ZERO.match(value.replace(" ", "")) is not None
-
-
-def _offscreen(value: str | None) -> bool:
-    if not value:
-        return False
-    match = _LENGTH.match(value.replace(" ", ""))
-    return match is not None and float(match.group(1)) <= OFFSCREEN
+def visibility_of(element: etree._Element) -> str | None:
+    """"hidden" or "visible" when the element's inline style sets `visibility`, else None."""
+    style = element.get("style")
+    if not style or "visib" not in style.lower():
+        return None
+    value = declarations(style).get("visibility")
+    if value in ("hidden", "collapse"):
+        return "hidden"
+    return "visible" if value == "visible" else None
 
 
 def _keep_summary_only(details: etree._Element) -> None:
