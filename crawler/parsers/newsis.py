@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +13,8 @@ from crawler.parsers import text as kt
 from crawler.parsers.decoding import MAX_PAGE_BYTES as MAX_PAGE_BYTES  # re-exported
 from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.parsers.runs import text_runs
+from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.records import ArticleRecord, Caption, Reporter
 from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 
@@ -28,16 +29,22 @@ def _has(token: str) -> str:
 
 
 # --- Selectors, current design (2023–): STRUCTURE.md § Article page, current design -------------
-CUR_ARTICLE = etree.XPath(f"//div[{_has('viewer')}]/article")
+# The body: `div.viewer > article`, found with the older design's by BODY_HOLDERS below.
+# Any other article claiming to be the body, or an article inside the container: a page with two
+# bodies is refused, not guessed at (issue 16 #6).
+NESTED_ARTICLE = etree.XPath(".//article")
 CUR_HEADLINE = etree.XPath(f"//div[{_has('top')}]/h1[{_has('title_area')}]")
 CUR_SECTION = etree.XPath(f"//div[{_has('top')}]/p[{_has('tit')}]")
 CUR_TIMES = etree.XPath(f"//div[{_has('infoLine')}]//p[{_has('txt')}]/span")
-CUR_SUMMARY = etree.XPath(f"./div[{_has('summury')}]")
+# Any depth: unclosed inline tags before it (a browser shows it the same) must not lose it.
+CUR_SUMMARY = etree.XPath(f".//div[{_has('summury')}]")
 # Beside (or inside) the article: the hidden #textBody copy and the .copyright line are not body.
 CUR_SKIP_ATTR = re.compile(r"\btextBody\b|copyright", re.IGNORECASE)
 
 # --- Selectors, older design (mid-2017 – 2022): STRUCTURE.md § Article page, older design ---------
-OLD_BODY = etree.XPath("//div[@id='textBody']")
+# The body: `div#textBody`. Both designs' containers are found in one walk of the page (a walk
+# costs a tenth of a parse): `div.viewer` (its `article` children) and `div#textBody`.
+BODY_HOLDERS = etree.XPath(f"//div[@id='textBody' or {_has('viewer')}]")
 OLD_HEADLINE = etree.XPath(f"//div[{_has('article_tbx')}]/h1")
 OLD_SECTION = etree.XPath(f"//div[{_has('subMenu')}]/div/p/a")
 OLD_DATES = etree.XPath(f"//div[{_has('article_tbx')}]//*[{_has('date')}]")
@@ -66,35 +73,14 @@ SKIP_ATTR = re.compile(
     r"summury|view_ad|relat|rank|share|btn|banner|\bsns|(?:^|[\s_-])(?:ad|ads)(?:$|[\s_-])",
     re.IGNORECASE,
 )
-SKIP_TAGS = frozenset(
-    {"script", "style", "iframe", "button", "noscript", "form", "select", "textarea", "input",
-     "object", "embed", "video", "audio", "svg", "canvas", "template", "head", "title"}
-)
-BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "blockquote", "ul", "ol", "li", "table", "tbody", "thead",
-     "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "figure",
-     "figcaption", "header", "footer", "pre", "hr", "center", "address", "aside", "nav", "main"}
-)
 
 # --- Guards ---------------------------------------------------------------------------------------
-_HTML_END_RE = re.compile(rb"</html\s*>", re.I)
+# Far beyond any Newsis article (the fixtures show at most 4 photos): past it a page is refused.
+MAX_PHOTOS = 200
 ERROR_MARKER = b"GISA FILE NOT EXISTS"
 WEB_HOST = "https://www.newsis.com"
 
 
-def parse_tree(data: bytes) -> etree._Element:
-    """One lxml parse of the whole page; libxml2's default depth limit stays on (no huge_tree)."""
-    parser = etree.HTMLParser(
-        encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True,
-        recover=True, huge_tree=False, default_doctype=False, collect_ids=False,
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except (etree.LxmlError, ValueError) as error:
-        raise NotAnArticle("unparseable page") from error
-    if root is None:
-        raise NotAnArticle("unparseable page")
-    return root
 
 
 def _text(element: etree._Element | None) -> str:
@@ -103,48 +89,6 @@ def _text(element: etree._Element | None) -> str:
 
 def _first(elements: list) -> etree._Element | None:
     return elements[0] if elements else None
-
-
-def text_runs(container: etree._Element, skip: Callable[[etree._Element], bool]) -> list[str]:
-    """The cleaned text runs that `<br>` or blocks separate (iterative: deep trees are safe)."""
-    runs: list[str] = []
-    parts: list[str] = []
-
-    def flush() -> None:
-        if parts:
-            run = kt.clean_text("".join(parts))
-            if run:
-                runs.append(run)
-            parts.clear()
-
-    if container.text:
-        parts.append(container.text)
-    stack: list[tuple[etree._Element, bool]] = [(child, False) for child in reversed(container)]
-    while stack:
-        element, closing = stack.pop()
-        tag = element.tag
-        if closing:
-            if tag in BLOCK_TAGS:
-                flush()
-        elif not isinstance(tag, str):
-            pass  # comments and processing instructions: only their tail is text
-        elif tag == "br":
-            flush()
-        elif tag in SKIP_TAGS or skip(element):
-            if tag in BLOCK_TAGS:
-                flush()
-        else:
-            if tag in BLOCK_TAGS:
-                flush()
-            if element.text:
-                parts.append(element.text)
-            stack.append((element, True))
-            stack.extend((child, False) for child in reversed(element))
-            continue
-        if element.tail:
-            parts.append(element.tail)
-    flush()
-    return runs
 
 
 @dataclass(slots=True)
@@ -181,9 +125,7 @@ class NewsisParser2017:
             raise NotAnArticle("error page (GISA FILE NOT EXISTS)")
         if _is_error_url(url):
             raise NotAnArticle("error page (/error/)")
-        if not _HTML_END_RE.search(data, max(0, len(data) - 16384)):
-            raise NotAnArticle("truncated page (no closing </html>)")
-        root = parse_tree(data)
+        root, end_markers = parse_whole(data, watched=("article",))
         page_urls = PAGE_URLS(root)
         if ERROR_BOX(root) or any(_is_error_url(page_url) for page_url in page_urls):
             raise NotAnArticle("error page")
@@ -191,6 +133,10 @@ class NewsisParser2017:
         page = self._find(root)
         if page is None or not page.headline:
             raise NotAnArticle("no headline")
+        if left_open(page.container, end_markers):
+            # libxml2 kept the container open to the page's end (an end tag it could not match):
+            # what follows the article, footer and all, would be read as body.
+            raise NotAnArticle("article container never closed")
         published_at, modified_at = kt.parse_kst_times(page.time_line)
         if published_at is None:
             published_at = kt.parse_iso_time(_first(META_PUBLISHED(root)))
@@ -202,13 +148,15 @@ class NewsisParser2017:
         return self._find_older(root)
 
     def _find_older(self, root: etree._Element) -> _Page | None:
-        container = _first(OLD_BODY(root))
+        # A current-design container beside it is a second body (either design may be forged).
+        current, older = _containers(root)
+        container = _only(older, current, _article_bodies(root))
         if container is None:
             return None
         return _Page(
-            headline=_text(_first(OLD_HEADLINE(root))),
-            section=_text(_first(OLD_SECTION(root))) or None,
-            time_line=" ".join(_text(element) for element in OLD_DATES(root)),
+            headline=_shown_text(OLD_HEADLINE(root)),
+            section=_shown_text(OLD_SECTION(root)) or None,
+            time_line=" ".join(_shown_text([element]) for element in OLD_DATES(root)),
             container=container,
             summary=None,
             skip_attr=OLD_SKIP_ATTR,
@@ -218,6 +166,8 @@ class NewsisParser2017:
         self, article_id: str, page: _Page, published_at: datetime, modified_at: datetime | None
     ) -> ArticleRecord:
         boxes = PHOTO_BOXES(page.container)
+        if len(boxes) > MAX_PHOTOS:
+            raise NotAnArticle(f"more than {MAX_PHOTOS} photos")
         box_set = set(boxes)
         captions = []
         for box in boxes:
@@ -242,14 +192,7 @@ class NewsisParser2017:
             p for p in text_runs(page.container, skip)
             if not kt.is_photo_desk_footer(p) and not kt.is_copyright_line(p)
         ]
-        closing_email = None
-        body: list[str] = []
-        for paragraph in paragraphs:
-            rest, email, closed = kt.split_closing(paragraph)
-            if closed and closing_email is None:
-                closing_email = email
-            if rest:
-                body.append(rest)
+        body, closing_email = _until_closing_line(paragraphs)
         dateline = None
         reporters: tuple[Reporter, ...] = ()
         if article_id.startswith("NISI"):
@@ -294,13 +237,17 @@ class NewsisParser2023(NewsisParser2017):
 
     def _find(self, root: etree._Element) -> _Page | None:
         # The design is detected from the page: old articles are still served in the older design.
-        container = _first(CUR_ARTICLE(root))
+        current, older = _containers(root)
+        in_view_text = [found for found in older if _parent_has(found, "view_text")]
+        container = _only(current, _article_bodies(root), in_view_text)
         if container is None:
             return self._find_older(root)
+        if NESTED_ARTICLE(container):
+            raise NotAnArticle("two article bodies (one nested in the other)")
         return _Page(
-            headline=_text(_first(CUR_HEADLINE(root))),
-            section=_text(_first(CUR_SECTION(root))) or None,
-            time_line=" ".join(_text(element) for element in CUR_TIMES(root)),
+            headline=_shown_text(CUR_HEADLINE(root)),
+            section=_shown_text(CUR_SECTION(root)) or None,
+            time_line=" ".join(_shown_text([element]) for element in CUR_TIMES(root)),
             container=container,
             summary=_first(CUR_SUMMARY(container)),
             skip_attr=CUR_SKIP_ATTR,
@@ -323,6 +270,70 @@ def parser_for(fetched_at: datetime | None = None) -> NewsisParser2017:
         if parser.FIRST_DAY <= day:
             chosen = parser
     return chosen
+
+
+def _until_closing_line(paragraphs: list[str]) -> tuple[list[str], str | None]:
+    """The paragraphs before the closing `◎공감언론 뉴시스 EMAIL` line, and its email.
+
+    The closing line ends the article (STRUCTURE.md): text after it is something else (a second
+    article, a page's chrome caught in the container), so the page is refused, not guessed at.
+    """
+    body: list[str] = []
+    for number, paragraph in enumerate(paragraphs):
+        rest, email, closed = kt.split_closing(paragraph)
+        if rest:
+            body.append(rest)
+        if closed:
+            if number + 1 < len(paragraphs):
+                raise NotAnArticle("text after the article's closing line")
+            return body, email
+    return body, None
+
+
+def _only(*found: list[etree._Element]) -> etree._Element | None:
+    """The one article container a reader sees, its hidden parts dropped (content is what a
+    reader sees, issue 16 #6); two different ones refuse the page."""
+    shown = [[element for element in elements if is_shown(element)] for elements in found]
+    distinct = {element for elements in shown for element in elements}
+    if len(distinct) > 1:
+        raise NotAnArticle(f"{len(distinct)} article bodies in one page")
+    container = _first(shown[0])
+    if container is not None:
+        drop_hidden(container)
+    return container
+
+
+def _article_bodies(root: etree._Element) -> list[etree._Element]:
+    # `iter` filters by tag in C: a whole-page XPath on an attribute costs a tenth of a parse.
+    return [found for found in root.iter("article") if found.get("itemprop") == "articleBody"]
+
+
+def _containers(root: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
+    """(`div.viewer > article` of the current design, `div#textBody` of the older one)."""
+    current: list[etree._Element] = []
+    older: list[etree._Element] = []
+    for holder in BODY_HOLDERS(root):
+        if holder.get("id") == "textBody":
+            older.append(holder)
+        if "viewer" in (holder.get("class") or "").split():
+            current.extend(child for child in holder if child.tag == "article")
+    return current, older
+
+
+def _parent_has(element: etree._Element, token: str) -> bool:
+    # The older design's body sits in `div.view_text`; the current design's `#textBody` copy
+    # beside the article (in `div.viewer`) is not a body (RECORD.md § Body).
+    parent = element.getparent()
+    return parent is not None and token in (parent.get("class") or "").split()
+
+
+def _shown_text(elements: list[etree._Element]) -> str:
+    """The text a reader sees of the first of `elements` a reader sees."""
+    element = next((element for element in elements if is_shown(element)), None)
+    if element is None:
+        return ""
+    drop_hidden(element)
+    return _text(element)
 
 
 def _is_error_url(url: str) -> bool:
