@@ -317,7 +317,14 @@ def _store_batch(
             after_commit(receipts)
         except Exception:  # the crawl process finishes them too, once it has the answer
             logger.warning("after-commit hook failed: %s", _one_line_error())
-    outcomes = [Stored(result.outcome) for result in results]
+    from storage.ingest_batch import OUTCOME_LOST
+
+    # A page the archive refused even as a failed capture is not stored: the crawl counts it as
+    # a store failure (and stops after a batch's worth in a row), as when the whole batch fails.
+    outcomes = [
+        Stored(None, result.error) if result.outcome == OUTCOME_LOST else Stored(result.outcome)
+        for result in results
+    ]
     return list(zip([number for number, _, _, _ in batch], outcomes, strict=True))
 
 
