@@ -1,20 +1,13 @@
-"""Read commands: history, show, diff, search, export, stats; formatting only."""
+"""Read commands: history, show, diff, search, stats; formatting only."""
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import glob
-import io
 import json
-import os
-import stat
 import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import click
@@ -29,7 +22,7 @@ from crawler.commands.common import (
     handle_errors,
     open_db,
 )
-from crawler.commands.terminal import echo, json_safe, progress, styled
+from crawler.commands.terminal import echo, json_safe, styled
 from storage import queries
 from storage.search import search, search_terms
 
@@ -40,7 +33,7 @@ SNIPPET_WIDTH = 70
 # --- options -------------------------------------------------------------------------------------
 
 
-def _time_bound(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+def time_bound(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     """YYYY-MM-DD (a day in KST, as Newsis dates are) or an ISO 8601 time with offset.
 
     For --until a bare date includes that whole day: the bound is the next midnight (exclusive).
@@ -66,7 +59,8 @@ article_argument = click.argument("article", metavar="ID")
 
 
 @contextmanager
-def _reading(db_url: str | None) -> Iterator[Session]:
+def reading(db_url: str | None) -> Iterator[Session]:
+    """A session on the archive, opened read-only (a query command never creates one)."""
     engine = open_db(db_url, for_writing=False)
     try:
         with Session(engine) as session:
@@ -125,7 +119,7 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
 
     Exits 1 with one line on stderr when the archive does not hold the article.
     """
-    with _reading(db_url) as session:
+    with reading(db_url) as session:
         found = _lookup(session, article, queries.history)
     if as_json:
         _print_json(found.to_dict())
@@ -154,7 +148,7 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
 
     The JSON is the RECORD.md record (times in KST) plus version, first_seen_at, last_seen_at (UTC).
     """
-    with _reading(db_url) as session:
+    with reading(db_url) as session:
         record = _lookup(session, article, lambda s, i: queries.show(s, i, version_no))
     if as_json:
         _print_json(record)
@@ -216,7 +210,7 @@ def diff_command(
     An article with one version only has nothing to compare: diff says so and exits 0 (--json
     prints []), as for two versions that are the same.
     """
-    with _reading(db_url) as session:
+    with reading(db_url) as session:
         found = _lookup(session, article, lambda s, i: queries.diff(s, i, from_no, to_no))
     if as_json:
         _print_json([change.to_dict() for change in found.changes])
@@ -277,9 +271,9 @@ def _as_text(value: Any) -> str | None:
 
 @click.command("search")
 @click.argument("words", metavar="TEXT...", nargs=-1, required=True)
-@click.option("--since", callback=_time_bound, metavar="DATE", help="Published on/after (KST day).")
+@click.option("--since", callback=time_bound, metavar="DATE", help="Published on/after (KST day).")
 @click.option(
-    "--until", callback=_time_bound, metavar="DATE", help="Published on/before (KST day)."
+    "--until", callback=time_bound, metavar="DATE", help="Published on/before (KST day)."
 )
 @click.option("--section", help="Only this section label (e.g. 정치, 사회).")
 @click.option("--reporter", help="Only articles by this reporter (exact name).")
@@ -315,7 +309,7 @@ def search_command(
         raise click.UsageError("the search text is empty")
     if since is not None and until is not None and since >= until:
         raise click.UsageError("--since is after --until: no article can match")
-    with _reading(db_url) as session:
+    with reading(db_url) as session:
         hits = search(
             session,
             terms,
@@ -355,149 +349,6 @@ def search_command(
     echo(f"{len(hits)} article(s)", err=True)
 
 
-# --- export --------------------------------------------------------------------------------------
-
-
-@click.command("export")
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(["jsonl", "csv", "warc"]),
-    default="jsonl",
-    show_default=True,
-)
-@click.option(
-    "--since",
-    callback=_time_bound,
-    metavar="DATE",
-    help="Records first seen (WARC: captures fetched) at or after this time.",
-)
-@click.option("--all-versions", is_flag=True, help="Every version, not only each current one.")
-@click.option("-o", "--output", default="-", metavar="FILE", help="Output file; - is stdout.")
-@db_option
-@handle_errors
-def export_command(
-    format_: str, since: datetime | None, all_versions: bool, output: str, db_url: str | None
-) -> None:
-    """Records as JSONL or CSV, or the raw captures as a WARC file, streamed.
-
-    JSONL/CSV records are RECORD.md records plus version, first_seen_at, last_seen_at; CSV has one
-    row per version, list and object fields as JSON, UTF-8 without BOM (in Excel, import it as
-    UTF-8). WARC (1.1): one gzip'd response record per HTTP capture, with the exact stored body;
-    a 304 is a revisit record naming the response it confirms (included even when it is older
-    than --since). -o onto a device or FIFO writes through it; onto a symlink, to its target.
-    """
-    from storage import export as exports  # warcio: only the export command needs it
-
-    with (
-        _reading(db_url) as session,
-        _output(output, binary=format_ == "warc") as out,
-        progress(_export_size(session, format_, since, all_versions), "exporting") as bar,
-    ):
-        if format_ == "warc":
-            with Session(session.get_bind()) as body_session:
-                count = exports.write_warc(
-                    session, body_session, out, since=since, on_record=lambda: bar.update(1)
-                )
-        else:
-            records = queries.iter_records(session, since=since, all_versions=all_versions)
-            writer = exports.write_jsonl if format_ == "jsonl" else exports.write_csv
-            count = writer(_counted(records, bar), out)
-    echo(f"exported {count} {'captures' if format_ == 'warc' else 'records'}", err=True)
-
-
-def _export_size(
-    session: Session, format_: str, since: datetime | None, all_versions: bool
-) -> int | None:
-    """What an export will write, for its progress bar; counted only when one is shown."""
-    if not sys.stderr.isatty():
-        return None
-    if format_ == "warc":
-        return queries.count_captures(session, since=since)
-    return queries.count_records(session, since=since, all_versions=all_versions)
-
-
-def _counted(records: Iterator[dict[str, Any]], bar: Any) -> Iterator[dict[str, Any]]:
-    for record in records:
-        yield record
-        bar.update(1)
-
-
-@contextmanager
-def _output(path: str, *, binary: bool):
-    if path == "-":
-        if binary:
-            yield sys.stdout.buffer
-            sys.stdout.buffer.flush()
-            return
-        wrapper = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-        try:
-            yield wrapper
-        finally:
-            wrapper.flush()
-            wrapper.detach()
-        return
-    target = Path(os.path.realpath(path))  # a symlink is written through, to what it names
-    try:
-        mode = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is not None and stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
-    if mode is not None and not stat.S_ISREG(mode):
-        # A device or a FIFO (/dev/null, a named pipe): written into, as a shell's `>` does;
-        # renaming a file over it would replace the node itself.
-        with open(target, "wb") if binary else open(
-            target, "w", encoding="utf-8", newline=""
-        ) as out:
-            yield out
-        return
-    if mode is not None and not mode & 0o222:
-        raise PermissionError(errno.EACCES, "read-only file, left as it is", path)
-    if not target.parent.is_dir():
-        raise FileNotFoundError(errno.ENOENT, "no such directory", str(target.parent))
-    with _partial_beside(target, mode) as partial:
-        with (
-            open(partial, "ab") if binary else open(partial, "a", encoding="utf-8", newline="")
-        ) as out:
-            yield out
-        os.replace(partial, target)
-
-
-@contextmanager
-def _partial_beside(target: Path, mode: int | None) -> Iterator[Path]:
-    """A new file beside `target`, locked while this export writes it. It is renamed over the
-    target at the end, so a failed or stopped export leaves no truncated file; partial files
-    of exports killed before (unlocked) are removed first."""
-    pattern = f".{glob.escape(target.name)}.*.partial"
-    for stale in target.parent.glob(pattern):
-        _remove_if_unlocked(stale)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        if mode is not None:
-            os.fchmod(descriptor, stat.S_IMODE(mode))  # the replaced file's permissions stay
-        yield partial
-    finally:
-        partial.unlink(missing_ok=True)
-        os.close(descriptor)
-
-
-def _remove_if_unlocked(stale: Path) -> None:
-    try:
-        descriptor = os.open(stale, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return  # another export is writing it
-    finally:
-        os.close(descriptor)
-    stale.unlink(missing_ok=True)
-
-
 # --- stats ---------------------------------------------------------------------------------------
 
 
@@ -507,7 +358,7 @@ def _remove_if_unlocked(stale: Path) -> None:
 @handle_errors
 def stats_command(as_json: bool, db_url: str | None) -> None:
     """Counts of articles, versions, captures (by outcome), stored bodies, crawl runs; sizes."""
-    with _reading(db_url) as session:
+    with reading(db_url) as session:
         numbers = queries.stats(session)
     if as_json:
         _print_json(numbers)
