@@ -22,6 +22,8 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# How much of a decoded page `_reads_as_korean` reads when the beginning decides.
+_SAMPLE_CHARS = 16384
 # Korean text: Hangul syllables and compatibility jamo (`한국`, `ㅋㅋ`).
 _HANGUL_RE = re.compile("[\uac00-\ud7a3\u3131-\u318e]")
 # What a Korean page misread in another charset is made of: C1 controls and Latin-1 letters
@@ -52,10 +54,21 @@ def decode_page(body: bytes | str) -> bytes:
     if text is None:
         if b"\x00" in body:
             raise NotAnArticle("binary page (NUL bytes)")
+        if _is_utf8(body):
+            # Already what lxml is given: decoding and encoding again would copy the page twice.
+            return body
         text = decode_text(body)
     if "\x00" in text:
         raise NotAnArticle("binary page (NUL bytes)")
     return text.encode("utf-8")
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _from_bom(body: bytes) -> tuple[str | None, bytes]:
@@ -145,6 +158,15 @@ def _lenient(body: bytes, charset: str) -> tuple[str, int]:
 
 
 def _reads_as_korean(text: str, undecodable: int = 0) -> bool:
-    """Hangul, and more of it than undecoded bytes and letters of a misread charset together."""
+    """Hangul, and more of it than undecoded bytes and letters of a misread charset together.
+
+    A page with nothing undecoded is judged by its beginning when that holds Hangul (a title, a
+    menu): a misread charset garbles every Korean character alike, so the beginning says what
+    the whole would, and counting through a whole page costs more than decoding it."""
+    if not undecodable:
+        sample = text[:_SAMPLE_CHARS]
+        hangul = len(_HANGUL_RE.findall(sample))
+        if hangul:
+            return hangul > len(_FOREIGN_RE.findall(sample))
     hangul = len(_HANGUL_RE.findall(text))
     return hangul > 0 and hangul > undecodable + len(_FOREIGN_RE.findall(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -88,12 +89,16 @@ def _into_body(root: etree._Element) -> None:
 
 
 def _end_tags(data: bytes, tags: tuple[str, ...]) -> list[int]:
-    """Where each end tag of `tags` (any case) ends. Searched in a lower-cased copy: a
-    case-sensitive pattern scans a page several times faster, and lower-casing keeps offsets."""
+    """Where each end tag of `tags` (any case) ends."""
     if not tags:
         return []
+    return [m.end() for m in _end_tag_pattern(tags).finditer(data)]
+
+
+@functools.cache
+def _end_tag_pattern(tags: tuple[str, ...]) -> re.Pattern[bytes]:
     names = b"|".join(re.escape(tag.lower().encode()) for tag in tags)
-    return [m.end() for m in re.finditer(rb"</(?:%s)\s*>" % names, data.lower())]
+    return re.compile(rb"</(?:%s)\s*>" % names, re.IGNORECASE)
 
 
 def _insert(data: bytes, inserts: list[tuple[int, bytes]]) -> bytes:
