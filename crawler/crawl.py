@@ -21,7 +21,7 @@ from crawler.pipelines import ARCHIVE_FAILING, STORE_FAILURES_TO_STOP
 from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
 from crawler.spiders.newsis import NewsisSpider, normalize_base_url
 from storage import archive
-from storage.db import make_session_factory, open_archive
+from storage.db import check_sqlite_file, make_session_factory, open_archive
 from storage.models import Capture, CrawlRun
 
 __all__ = ["DRIFT_EXIT_CODE", "LOCKED_EXIT_CODE", "RunLockBusy", "run_crawl"]
@@ -215,6 +215,8 @@ def run_crawl(
     point leaves whole captures behind; the next run marks it interrupted and goes on.
     """
     settings = crawl_settings(db_url, base_url, fast, overrides)
+    # Before the lock, whose file sits beside the archive: a read-only archive is named as such.
+    check_sqlite_file(db_url, for_writing=True)
     with run_lock(db_url):
         engine = open_archive(db_url, for_writing=True)
         sessions = make_session_factory(engine)

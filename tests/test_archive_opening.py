@@ -176,6 +176,8 @@ def test_writing_commands_on_a_read_only_archive_say_it_is_read_only(
                    "--fetched-at", "2024-11-16T07:00:00+09:00"),
         "db-upgrade": ("db", "upgrade"),
         "reparse": ("reparse",),
+        # Its lock file sits beside the archive: the archive is named, not the lock.
+        "crawl": ("crawl", "--base-url", "http://127.0.0.1:9", "--fast"),
     }
     before = tree(read_only_archive.parent)
     for name, args in writers.items():
