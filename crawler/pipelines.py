@@ -11,15 +11,12 @@ from typing import Any, Self
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from crawler.archive_thread import ArchiveThread
 from crawler.ingest_process import MAX_BATCH, IngestProcess, Stored, WriterGone
 from crawler.items import FetchedPage
 from crawler.scrapy_commands.crawl import EXIT_CODE_STAT
-from storage.models import Article, Version
-from storage.queries import version_record
+from storage.queries import current_record
 
 logger = logging.getLogger(__name__)
 
@@ -32,18 +29,6 @@ ARCHIVE_FAILING = "archive_failing"
 _FAILURES_IN_A_ROW = "newsarchive/ingest_errors_in_a_row"
 # Ingest outcomes after which the article has a current version: the record a feed export gets.
 _RECORD_OUTCOMES = frozenset({"new_article", "new_version", "unchanged", "not_modified"})
-
-
-def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
-    """The article's current version as `newsarchive export --format jsonl` writes it."""
-    version = session.scalar(
-        select(Version).join(
-            Article,
-            (Article.article_id == Version.article_id)
-            & (Article.current_version_no == Version.version_no),
-        ).where(Version.article_id == article_id)
-    )
-    return None if version is None else version_record(version)
 
 
 async def store_counted(

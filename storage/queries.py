@@ -326,6 +326,16 @@ def _records_statement(since: datetime | None, all_versions: bool):
     return statement
 
 
+def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
+    """The article's current version as `iter_records` (and so an export) gives it; None when
+    the article has no version."""
+    statement = _records_statement(None, all_versions=False).where(
+        Version.article_id == article_id
+    )
+    row = session.execute(statement).first()
+    return None if row is None else version_record(row)
+
+
 def count_records(
     session: Session, *, since: datetime | None = None, all_versions: bool = False
 ) -> int:
