@@ -21,4 +21,4 @@ test: setup
 	$(BIN)/pytest -n 2 -q
 
 bench: setup
-	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+	for script in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$script .py) || exit 1; done

@@ -1,6 +1,6 @@
 """A bare Scrapy spider for bench_crawl: our spider's discovery, article pages thrown away.
 
-Run: `python bench/bare_spider.py BASE_URL`; prints one JSON line (pages, articles, seconds).
+Run: `python -m bench.bare_spider BASE_URL`; prints one JSON line (pages, articles, seconds).
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from pathlib import Path
 import scrapy
 from scrapy.crawler import CrawlerProcess
 
+from crawler.crawl_run import FAST_SETTINGS
+from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS, article_id_of_link
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from crawler.crawl import FAST_SETTINGS  # noqa: E402
-from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS, article_id_of_link  # noqa: E402
-
 
 class BareSpider(scrapy.Spider):
     """Feeds, then every page of the section lists and /realnews/, then each article once."""

@@ -1,9 +1,9 @@
 """Benchmark: an end-to-end crawl into a fresh SQLite archive against a bare Scrapy spider.
 
-Run: `.venv/bin/python bench/bench_crawl.py [--articles 2000] [--rounds 2] [--write]`. The local
-site runs in its own process (`python -m tests.site`), so serving pages does not take the
+Run: `.venv/bin/python -m bench.bench_crawl [--articles 2000] [--rounds 2] [--write]`. The local
+site runs in its own process (`python -m crawler.localsite`), so serving pages does not take the
 crawler's GIL; each crawl runs in its own subprocess, politeness off, the same concurrency
-(crawler.crawl.FAST_SETTINGS) and the same discovery (feeds, then every list page). --write
+(crawler.crawl_run.FAST_SETTINGS) and the same discovery (feeds, then every list page). --write
 replaces the "### Throughput" part of "## Crawl (issue 4)" in bench/RESULTS.md.
 """
 
@@ -20,16 +20,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from bench.common import machine, write_part
+from bench.proc_cpu import CpuMeter, with_descendants
+from crawler.crawl_run import FAST_SETTINGS
+
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "## Crawl (issue 4)"
 # Older than any article the site makes (its "older" design goes back to 2015): every list page.
 SINCE = "2010-01-01"
 GOAL = 0.70
-
-sys.path.insert(0, str(REPO))
-from bench.common import machine, write_part  # noqa: E402
-from bench.proc_cpu import CpuMeter, with_descendants  # noqa: E402
-from crawler.crawl import FAST_SETTINGS  # noqa: E402
 
 FAST_SETTINGS_TEXT = ", ".join(
     f"{name}={FAST_SETTINGS[name]}"
@@ -39,9 +38,10 @@ FAST_SETTINGS_TEXT = ", ".join(
 
 @contextmanager
 def local_site(articles: int, seed: int = 3) -> Iterator[tuple[str, int]]:
-    """`python -m tests.site` in its own process; yields its base URL and process id."""
+    """`python -m crawler.localsite` in its own process; yields its base URL and process id."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.site", "--articles", str(articles), "--seed", str(seed)],
+        [sys.executable, "-m", "crawler.localsite",
+         "--articles", str(articles), "--seed", str(seed)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -138,7 +138,7 @@ def main() -> None:
         "### Throughput (bench/bench_crawl.py)",
         "",
         f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
-        f"Local site: {args.articles} articles, in its own process (`python -m tests.site`);"
+        f"Local site: {args.articles} articles, in its own process (`python -m crawler.localsite`);"
         f" each crawl in a subprocess, politeness off (FAST_SETTINGS: "
         f"{FAST_SETTINGS_TEXT}), discovery = 16 feeds + every list page. Best of {args.rounds}"
         " alternated runs; wall time of the subprocess (start-up included).",

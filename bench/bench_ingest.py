@@ -1,6 +1,6 @@
 """Benchmark: ingest into a fresh SQLite archive against the parser alone, on the same pages.
 
-Run: `.venv/bin/python bench/bench_ingest.py [--articles N] [--passes N] [--batch N] [--write]`;
+Run: `.venv/bin/python -m bench.bench_ingest [--articles N] [--passes N] [--batch N] [--write]`;
 --write replaces the "### Ingest speed" part of "## Storage (issue 3)" in bench/RESULTS.md. The
 corpus is bench/storage_corpus.py: local-site articles fetched 5 times, each edited once. Ingest
 is measured as the crawl's writer calls it, `ingest_many` with batches of --batch pages; as
@@ -11,22 +11,19 @@ and one page per call (`ingest`); each against `parse_article` alone in the same
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+from bench.common import machine, write_part
+from bench.storage_corpus import Archive, Crawl, Fetch, parse_all
+from crawler.writer_process import MAX_BATCH
+from storage.fetched_page import FetchedPage
+from storage.ingest.pages import ingest_batches, ingest_many
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.common import machine, write_part  # noqa: E402
-from bench.storage_corpus import Archive, Crawl, Fetch, parse_all  # noqa: E402
-from crawler.ingest_process import MAX_BATCH  # noqa: E402
-from crawler.items import FetchedPage  # noqa: E402
-from storage.archive import ingest_batches, ingest_many  # noqa: E402
-
 SECTION = "## Storage (issue 3)"
 GOAL = 0.7
 # What the crawl's writer process hands ingest_many at a time when pages wait (a fast crawl of

@@ -1,6 +1,6 @@
 """Benchmark: peak RSS of a crawl of N new articles into an archive holding K vs 10K articles.
 
-Run: `.venv/bin/python bench/bench_memory.py [--new 1000] [--held 1000] [--write]`. The archive is
+Run: `.venv/bin/python -m bench.bench_memory [--new 1000] [--held 1000] [--write]`. The archive is
 pre-filled fast: a few site pages go through the real ingest, then their rows (article, version,
 capture) are cloned under fresh ids with bulk inserts. The site runs in its own process;
 the crawl's peak RSS is getrusage(RUSAGE_CHILDREN).ru_maxrss read by a wrapper process whose
@@ -22,10 +22,10 @@ from bench_crawl import REPO, SECTION, SINCE, local_site
 from sqlalchemy import insert, select
 
 from bench.common import machine, write_part
-from crawler.items import FetchedPage
-from crawler.urls import canonical_article_url
-from storage.archive import finish_run, ingest, start_run
+from crawler.publishers.newsis.urls import canonical_article_url
 from storage.db import make_session_factory, open_archive
+from storage.fetched_page import FetchedPage
+from storage.ingest.pages import finish_run, ingest, start_run
 from storage.models import Article, Capture, Version
 
 GOAL = 1.2
@@ -38,7 +38,7 @@ HELD_ID = "NISX20090101_{:010d}"
 def prefill(db_path: Path, held: int, crawled_ids: set[str]) -> None:
     """An archive of `held` articles, each with one version and one capture; none
     of them among `crawled_ids` (two seeds of the site can share an id)."""
-    from tests.site.server import NewsisSite
+    from crawler.localsite.server import NewsisSite
 
     engine = open_archive(f"sqlite:///{db_path}", for_writing=True)
     sessions = make_session_factory(engine)
@@ -131,7 +131,7 @@ def main() -> None:
     if args.measure:
         measure(*args.measure)
         return
-    from tests.site.server import NewsisSite
+    from crawler.localsite.server import NewsisSite
 
     crawl_site = NewsisSite(seed=SITE_SEED, articles=args.new)
     crawled_ids = {article.article_id for article in crawl_site.live_articles()}

@@ -1,6 +1,6 @@
 """Benchmark: the Newsis parser against a bare lxml parse and trafilatura, on the same pages.
 
-Run: `.venv/bin/python bench/bench_parser.py [--write]`; --write replaces the "## Parser (issue 2)"
+Run: `.venv/bin/python -m bench.bench_parser [--write]`; --write replaces the "## Parser (issue 2)"
 section of bench/RESULTS.md with the figures and the machine.
 """
 
@@ -15,13 +15,11 @@ from pathlib import Path
 
 import lxml.html
 
+from bench.common import machine, write_section
+from crawler.parsers import parse_article
+from tests.fixtures.build_newsis_fixtures import side_chrome
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.common import machine, write_section  # noqa: E402
-from crawler.parsers import parse_article  # noqa: E402
-from tests.fixtures.build_newsis_fixtures import side_chrome  # noqa: E402
-
 FIXTURES = REPO / "tests" / "fixtures" / "newsis"
 EXAMPLES = FIXTURES / "examples"
 HEADING = "## Parser (issue 2)"

@@ -1,6 +1,6 @@
 """Benchmark: reparse of a filled archive against the parser's pages/s times the cores.
 
-Run: `.venv/bin/python bench/bench_reparse.py [--articles N] [--passes N] [--postgres [URL]]
+Run: `.venv/bin/python -m bench.bench_reparse [--articles N] [--passes N] [--postgres [URL]]
 [--write]`; --write replaces the "### Reparse speed" part of "## Storage (issue 3)" in
 bench/RESULTS.md. The archive holds bench/storage_corpus.py's fetches plus two more rounds (one
 identical, one with the chrome refreshed), as bench_storage.py fills it; on SQLite always, on
@@ -13,22 +13,19 @@ import argparse
 import contextlib
 import multiprocessing
 import os
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_part
+from bench.reparse_parsers import parse_as_next_version, parse_with_new_content
+from bench.storage_corpus import Archive, Crawl, parse_all, postgres_archive
+from storage.parsing import parse_page
+from storage.reparse import reparse, worker_start_method
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_part  # noqa: E402
-from bench.reparse_parsers import parse_as_next_version, parse_with_new_content  # noqa: E402
-from bench.storage_corpus import Archive, Crawl, parse_all, postgres_archive  # noqa: E402
-from storage.parsing import parse_page  # noqa: E402
-from storage.reparse import reparse, worker_start_method  # noqa: E402
-
 SECTION = "## Storage (issue 3)"
 GOAL = 0.8
 # The kinds of reparse timed.

@@ -1,6 +1,6 @@
 """Benchmark: pages/min of 1 and of 3 scale-out workers on one queue, pages answered after 50 ms.
 
-Run: `PYTHONPATH=. .venv/bin/python bench/bench_scaleout.py [--articles 400] [--latency 0.05]
+Run: `PYTHONPATH=. .venv/bin/python -m bench.bench_scaleout [--articles 400] [--latency 0.05]
 [--in-flight 2] [--pairs 2] [--write]`. Needs PostgreSQL and Redis (NEWSARCHIVE_TEST_POSTGRES,
 NEWSARCHIVE_TEST_REDIS, as .ci/run sets them); --write replaces "## Scale-out (issue 5)" in
 bench/RESULTS.md.
@@ -44,15 +44,15 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, text
 
+from bench.common import machine, write_section
+from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants
+from crawler.localsite.server import NewsisSite
+from crawler.scaleout.leased_scheduler import RedisKeys
+from crawler.scaleout.rounds import schedule_round
+from storage.db import upgrade
+from tests.support.storage_fixtures import throwaway_postgres_database
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from bench.common import machine, write_section  # noqa: E402
-from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants  # noqa: E402
-from crawler.redis_compat import RedisKeys  # noqa: E402
-from crawler.rounds import schedule_round  # noqa: E402
-from storage.db import upgrade  # noqa: E402
-from tests.site.server import NewsisSite  # noqa: E402
-from tests.storage_fixtures import throwaway_postgres_database  # noqa: E402
 
 SECTION = "## Scale-out (issue 5)"
 GOAL = 2.5
@@ -85,10 +85,11 @@ class Run:
 
 @contextmanager
 def local_site(articles: int, latency: float) -> Iterator[tuple[str, int]]:
-    """`python -m tests.site` in its own process (its page rendering must not share the
+    """`python -m crawler.localsite` in its own process (its page rendering must not share the
     benchmark's GIL), answering every page after `latency` seconds; yields (base URL, pid)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.site", "--articles", str(articles), "--seed", str(SEED)],
+        [sys.executable, "-m", "crawler.localsite",
+         "--articles", str(articles), "--seed", str(SEED)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
     try:

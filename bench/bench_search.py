@@ -1,6 +1,6 @@
 """Search benchmark: p50/p95 of `search` on 100,000 synthetic versions against a plain LIKE scan.
 
-Run: .venv/bin/python bench/bench_search.py [--versions N] [--postgres [URL]] [--write]
+Run: .venv/bin/python -m bench.bench_search [--versions N] [--postgres [URL]] [--write]
 SQLite always; PostgreSQL too with --postgres (default the local server; a throw-away database is
 created and dropped). Each database also gets the write cost of the search index: inserting
 versions at migration 0003 against head. --write replaces the database's part of
@@ -14,14 +14,11 @@ import json
 import random
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
@@ -29,7 +26,7 @@ from sqlalchemy.orm import Session
 from bench.common import add_postgres_option, machine, write_part
 from storage import db
 from storage.search import search
-from tests.storage_fixtures import throwaway_postgres_database
+from tests.support.storage_fixtures import throwaway_postgres_database
 
 SYLLABLES = [chr(code) for code in range(0xAC00, 0xD7A4, 37)]  # a spread of Hangul syllables
 SECTIONS = ["정치", "경제", "사회", "산업", "국제", "문화", "스포츠", "포토"]

@@ -1,6 +1,6 @@
 """Benchmark: the archive's size against a gzip WARC of the same fetches, and re-fetch costs.
 
-Run: `.venv/bin/python bench/bench_storage.py [--articles N] [--postgres [URL]] [--write]`;
+Run: `.venv/bin/python -m bench.bench_storage [--articles N] [--postgres [URL]] [--write]`;
 --write replaces the "### Size" part of "## Storage (issue 3)" in bench/RESULTS.md. The corpus is
 bench/storage_corpus.py: local-site articles fetched 5 times, each edited once. SQLite always;
 PostgreSQL too with --postgres (default the local server; a throw-away database is made).
@@ -9,7 +9,6 @@ PostgreSQL too with --postgres (default the local server; a throw-away database 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_part  # noqa: E402
-from bench.storage_corpus import (  # noqa: E402
+from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_part
+from bench.storage_corpus import (
     FETCHES,
     MIN_PAGE,
     Archive,
@@ -31,6 +27,7 @@ from bench.storage_corpus import (  # noqa: E402
     warc_bytes,
 )
 
+REPO = Path(__file__).resolve().parent.parent
 SECTION = "## Storage (issue 3)"
 KB = 1024
 

@@ -1,6 +1,6 @@
 """Benchmark: what rewriting a version's text costs PostgreSQL, and the share of each search index.
 
-Run: `.venv/bin/python bench/bench_version_writes.py [--articles N] [--passes N] [--postgres URL]`
+Run: `.venv/bin/python -m bench.bench_version_writes [--articles N] [--passes N] [--postgres URL]`
 (prints only). A throw-away database on the server is filled with bench/storage_corpus.py's
 fetches; then every version's headline is rewritten in one UPDATE (rolled back), as a reparse
 with a parser whose content differs rewrites it, first with every index, then with each search
@@ -17,15 +17,13 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bench.common import LOCAL_POSTGRES, machine
+from bench.storage_corpus import Crawl, postgres_archive
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from sqlalchemy import Connection, create_engine, text  # noqa: E402
-from sqlalchemy.exc import OperationalError  # noqa: E402
-
-from bench.common import LOCAL_POSTGRES, machine  # noqa: E402
-from bench.storage_corpus import Crawl, postgres_archive  # noqa: E402
-
 REWRITE = text("UPDATE versions SET headline = headline || ' '")
 # Dropped one after the other, each run measuring what the indexes left still cost.
 SEARCH_INDEXES = ("ix_versions_search_bigrams", "ix_versions_search_text_trgm")

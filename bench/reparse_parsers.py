@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from crawler.parsers import parse_article
-from crawler.records import ArticleRecord
+from storage.record import ArticleRecord
 
 BENCH_SUFFIX = "+bench"
 

@@ -1,9 +1,10 @@
 """The storage benchmarks' corpus: local-site articles fetched in rounds, edited once, the chrome
 refreshed every round; and a fresh SQLite archive to ingest them into.
 
-Pages come from the local site (tests/site), rendered in-process exactly as it serves them. The
-site builds its chrome (quick-news ticker, ranking boxes) once; the real site refreshes both as
-news comes in, so each fetch round here renders them afresh from the headlines published by then.
+Pages come from the local site (crawler/localsite), rendered in-process exactly as it serves
+them. The site builds its chrome (quick-news ticker, ranking boxes) once; the real site
+refreshes both as news comes in, so each fetch round here renders them afresh from the
+headlines published by then.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from sqlalchemy import text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.items import FetchedPage
+from crawler.localsite import pages
+from crawler.localsite.server import NewsisSite
 from crawler.parsers import parse_article
-from storage.archive import ingest
 from storage.db import make_session_factory, open_archive, sqlite_path, upgrade
-from tests.site import pages
-from tests.site.server import NewsisSite
-from tests.storage_fixtures import throwaway_postgres_database
+from storage.fetched_page import FetchedPage
+from storage.ingest.pages import ingest
+from tests.support.storage_fixtures import throwaway_postgres_database
 
 SEED = 7
 FETCHES = 5
@@ -189,7 +190,7 @@ class Archive:
             return int(connection.execute(_PG_ARCHIVE_BYTES).scalar_one())
 
     def ingest_all(self, fetches: list[Fetch]) -> list[str]:
-        """Ingest one page a call (`storage.archive.ingest`), a fresh session each."""
+        """Ingest one page a call (`storage.ingest.pages.ingest`), a fresh session each."""
         outcomes = []
         for fetch in fetches:
             with self.sessions() as session:

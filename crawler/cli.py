@@ -10,15 +10,15 @@ import click
 # A command's module loads only when that command runs or shows its own --help: the crawl
 # commands import Scrapy and Twisted (~0.7 s), which a `stats` or a `show` must not pay, nor
 # every subprocess the tests start. `newsarchive --help` lists the sentences kept here, so that
-# it loads no command at all; tests/test_cli.py checks each against its docstring.
+# it loads no command at all; tests/cli/test_cli.py checks each against its docstring.
 COMMANDS: dict[str, tuple[str, str]] = {
     "crawl": (
-        "crawler.commands.crawl:crawl_command",
+        "crawler.commands.crawling:crawl_command",
         "Crawl Newsis once: new articles from the 16 RSS feeds (and the lists with --since),"
         " due revisits with conditional requests, every fetch stored.",
     ),
     "db": (
-        "crawler.commands.archive:db_group",
+        "crawler.commands.maintenance:db_group",
         "Manage the archive's schema (Alembic migrations).",
     ),
     "demo": (
@@ -41,7 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         " seen.",
     ),
     "import": (
-        "crawler.commands.archive:import_command",
+        "crawler.commands.maintenance:import_command",
         "Ingest pages saved elsewhere: WARC files (.warc, .warc.gz) or one HTML file.",
     ),
     "parse": (
@@ -49,11 +49,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Print the article record of one saved Newsis page (PAGE a file, or - for stdin) as JSON.",
     ),
     "reparse": (
-        "crawler.commands.archive:reparse_command",
+        "crawler.commands.maintenance:reparse_command",
         "Re-derive versions from the stored captures with the current parser, offline.",
     ),
     "schedule": (
-        "crawler.commands.distributed:schedule_command",
+        "crawler.commands.scaleout:schedule_command",
         "Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)"
         " and the due revisits on the shared Redis queue, then exit.",
     ),
@@ -72,7 +72,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Counts of articles, versions, captures (by outcome), stored bodies, crawl runs; sizes.",
     ),
     "worker": (
-        "crawler.commands.distributed:worker_command",
+        "crawler.commands.scaleout:worker_command",
         "Fetch from the shared queue and store into the shared archive, until stopped.",
     ),
 }

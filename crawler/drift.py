@@ -20,8 +20,9 @@ JUMP_FACTOR = 3.0
 SHARE_FLOOR = 0.20
 # Runs that fetched fewer pages than this say nothing about the share either way.
 MIN_PAGES = 5
-# Parser reasons (crawler/parsers/newsis.py) that say the body came incomplete, not in a new
-# shape: a transfer cut short with no Content-Length reaches the parser as a 200 all the same.
+# Parser reasons (crawler/publishers/newsis/parser.py) that say the body came incomplete, not
+# in a new shape: a transfer cut short with no Content-Length reaches the parser as a 200 all
+# the same.
 INCOMPLETE_BODY_REASONS = ("truncated page", "empty page")
 
 

@@ -12,10 +12,10 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.archive_thread import ArchiveThread
-from crawler.ingest_process import MAX_BATCH, IngestProcess, Stored, WriterGone
-from crawler.items import FetchedPage
+from crawler.db_thread import ArchiveThread
 from crawler.scrapy_commands.crawl import EXIT_CODE_STAT
+from crawler.writer_process import MAX_BATCH, IngestProcess, Stored, WriterGone
+from storage.fetched_page import FetchedPage
 from storage.queries import current_record
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ _stopping: set[asyncio.Future[None]] = set()
 
 
 class ArchivePipeline:
-    """Hands every FetchedPage to the writer process (`storage.archive.ingest_many` in batches)
+    """Hands every FetchedPage to the writer process (`storage.ingest.pages.ingest_many` in batches)
     and counts the outcomes in the stats. Each page's item waits until its batch is committed,
     so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
 
@@ -97,7 +97,7 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         if self.crawl_run_id is None:
-            from crawler.crawl import begin_run
+            from crawler.crawl_run import begin_run
             from crawler.runlock import run_lock
 
             # Fails at once (RunLockBusy) when another crawl holds the database.
@@ -130,7 +130,7 @@ class ArchivePipeline:
     async def _spider_closed(self, reason: str) -> None:
         # Signalled after close_spider, with the reason the crawl ended (finished, shutdown …).
         try:
-            from crawler.crawl import end_run, judge_run
+            from crawler.crawl_run import end_run, judge_run
 
             outcome, note = judge_run(
                 {**self.crawler.stats.get_stats(), "finish_reason": reason},

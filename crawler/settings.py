@@ -1,4 +1,4 @@
-"""Scrapy settings for the newsis crawl: polite by default (crawler.crawl.FAST_SETTINGS: off)."""
+"""Scrapy settings for the crawl: polite by default (crawler.crawl_run.FAST_SETTINGS: off)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 1.0
 # One host only, so the total is the per-host limit too (Scrapy lets a burst past the per-host
-# limit alone: crawler.crawl.limit_to_one_site).
+# limit alone: crawler.crawl_run.limit_to_one_site).
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 
@@ -87,7 +87,7 @@ ITEM_PIPELINES = {
 # `newsarchive export --format jsonl` does: UTF-8 Korean, keys sorted.
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {
-    name: "crawler.feeds.RecordJsonLinesExporter" for name in ("jsonlines", "jsonl", "jl")
+    name: "crawler.exporters.RecordJsonLinesExporter" for name in ("jsonlines", "jsonl", "jl")
 }
 
 # Every fetch is stored by the archive itself: a local HTTP cache would hide revisits and 304s.
@@ -103,7 +103,7 @@ METAREFRESH_ENABLED = False
 
 # Pages are handed to the archive in the order they arrive; ingest is the slow part.
 CONCURRENT_ITEMS = 16
-# Each page's item waits until the writer process has committed it (crawler/ingest_process.py):
+# Each page's item waits until the writer process has committed it (crawler/writer_process.py):
 # Scrapy stops taking responses while this many bytes of them wait. 5 MB (the default) is ~35
 # article pages, fewer than the writer stores in one batch when busy, so it would sit idle
 # between batches; 40 MB (~280 pages) keeps it fed and still bounds memory.

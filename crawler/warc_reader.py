@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crawler.items import FetchedPage
 from crawler.settings import DOWNLOAD_MAXSIZE
 from crawler.warc_source import GZIP_MAGIC, Damage, WarcSource
+from storage.fetched_page import FetchedPage
 
 # What one page may cost on import: the crawl's own cap on a download (decoded body).
 MAX_PAGE_BYTES = DOWNLOAD_MAXSIZE

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crawler.records import ArticleRecord
+from storage.record import ArticleRecord
 
 # A parser: raw body, URL fetched, capture time -> record, or ParseError with `.reason`.
 Parser = Callable[[bytes, str, datetime], ArticleRecord]

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from crawler.records import SOURCE
-from crawler.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
+from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 from storage.models import Article, Body, Capture, CrawlRun, Version
+from storage.record import SOURCE
 
 # Newsis prints its times in KST; records carry them so (RECORD.md), the database keeps UTC.
 KST = timezone(timedelta(hours=9))

@@ -10,9 +10,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from crawler.records import CONTENT_FIELDS, ArticleRecord
-from crawler.urls import canonical_article_url
-from storage.bodies import load_bodies
+from crawler.publishers.newsis.urls import canonical_article_url
+from storage.bodies.store import load_bodies
 from storage.bulk_writes import insert_versions, update_rows
 from storage.models import (
     OUTCOME_FAILED,
@@ -33,7 +32,8 @@ from storage.parsing import (
     record_columns,
     wrong_article,
 )
-from storage.schedule import next_check_at
+from storage.record import CONTENT_FIELDS, ArticleRecord
+from storage.revisits import next_check_at
 
 
 @dataclass(slots=True)

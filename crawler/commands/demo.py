@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import shlex
 import sqlite3
 import subprocess
@@ -17,8 +16,8 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-import crawler
 from crawler.commands.terminal import echo
+from crawler.localsite.server import NewsisSite
 from storage.db import ArchiveError, make_session_factory, open_archive
 from storage.models import Article, Capture, Version
 
@@ -49,27 +48,6 @@ class Planned:
 def _fail(message: str) -> None:
     echo(f"newsarchive demo: {message}", err=True)
     sys.exit(1)
-
-
-def repo_root() -> Path:
-    return Path(crawler.__file__).resolve().parents[1]
-
-
-def load_site_class() -> Any:
-    """NewsisSite from the checkout's tests/site/ (a test fixture, not an installed package)."""
-    root = repo_root()
-    server = root / "tests" / "site" / "server.py"
-    if not server.is_file():
-        raise DemoError(
-            f"newsarchive demo needs a source checkout: the local Newsis-like site "
-            f"(tests/site/) is not in {root}; clone the repository and run `make demo` there"
-        )
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    module = importlib.import_module("tests.site.server")
-    if Path(module.__file__).resolve() != server:
-        raise DemoError(f"another `tests` package shadows {root / 'tests'}; run from the checkout")
-    return module.NewsisSite
 
 
 def demo_path(db: str) -> Path:
@@ -126,7 +104,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """`newsarchive ARGS` in a subprocess: each crawl needs a fresh Twisted reactor."""
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, timeout=CRAWL_TIMEOUT, check=False, cwd=repo_root(),
+        capture_output=True, text=True, timeout=CRAWL_TIMEOUT, check=False,
     )
 
 
@@ -250,7 +228,7 @@ def archive_counts(sessions: Any) -> tuple[int, int, int]:
 
 
 def run_demo(path: Path, fresh: bool) -> None:
-    site_class = load_site_class()
+    site_class = NewsisSite
     clear_demo_file(path, fresh)
     db_url = f"sqlite:///{path}"
     create_demo_archive(db_url, path)
@@ -326,7 +304,7 @@ def demo_command(db: str, fresh: bool) -> None:
     site, crawl it into a fresh SQLite file, let the site edit some articles, crawl again, and
     print an edited article's history and diff.
 
-    Needs a source checkout (the site lives in tests/site/). Politeness is off: the site is local.
+    The site ships with newsarchive (crawler/localsite/). Politeness is off: the site is local.
     """
     try:
         run_demo(demo_path(db), fresh)

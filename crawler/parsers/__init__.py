@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from crawler.parsers.errors import NotAnArticle, ParseError
-from crawler.parsers.newsis import PARSERS, NewsisParser2017, NewsisParser2023, parser_for
-from crawler.records import ArticleRecord
+from crawler.publishers.newsis.parser import PARSERS, NewsisParser2017, NewsisParser2023, parser_for
+from storage.record import ArticleRecord
 
 __all__ = [
     "PARSERS",

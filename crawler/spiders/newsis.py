@@ -19,10 +19,10 @@ from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.archive_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
-from crawler.items import FetchedPage
+from crawler.db_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
 from crawler.middlewares import RequestRefused
-from crawler.urls import article_id_from_url, canonical_article_url
+from crawler.publishers.newsis.urls import article_id_from_url, canonical_article_url
+from storage.fetched_page import FetchedPage
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Pair deltas: bodies.text_base_hash, the article's earlier body a "zstd-delta-pair" body is
-compressed against together with its chrome source, base_hash (storage/bodies.py).
+compressed against together with its chrome source, base_hash (storage/bodies/store.py).
 
 Downgrading re-encodes every pair delta as a plain delta against the standalone base of its chrome
 source (the same bytes, checked by sha256), so nothing stored is lost; a body that does not decode
@@ -24,7 +24,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Shared with storage/models.py and storage/bodies.py (migrations do not import storage).
+# Shared with storage/models.py and storage/bodies/store.py (migrations do not import storage).
 ZSTD = "zstd"
 ZSTD_DELTA = "zstd-delta"
 ZSTD_DELTA_PAIR = "zstd-delta-pair"

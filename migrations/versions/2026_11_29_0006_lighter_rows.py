@@ -34,7 +34,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Names shared with storage/search_index.py and migration 0004 (migrations do not import storage).
+# Names shared with storage/search/index.py and migration 0004 (migrations do not import storage).
 GIN_INDEXES = ("ix_versions_search_text_trgm", "ix_versions_search_bigrams")
 GIN_PENDING_LIST_KB = 1024
 VERSIONS_FILLFACTOR = 50

@@ -1,0 +1,118 @@
+"""`newsarchive schedule` and `newsarchive worker`: the scale-out mode (docs/DEPLOYMENT.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+
+from crawler.commands.common import SecondsRange, shared_db_option
+from crawler.commands.crawl_options import (
+    base_url_option,
+    revisit_option,
+    scrapy_options,
+    since_option,
+)
+from crawler.commands.terminal import echo, json_safe
+from crawler.scaleout.leased_scheduler import DEFAULT_PREFIX, REDIS_ENV_VAR, redact_redis_url
+from storage.db import ArchiveError, resolve_db_url
+
+FAILED_EXIT_CODE = 1
+BUSY_EXIT_CODE = 75  # sysexits.h EX_TEMPFAIL, as for a crawl meeting a running crawl
+
+redis_option = click.option(
+    "--redis", "redis_url", envvar=REDIS_ENV_VAR, required=True, metavar="URL",
+    show_envvar=True, help="The shared Redis, e.g. redis://:password@queue-host:6379/0.",
+)
+prefix_option = click.option(
+    "--key-prefix", default=DEFAULT_PREFIX, show_default=True, envvar="NEWSARCHIVE_REDIS_PREFIX",
+    show_envvar=True, help="Prefix of every Redis key: one per archive sharing a Redis.",
+)
+
+
+def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
+    echo(f"newsarchive {command}: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("schedule")
+@redis_option
+@shared_db_option
+@prefix_option
+@base_url_option
+@since_option
+@revisit_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+def schedule_command(
+    redis_url: str, db_url: str, key_prefix: str, base_url: str | None, since: datetime | None,
+    revisit: str, as_json: bool,
+) -> None:
+    """Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)
+    and the due revisits on the shared Redis queue, then exit. Run it from cron.
+
+    It also closes the previous round (a crawl_runs row of kind "round") and puts requests
+    taken by workers that died back on the queue. Requests the last round still has queued
+    are carried into the new one, never queued twice; queue entries that are not requests of
+    ours are removed and counted. Prints one line.
+
+    \b
+    Exit codes: 0 queued (also when the last round is still queued), 1 Redis or the database
+    unreachable or not upgraded, 2 bad command line, 75 another scheduling job is running
+    (try again later; a killed job's lock expires within 20 s).
+    """
+    from crawler.scaleout.rounds import ScheduleBusy, schedule_round
+
+    try:
+        plan = schedule_round(
+            redis_url, resolve_db_url(db_url), prefix=key_prefix,
+            base_url=base_url or "https://www.newsis.com",
+            since=since.date() if since else None, revisit=revisit,
+        )
+    except ScheduleBusy as error:
+        _fail("schedule", f"{error} ({redact_redis_url(redis_url)}); exiting", BUSY_EXIT_CODE)
+    except (ConnectionError, ArchiveError) as error:
+        _fail("schedule", str(error))
+    if as_json:
+        click.echo(json_safe(json.dumps(plan.to_dict(), ensure_ascii=False)))
+        return
+    if plan.previous:
+        echo(f"previous {plan.previous}")
+    echo(plan.line())
+
+
+@click.command("worker")
+@redis_option
+@shared_db_option
+@prefix_option
+@base_url_option
+@click.option(
+    "--idle-exit", type=SecondsRange(), metavar="SECONDS",
+    help="Stop once nothing was queued or taken anywhere for this long (default: never).",
+)
+@scrapy_options
+def worker_command(
+    redis_url: str, db_url: str, key_prefix: str, base_url: str | None, idle_exit: float | None,
+    fast: bool, overrides: dict[str, Any], log_level: str,
+) -> None:
+    """Fetch from the shared queue and store into the shared archive, until stopped.
+
+    Run any number, on any machines (docs/DEPLOYMENT.md has a systemd unit). Duplicate
+    fetches across workers are filtered in Redis; what a worker took and did not finish goes
+    back on the queue when it stops, or, if it was killed, once its heartbeat expires.
+    Prints one line when it stops.
+    """
+    from crawler.scaleout.worker import run_worker
+
+    try:
+        summary = run_worker(
+            redis_url, resolve_db_url(db_url), prefix=key_prefix, base_url=base_url,
+            idle_exit=idle_exit, fast=fast, overrides={"LOG_LEVEL": log_level, **overrides},
+        )
+    except (ConnectionError, ArchiveError) as error:
+        _fail("worker", str(error))
+    echo(summary.line())
+    if summary.finish_reason not in ("finished", "shutdown"):
+        sys.exit(FAILED_EXIT_CODE)

@@ -1,0 +1,106 @@
+"""The crawl's database thread: the spider's look-ups and the run's opening and closing.
+
+Pages are stored by the writer process (crawler/writer_process.py), not here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from scrapy.crawler import Crawler
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from storage.db import make_session_factory, open_archive, resolve_db_url
+from storage.models import Article
+
+T = TypeVar("T")
+
+# Large enough to keep the SQL short, small enough for SQLite's bound-parameter limit.
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class KnownArticle:
+    """What the spider needs to know of an archived article to decide on, and make, a revisit."""
+
+    article_id: str
+    next_check_at: datetime | None
+    etag: str | None
+    last_modified: str | None
+
+
+class ArchiveThread:
+    """One worker thread that owns the crawl process's database sessions.
+
+    Database calls block; on their own thread they stay off the reactor, which goes on fetching
+    meanwhile, and one thread is enough for the few look-ups a crawl makes.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsarchive-db")
+        self._engine: Engine | None = None
+        self._sessions = None
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> ArchiveThread:
+        """The crawler's archive thread, made on first use (the spider or the pipeline)."""
+        existing = getattr(crawler, "_newsarchive_thread", None)
+        if existing is None:
+            existing = cls(resolve_db_url(crawler.settings.get("NEWSARCHIVE_DB")))
+            crawler._newsarchive_thread = existing
+        return existing
+
+    def _session(self) -> Session:
+        if self._sessions is None:
+            self._engine = open_archive(self.db_url, for_writing=True)
+            self._sessions = make_session_factory(self._engine)
+        return self._sessions()
+
+    def _in_session(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._session() as session:
+            return work(session, *args)
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(session, *args)` on the database thread; the caller commits if it writes."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._in_session, work, args)
+
+    def close(self) -> None:
+        # Disposed on its own thread: SQLite connections refuse to be closed from another one.
+        if self._engine is not None:
+            self._executor.submit(self._engine.dispose).result()
+        self._executor.shutdown(wait=True)
+
+
+def known_articles(session: Session, article_ids: Iterable[str]) -> dict[str, KnownArticle]:
+    """The archived articles among `article_ids`, with their revisit state."""
+    ids = sorted(set(article_ids))
+    found: dict[str, KnownArticle] = {}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = ids[start : start + _LOOKUP_CHUNK]
+        rows = session.execute(
+            select(Article.article_id, Article.next_check_at, Article.etag, Article.last_modified)
+            .where(Article.article_id.in_(chunk))
+        )
+        for row in rows:
+            found[row.article_id] = KnownArticle(*row)
+    return found
+
+
+def revisit_batch(
+    session: Session, due_by: datetime | None, after_id: str, limit: int
+) -> list[KnownArticle]:
+    """The next `limit` archived articles after `after_id` (id order), due by `due_by` if given."""
+    query = select(
+        Article.article_id, Article.next_check_at, Article.etag, Article.last_modified
+    ).where(Article.article_id > after_id)
+    if due_by is not None:
+        query = query.where(Article.next_check_at.is_not(None), Article.next_check_at <= due_by)
+    query = query.order_by(Article.article_id).limit(limit)
+    return [KnownArticle(*row) for row in session.execute(query)]

@@ -1,0 +1,1 @@
+"""Publishers: everything one news agency's site needs, one package each."""

@@ -1,0 +1,1 @@
+"""Scale-out: the leased Redis scheduler, the workers and the scheduling rounds."""

@@ -1,0 +1,220 @@
+"""The scheduling job of scale-out: one `newsarchive schedule` starts a round and queues its work.
+
+It closes the previous round (a crawl_runs row of kind "round"), puts dead workers' requests
+back on the queue, seeds the new round's filter with what is still queued (carried over, not
+queued twice), then queues the feeds, the backfill's first list pages and the due revisits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import scrapy
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crawler.crawl_run import end_run
+from crawler.db_thread import KnownArticle, revisit_batch
+from crawler.runlock import RunLockBusy, redis_lock
+from crawler.scaleout.leased_scheduler import (
+    OLD_ROUND_FILTER_TTL,
+    RedisKeys,
+    connect,
+    current_round,
+    fingerprint,
+    leased_count,
+    push_request,
+    queued_entries,
+    reclaim_dead,
+)
+from crawler.scaleout.queue_codec import BadEntry, decode
+from crawler.scaleout.worker import ROUND_KIND, NewsisWorkerSpider
+from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS
+from storage.db import make_session_factory, open_archive
+from storage.ingest import pages as archive
+from storage.models import Capture, CrawlRun
+
+logger = logging.getLogger(__name__)
+
+_REVISIT_BATCH = 500
+
+
+class ScheduleBusy(RunLockBusy):
+    """Another scheduling job is running on this Redis prefix."""
+
+
+# The scheduling job's lock lives this long unless renewed: a killed job blocks cron this long.
+SCHEDULE_LOCK_TTL = 20.0
+
+
+@dataclass
+class RoundPlan:
+    round_id: int
+    feeds: int = 0
+    list_pages: int = 0
+    revisits: int = 0
+    carried_over: int = 0  # requests still queued or leased from earlier rounds
+    recovered: int = 0  # requests of dead workers put back on the queue
+    dropped: int = 0  # queue entries that were not requests of ours, removed
+    previous: str | None = None  # the previous round's summary line
+
+    def line(self) -> str:
+        return (
+            f"round {self.round_id} queued: {self.feeds} feeds, {self.list_pages} list pages, "
+            f"{self.revisits} revisits ({self.carried_over} requests carried over, "
+            f"{self.recovered} recovered from dead workers, "
+            f"{self.dropped} bad queue entries dropped)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round_id": self.round_id, "feeds": self.feeds, "list_pages": self.list_pages,
+            "revisits": self.revisits, "carried_over": self.carried_over,
+            "recovered": self.recovered, "dropped": self.dropped, "previous": self.previous,
+        }
+
+
+def _round_request_builder(base_url: str) -> NewsisWorkerSpider:
+    # The worker spider makes the requests, so callbacks serialise by their worker-side names.
+    spider = NewsisWorkerSpider()
+    spider.base_url = base_url
+    return spider
+
+
+def schedule_round(
+    redis_url: str,
+    db_url: str,
+    *,
+    prefix: str,
+    base_url: str,
+    since: date | None = None,
+    revisit: str = "due",
+    lock_ttl: float = SCHEDULE_LOCK_TTL,
+) -> RoundPlan:
+    """Start a round and queue its work; return what was queued. Safe to run from cron.
+
+    Requests still queued from the last round are carried into this one, not queued twice.
+    """
+    client = connect(redis_url)
+    keys = RedisKeys(prefix)
+    busy = ScheduleBusy("another scheduling job is running on this Redis prefix")
+    # Every way out, a failure included, frees the lock: cron's next run must not find it held.
+    with redis_lock(client, keys.schedule_lock, lock_ttl, busy):
+        engine = open_archive(db_url, for_writing=True)
+        try:
+            return _plan_round(client, keys, make_session_factory(engine), base_url, since,
+                               revisit)
+        finally:
+            engine.dispose()
+
+
+def _plan_round(
+    client, keys: RedisKeys, sessions, base_url: str, since: date | None, revisit: str
+) -> RoundPlan:
+    spider = _round_request_builder(base_url)
+    recovered = reclaim_dead(client, keys)
+    with sessions() as session:
+        previous_id = current_round(client, keys)
+        carried = client.zcard(keys.queue) + leased_count(client, keys)
+        previous_line = _close_round(session, previous_id, carried)
+        round_id = archive.start_run(session, kind=ROUND_KIND)
+    seen = keys.seen(round_id)
+    carried_over, dropped = _seed_filter(client, keys, seen, spider)
+    plan = RoundPlan(round_id, carried_over=carried_over, recovered=recovered, dropped=dropped,
+                     previous=previous_line)
+    # Workers switch to the new filter within a second (they cache the round id that long).
+    client.set(keys.round, round_id)
+    if previous_id is not None:
+        client.expire(keys.seen(previous_id), OLD_ROUND_FILTER_TTL)
+
+    def queue(request: scrapy.Request, *, planned: bool = False) -> bool:
+        if not client.sadd(seen, fingerprint(request)):
+            return False  # already queued (or leased) from an earlier round
+        if planned:
+            # A planned revisit passes any filter; its fingerprint is in this round's
+            # filter, so the same article found in a feed meanwhile is not fetched twice.
+            request = request.replace(dont_filter=True)
+        push_request(client, keys, request, spider)
+        return True
+
+    for slug in FEED_SLUGS:
+        plan.feeds += queue(scrapy.Request(
+            f"{base_url}/RSS/{slug}.xml", callback=spider.parse_feed,
+            errback=spider.discovery_failed, priority=20, cb_kwargs={"slug": slug},
+        ))
+    if since is not None:
+        for path, cid in LIST_SECTIONS:
+            template = f"/{path}/list/?cid={cid}&page={{page}}"
+            plan.list_pages += queue(spider.list_request(template, 1, since))
+        plan.list_pages += queue(spider.list_request("/realnews/?page={page}", 1, since))
+    if revisit != "none":
+        due_by = None if revisit == "all" else datetime.now(UTC)
+        after_id = ""
+        while True:
+            with sessions() as session:
+                known: list[KnownArticle] = revisit_batch(
+                    session, due_by, after_id, _REVISIT_BATCH
+                )
+            if not known:
+                break
+            after_id = known[-1].article_id
+            for article in known:
+                request = spider.article_request(article.article_id, article, "revisit")
+                plan.revisits += queue(request, planned=True)
+    return plan
+
+
+def _close_round(session: Session, round_id: int | None, carried: int) -> str | None:
+    """Close the last round, if the round key names a running one; its summary line."""
+    if round_id is None:
+        return None
+    run = session.get(CrawlRun, round_id)
+    if run is None or run.kind != ROUND_KIND or run.outcome != "running":
+        # The key is anyone's to write: it must not close a crawl, or a round twice.
+        logger.warning("The round key names no running round (%s); not closing it", round_id)
+        return None
+    note = f"{carried} request(s) carried into the next round" if carried else None
+    seconds = _round_seconds(session, run, carried)
+    return end_run(session, round_id, "finished", note, seconds).line()
+
+
+def _round_seconds(session: Session, run: CrawlRun, carried: int) -> float:
+    """How long the round ran: from its start to its last capture, or to now while requests
+    of it are still waiting (or none of it was ever stored)."""
+    last = session.scalar(
+        select(func.max(Capture.fetched_at)).where(Capture.crawl_run_id == run.crawl_run_id)
+    )
+    end = datetime.now(UTC) if carried or last is None else last
+    return max(0.0, (end - run.started_at).total_seconds())
+
+
+def _seed_filter(
+    client, keys: RedisKeys, seen: str, spider: NewsisWorkerSpider
+) -> tuple[int, int]:
+    """Put what is still queued or leased into the round's filter, so it is not queued twice.
+
+    Returns (requests carried over, bad entries dropped). A queued entry that is not a request
+    of ours is removed; one a live worker holds is left to that worker, which drops it.
+    """
+    carried_over = dropped = 0
+    batch: list[str] = []
+    for key, data in queued_entries(client, keys):
+        try:
+            request = decode(data, spider)
+        except BadEntry as error:
+            if key == keys.queue:
+                dropped += client.zrem(keys.queue, data)
+                logger.warning("Dropped a queue entry that is not a request of ours (%s): %r",
+                               error, data[:120])
+            continue
+        batch.append(fingerprint(request))
+        carried_over += 1
+        if len(batch) >= 1000:
+            client.sadd(seen, *batch)
+            batch.clear()
+    if batch:
+        client.sadd(seen, *batch)
+    return carried_over, dropped

@@ -1,0 +1,1 @@
+"""The write path: fetched pages into captures, bodies, articles and versions."""

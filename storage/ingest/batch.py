@@ -1,0 +1,402 @@
+"""One ingest transaction over a batch of pages: the archive state read at once, each page's
+ingest replayed in memory in page order, the rows written in a few statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crawler.publishers.newsis.urls import canonical_article_url
+from storage.bodies.batch import BodyBatch, Deltas
+from storage.bulk_writes import insert_versions
+from storage.fetched_page import FetchedPage
+from storage.ingest import statements as queries
+from storage.models import (
+    OUTCOME_DUPLICATE,
+    OUTCOME_FAILED,
+    OUTCOME_NEW_ARTICLE,
+    OUTCOME_NEW_VERSION,
+    OUTCOME_NOT_MODIFIED,
+    OUTCOME_UNCHANGED,
+)
+from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
+from storage.rebuild import rebuild_article
+from storage.record import ArticleRecord
+from storage.revisits import next_check_at
+
+# An IngestResult's outcome for a page the database refused even as a failed capture: nothing
+# of it is stored (capture_id None).
+OUTCOME_LOST = "lost"
+# Outcomes of a capture that belongs to a version.
+_IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What ingest did with one page."""
+
+    # new_article / new_version / unchanged / not_modified / failed / duplicate / lost
+    outcome: str
+    capture_id: int | None
+    article_id: str | None = None
+    version_no: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPage:
+    """A page with what needs no database: its parse, body hash and the article it is about."""
+
+    page: FetchedPage
+    parsed: ParseOutcome
+    body_hash: str | None
+    article_id: str | None
+
+
+@dataclass(slots=True)
+class _Capture:
+    """A capture row of this batch; its id is known once written."""
+
+    values: dict[str, Any]
+    capture_id: int | None = None
+
+    @property
+    def error(self) -> str | None:
+        return self.values["fetch_error"] or self.values["parse_error"]
+
+
+@dataclass(slots=True, eq=False)
+class _Version:
+    """An article's current version, as far as a later page of the batch needs it."""
+
+    article_id: str
+    version_no: int
+    content_hash: str
+    last_seen_at: datetime
+    last_capture: int | _Capture
+    # All other columns, for a version this batch adds (None once written).
+    new_values: dict[str, Any] | None = None
+    first_capture: _Capture | None = None
+
+
+@dataclass(slots=True)
+class _Article:
+    row: dict[str, Any]
+    current: _Version
+    is_new: bool = False
+
+
+@dataclass(slots=True)
+class _Result:
+    """An IngestResult whose capture may still be unwritten."""
+
+    outcome: str
+    capture: int | _Capture
+    article_id: str | None = None
+    version_no: int | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """What the pages since the last write made or changed."""
+
+    captures: list[_Capture] = field(default_factory=list)
+    new_versions: list[_Version] = field(default_factory=list)
+    seen_versions: dict[int, _Version] = field(default_factory=dict)  # stored, last_seen moved
+    articles: set[str] = field(default_factory=set)  # touched (new or stored)
+
+
+class IngestBatch:
+    """One attempt at ingesting a batch: read, replay, write (the caller commits or rolls back)."""
+
+    def __init__(
+        self, session: Session, deltas: Deltas, crawl_run_id: int | None, parser: Parser
+    ) -> None:
+        self.session = session
+        self.crawl_run_id = crawl_run_id
+        self.parser = parser
+        self.bodies = BodyBatch(session, deltas)
+        self.articles: dict[str, _Article] = {}
+        # (url, fetched_at, body hash) -> (capture, article, error) stored or made by this batch.
+        self.stored: dict[tuple[str, datetime, str | None], tuple[Any, str | None, str | None]] = {}
+        # article -> ((fetched_at, order), body hash) of its latest capture with a body.
+        self.latest_body: dict[str, tuple[tuple[datetime, tuple[int, int]], str]] = {}
+        self.pending = _Pending()
+        self.duplicates = 0
+
+    def run(self, items: list[PreparedPage]) -> list[IngestResult]:
+        self.connection = self.session.connection()
+        queries.lock_urls(self.connection, (item.page.url for item in items))
+        keys = ((item.page.url, item.page.fetched_at, item.body_hash) for item in items)
+        self.stored.update(queries.stored_captures(self.connection, keys))
+        article_ids = {item.article_id for item in items if item.article_id}
+        self._load_articles(article_ids)
+        for article_id, fetched_at, capture_id, body_hash in queries.latest_bodies(
+            self.connection, article_ids
+        ):
+            # Stored captures come before this batch's at the same time (smaller ids).
+            self.latest_body[article_id] = ((fetched_at, (0, capture_id)), body_hash)
+        self.bodies.load(
+            (item.body_hash for item in items if item.body_hash),
+            (body_hash for _, body_hash in self.latest_body.values()),
+        )
+        made = [self._ingest(index, item) for index, item in enumerate(items)]
+        self._write()
+        if self.duplicates and self.crawl_run_id is not None:
+            queries.count_duplicates(self.connection, self.crawl_run_id, self.duplicates)
+        return [_resolved(result) for result in made]
+
+    def committed(self) -> None:
+        self.bodies.committed()
+
+    def _load_articles(self, article_ids: set[str]) -> None:
+        for row in queries.articles_with_current(self.connection, article_ids):
+            values = {column.key: row[column.key] for column in queries.ARTICLES.c}
+            current = _Version(
+                values["article_id"],
+                row["current_no"],
+                row["current_hash"],
+                row["current_last_seen_at"],
+                row["current_last_capture_id"],
+            )
+            self.articles[values["article_id"]] = _Article(values, current)
+
+    # --- replaying ingest ------------------------------------------------------------------
+
+    def _ingest(self, index: int, item: PreparedPage) -> _Result:
+        page, record = item.page, item.parsed.record
+        key = (page.url, page.fetched_at, item.body_hash)
+        stored = self.stored.get(key)
+        if stored is not None:
+            self.duplicates += 1
+            capture, article_id, error = stored
+            return _Result(OUTCOME_DUPLICATE, capture, article_id, error=error)
+
+        article_id = item.article_id
+        if page.body and item.body_hash and not self.bodies.is_stored(item.body_hash):
+            latest = self.latest_body.get(article_id) if article_id else None
+            self.bodies.add(page.body, item.body_hash, latest[1] if latest else None)
+        capture = _Capture(_capture_values(item, self.crawl_run_id))
+        self.pending.captures.append(capture)
+        self.stored[key] = (capture, article_id, capture.error)
+        if article_id and item.body_hash:
+            order = (page.fetched_at, (1, index))
+            latest = self.latest_body.get(article_id)
+            if latest is None or order > latest[0]:
+                self.latest_body[article_id] = (order, item.body_hash)
+
+        values = capture.values
+        if page.fetch_error or (record is None and page.status != 304):
+            values["outcome"] = OUTCOME_FAILED
+        elif page.status == 304:
+            values["outcome"] = OUTCOME_NOT_MODIFIED
+        in_chain = not page.fetch_error and (record is not None or page.status == 304)
+        article = self.articles.get(article_id) if article_id else None
+        version_no: int | None = None
+        if article is not None and in_chain:
+            if page.fetched_at < article.current.last_seen_at:
+                # An older capture arriving late (an import): only a rebuild keeps versions in
+                # capture-time order.
+                return self._rebuild(article.row["article_id"], capture)
+            self._extend_chain(article, capture, record)
+            version_no = article.current.version_no
+        elif record is not None:
+            self._new_article(capture, record)
+            version_no = 1
+        elif article is not None:
+            self._touch(article, capture)
+        if values["outcome"] not in _IN_VERSION:
+            version_no = None
+        return _Result(values["outcome"], capture, values["article_id"], version_no, capture.error)
+
+    def _extend_chain(
+        self, article: _Article, capture: _Capture, record: ArticleRecord | None
+    ) -> None:
+        current = article.current
+        fetched_at = capture.values["fetched_at"]
+        if record is None or capture.values["content_hash"] == current.content_hash:
+            current.last_capture = capture
+            current.last_seen_at = fetched_at
+            if current.new_values is None:
+                self.pending.seen_versions[id(current)] = current
+            if record is not None:
+                capture.values["outcome"] = OUTCOME_UNCHANGED
+        else:
+            article.current = self._new_version(record, current.version_no + 1, capture)
+            article.row["current_version_no"] = current.version_no + 1
+            article.row["last_changed_at"] = fetched_at
+            capture.values["outcome"] = OUTCOME_NEW_VERSION
+        self._touch(article, capture, record)
+
+    def _new_article(self, capture: _Capture, record: ArticleRecord) -> None:
+        fetched_at = capture.values["fetched_at"]
+        row = {
+            "article_id": record.article_id,
+            "url": canonical_article_url(record.article_id),
+            "section": record.section,
+            "published_at": record.published_at,
+            "first_seen_at": fetched_at,
+            "last_checked_at": fetched_at,
+            "last_changed_at": fetched_at,
+            "current_version_no": 1,
+            "next_check_at": None,
+            "etag": None,
+            "last_modified": None,
+        }
+        article = _Article(row, self._new_version(record, 1, capture), is_new=True)
+        self.articles[record.article_id] = article
+        capture.values["outcome"] = OUTCOME_NEW_ARTICLE
+        self._touch(article, capture, record)
+
+    def _new_version(self, record: ArticleRecord, version_no: int, capture: _Capture) -> _Version:
+        fetched_at = capture.values["fetched_at"]
+        content_hash = capture.values["content_hash"]  # the capture's: not computed again
+        version = _Version(
+            record.article_id,
+            version_no,
+            content_hash,
+            fetched_at,
+            capture,
+            new_values={"first_seen_at": fetched_at, **record_columns(record, content_hash)},
+            first_capture=capture,
+        )
+        self.pending.new_versions.append(version)
+        return version
+
+    def _touch(
+        self, article: _Article, capture: _Capture, record: ArticleRecord | None = None
+    ) -> None:
+        """Move the article's check times and validators to a capture at or after its last
+        check."""
+        row, values = article.row, capture.values
+        self.pending.articles.add(row["article_id"])
+        if values["fetched_at"] < row["last_checked_at"]:
+            return
+        row["last_checked_at"] = values["fetched_at"]
+        if record is not None:
+            row["section"] = record.section
+            row["published_at"] = record.published_at
+        if record is not None or values["outcome"] == OUTCOME_NOT_MODIFIED:
+            row["etag"] = values["etag"] or row["etag"]
+            row["last_modified"] = values["last_modified"] or row["last_modified"]
+        row["next_check_at"] = next_check_at(row["published_at"], row["last_checked_at"])
+
+    def _rebuild(self, article_id: str, capture: _Capture) -> _Result:
+        """Store everything so far, re-derive the article from its captures, read it back."""
+        self._write()
+        # The identity map may hold rows this batch changed underneath it: the rebuild must
+        # read what is stored.
+        self.session.expire_all()
+        rebuild_article(self.session, article_id, parser=self.parser)
+        del self.articles[article_id]
+        self._load_articles({article_id})
+        outcome = queries.capture_outcome(self.connection, _capture_id(capture))
+        version_no = None
+        if outcome in _IN_VERSION:
+            version_no = queries.capture_version(
+                self.connection,
+                article_id,
+                capture.values["fetched_at"],
+                capture.values["content_hash"],
+            )
+        return _Result(outcome, capture, article_id, version_no, capture.error)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _write(self) -> None:
+        """Insert and update what the pages so far made: bodies, captures, articles, versions."""
+        pending, self.pending = self.pending, _Pending()
+        execute = self.connection.execute
+        self.bodies.write(self.connection)
+        if pending.captures:
+            rows = [capture.values for capture in pending.captures]
+            ids = queries.insert_captures(self.connection, rows)
+            for capture, capture_id in zip(pending.captures, ids, strict=True):
+                capture.capture_id = capture_id
+        articles = [self.articles[article_id] for article_id in sorted(pending.articles)]
+        new_articles = [article.row for article in articles if article.is_new]
+        if new_articles:
+            execute(queries.INSERT_ARTICLES, new_articles)
+        changes = [
+            {"key": row["article_id"], **{name: row[name] for name in queries.ARTICLE_CHANGES}}
+            for row in (article.row for article in articles if not article.is_new)
+        ]
+        if changes:
+            execute(queries.UPDATE_ARTICLES, changes)
+        for article in articles:
+            article.is_new = False
+        if pending.new_versions:
+            rows = [
+                {
+                    **(version.new_values or {}),
+                    "article_id": version.article_id,
+                    "version_no": version.version_no,
+                    "first_capture_id": _capture_id(version.first_capture),
+                    "last_capture_id": _capture_id(version.last_capture),
+                    "last_seen_at": version.last_seen_at,
+                }
+                for version in pending.new_versions
+            ]
+            insert_versions(self.connection, rows)
+        if pending.seen_versions:
+            rows = [
+                {
+                    "key_article": version.article_id,
+                    "key_number": version.version_no,
+                    "last_capture_id": _capture_id(version.last_capture),
+                    "last_seen_at": version.last_seen_at,
+                }
+                for version in pending.seen_versions.values()
+            ]
+            execute(queries.UPDATE_LAST_SEEN, rows)
+        for version in pending.new_versions:
+            version.new_values = None
+
+
+def _capture_id(capture: int | _Capture | None) -> int:
+    capture_id = capture.capture_id if isinstance(capture, _Capture) else capture
+    assert capture_id is not None, "a capture is written before what refers to it"
+    return capture_id
+
+
+def _resolved(result: _Result) -> IngestResult:
+    return IngestResult(
+        result.outcome,
+        _capture_id(result.capture),
+        result.article_id,
+        result.version_no,
+        result.error,
+    )
+
+
+def _capture_values(item: PreparedPage, crawl_run_id: int | None) -> dict[str, Any]:
+    page, record = item.page, item.parsed.record
+    return {
+        "crawl_run_id": crawl_run_id,
+        "url": page.url,
+        "article_id": item.article_id,
+        "fetched_at": page.fetched_at,
+        "status": page.status,
+        "etag": _header(page.headers, "ETag"),
+        "last_modified": _header(page.headers, "Last-Modified"),
+        "content_type": _header(page.headers, "Content-Type"),
+        "body_hash": item.body_hash,
+        "fetch_error": page.fetch_error,
+        "parse_error": item.parsed.error,
+        "parser_version": record.parser_version if record else None,
+        "content_hash": record.content_hash if record else None,
+        "missing_fields": (",".join(missing_fields(record)) or None) if record else None,
+        "outcome": OUTCOME_FAILED,
+    }
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None

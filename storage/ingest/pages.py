@@ -1,0 +1,331 @@
+"""The write path: ingest a fetched page into captures, bodies, articles, versions; crawl runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
+from sqlalchemy.orm import Session
+
+from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
+from storage.bodies.batch import Deltas
+from storage.bodies.store import body_hash_of
+from storage.bodies.store import load_body as load_body  # re-exported: export and tests use it
+from storage.fetched_page import FetchedPage
+from storage.ingest.batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
+from storage.models import (
+    OUTCOME_DUPLICATE,
+    OUTCOME_FAILED,
+    OUTCOME_NEW_ARTICLE,
+    OUTCOME_NEW_VERSION,
+    OUTCOME_NOT_MODIFIED,
+    OUTCOME_UNCHANGED,
+    Article,
+    Capture,
+    CrawlRun,
+    Version,
+)
+from storage.parsing import ParseOutcome, Parser, parse_capture, wrong_article
+from storage.parsing import parse_page as parse_page  # re-exported: the default parser
+
+__all__ = [
+    "IngestResult",
+    "finish_run",
+    "ingest",
+    "ingest_batches",
+    "ingest_many",
+    "load_body",
+    "start_run",
+]
+
+WEB_HOST = "www.newsis.com"
+# Concurrent ingests of one article may collide on a unique key, or (PostgreSQL) deadlock or
+# fail to serialise: the loser retries its batch from scratch.
+MAX_INGEST_ATTEMPTS = 4
+# serialization_failure, deadlock_detected: PostgreSQL aborted the transaction; a retry runs.
+_RETRIED_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+def ingest(
+    session: Session,
+    page: FetchedPage,
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> IngestResult:
+    """Store one fetched page and what it means for its article, in one transaction (committed).
+
+    The capture is always kept. It becomes a new version only when its content hash differs from
+    the article's current version; otherwise it moves "last seen". A capture already stored (same
+    URL, fetch time and body) changes nothing.
+    """
+    return ingest_many(session, [page], crawl_run_id, parser=parser)[0]
+
+
+def ingest_many(
+    session: Session,
+    pages: Sequence[FetchedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> list[IngestResult]:
+    """Store fetched pages in one transaction (committed): exactly what ingesting them one by
+    one in order would store, each page's result in page order.
+
+    The archive's state for the whole batch is read in a few queries and written in a few
+    statements; pages are parsed and their bodies hashed before the transaction begins. Nothing
+    of the batch is stored unless all of it is.
+    """
+    return store_prepared(session, prepare_pages(pages, parser), crawl_run_id, parser=parser)
+
+
+def ingest_batches(
+    sessions: Callable[[], Session],
+    batches: Iterable[Sequence[FetchedPage]],
+    on_stored: Callable[[list[IngestResult]], None],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> None:
+    """Ingest batches in order, each as `ingest_many` does, the next one parsed while the last
+    is being stored; `on_stored` gets each batch's results, in order, in this thread.
+
+    Storing runs in one helper thread on its own session (from `sessions`). Much of it runs
+    without the GIL (zstd, sha256, SQLite), as does lxml's parse, so the two partly overlap on
+    two cores: 1.11x the pages/s of one batch after the other (bench/RESULTS.md, § Storage).
+    Should reading the batches or a store fail (or the process be interrupted), the batch being
+    stored is finished (committed, or its own error raised) and reported before the error goes
+    on: nothing read before it is lost.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as storing:
+        storing_now: Future[list[IngestResult]] | None = None
+        try:
+            for pages in batches:
+                items = prepare_pages(pages, parser)
+                if storing_now is not None:
+                    done, storing_now = storing_now, None
+                    on_stored(done.result())
+                storing_now = storing.submit(
+                    _store_in_own_session, sessions, items, crawl_run_id, parser
+                )
+        finally:
+            if storing_now is not None:
+                on_stored(storing_now.result())
+
+
+def _store_in_own_session(
+    sessions: Callable[[], Session],
+    items: list[PreparedPage],
+    crawl_run_id: int | None,
+    parser: Parser,
+) -> list[IngestResult]:
+    with sessions() as session:
+        return store_prepared(session, items, crawl_run_id, parser=parser)
+
+
+def prepare_pages(pages: Iterable[FetchedPage], parser: Parser = parse_page) -> list[PreparedPage]:
+    """What ingest needs of each page before any transaction: its parse, its body's sha256 and
+    the article it is about. Touches no database."""
+    items = []
+    for page in pages:
+        asked = _article_id_of(page)
+        parsed = parse_capture(
+            parser,
+            url=page.url,
+            fetched_at=page.fetched_at,
+            status=page.status,
+            body=page.body,
+            fetch_error=page.fetch_error,
+            article_id=asked,
+        )
+        # A redirect to another article: the response is that article's page, whatever it says.
+        redirected_to = _article_id_in_path(page.extra.get("fetched_url"))
+        if parsed.record and asked and redirected_to and redirected_to != asked:
+            parsed = ParseOutcome(error=wrong_article(redirected_to, asked))
+        article_id = asked or (parsed.record.article_id if parsed.record else None)
+        body_hash = body_hash_of(page.body) if page.body else None
+        items.append(PreparedPage(page, parsed, body_hash, article_id))
+    return items
+
+
+def store_prepared(
+    session: Session,
+    items: list[PreparedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> list[IngestResult]:
+    """Store prepared pages in one transaction (committed), retried from scratch when a
+    concurrent writer got in the way; `parser` re-derives an article a late capture reorders.
+
+    Should the batch fail for any other reason, each page is stored in its own transaction: a
+    page the database refuses fails alone (`_store_alone`), the others are stored as they would
+    have been in the batch.
+    """
+    if not items:
+        return []
+    try:
+        return _store_batch(session, items, crawl_run_id, parser)
+    except Exception as error:
+        if len(items) == 1 or (isinstance(error, DBAPIError) and error.connection_invalidated):
+            raise
+    return [_store_alone(session, item, crawl_run_id, parser) for item in items]
+
+
+def _store_batch(
+    session: Session, items: list[PreparedPage], crawl_run_id: int | None, parser: Parser
+) -> list[IngestResult]:
+    deltas = Deltas()
+    for attempt in range(1, MAX_INGEST_ATTEMPTS + 1):
+        batch = IngestBatch(session, deltas, crawl_run_id, parser)
+        try:
+            results = batch.run(items)
+            session.commit()
+        except DBAPIError as error:
+            session.rollback()
+            if attempt == MAX_INGEST_ATTEMPTS or not _is_retried(error):
+                raise
+            continue
+        except BaseException:
+            session.rollback()
+            raise
+        batch.committed()
+        _expire_written(session)
+        return results
+    raise AssertionError("unreachable")
+
+
+def _store_alone(
+    session: Session, item: PreparedPage, crawl_run_id: int | None, parser: Parser
+) -> IngestResult:
+    """One page in its own transaction; refused, it is kept as a failed capture with the
+    database's reason (its body too, for a later reparse), or, refused even so, lost."""
+    try:
+        return _store_batch(session, [item], crawl_run_id, parser)[0]
+    except Exception as error:
+        reason = f"database refused the page: {_one_line(error)}"
+    failed = PreparedPage(item.page, ParseOutcome(error=reason), item.body_hash, item.article_id)
+    try:
+        return _store_batch(session, [failed], crawl_run_id, parser)[0]
+    except (StatementError, ValueError, OverflowError) as error:
+        if isinstance(error, (OperationalError, InterfaceError)):
+            raise  # the database itself (gone, locked), not this page
+        # Not even the capture row goes in (its URL or time): the caller names the page as lost.
+        reason = f"{reason}; not even as a failed capture: {_one_line(error)}"
+        return IngestResult(OUTCOME_LOST, None, item.article_id, error=reason)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(getattr(error, "orig", None) or error).split())
+    return text[:300] or type(error).__name__
+
+
+def _is_retried(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in _RETRIED_SQLSTATES
+
+
+def _expire_written(session: Session) -> None:
+    """Objects of the kinds ingest writes, held by the session, reload on next use: the batch
+    wrote their rows underneath the ORM."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, (Article, Version, Capture, CrawlRun)):
+            session.expire(instance)
+
+
+def _article_id_of(page: FetchedPage) -> str | None:
+    """The article a capture is filed under: the one asked for, else the one its URL names."""
+    asked = _upper(page.article_id)
+    if asked and ARTICLE_ID_RE.fullmatch(asked):
+        return asked
+    return _upper(article_id_from_url(page.url))
+
+
+def _article_id_in_path(url: str | None) -> str | None:
+    """The article a URL's path and query name in any Newsis form, whatever its host (the
+    crawl may fetch from a mirror of the site, such as the local one)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return None
+    return _upper(article_id_from_url(urlunsplit(("https", WEB_HOST, parts.path, parts.query, ""))))
+
+
+def _upper(article_id: str | None) -> str | None:
+    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
+    return article_id.upper() if article_id else None
+
+
+_COUNT_COLUMNS = {
+    OUTCOME_NEW_ARTICLE: CrawlRun.new_article_count,
+    OUTCOME_NEW_VERSION: CrawlRun.new_version_count,
+    OUTCOME_UNCHANGED: CrawlRun.unchanged_count,
+    OUTCOME_NOT_MODIFIED: CrawlRun.not_modified_count,
+    OUTCOME_FAILED: CrawlRun.failed_count,
+    OUTCOME_DUPLICATE: CrawlRun.duplicate_count,
+}
+
+
+def _fill_counts(session: Session, run: CrawlRun) -> None:
+    """Set a run's counts from its captures: what was really kept, whoever ingested it."""
+    rows = session.execute(
+        select(
+            Capture.outcome,
+            func.count(),
+            func.count(Capture.missing_fields),
+        )
+        .where(Capture.crawl_run_id == run.crawl_run_id)
+        .group_by(Capture.outcome)
+    ).all()
+    by_outcome = {outcome: count for outcome, count, _ in rows}
+    for outcome, column in _COUNT_COLUMNS.items():
+        if outcome != OUTCOME_DUPLICATE:
+            setattr(run, column.key, by_outcome.get(outcome, 0))
+    run.missing_field_count = sum(missing for _, _, missing in rows)
+
+
+# --- crawl runs --------------------------------------------------------------------------------
+
+
+def start_run(session: Session, *, kind: str = "crawl", note: str | None = None) -> int:
+    """Open a crawl run (committed) and return its id for the captures it makes."""
+    run = CrawlRun(kind=kind, started_at=datetime.now(UTC), outcome="running", note=note)
+    for column in _COUNT_COLUMNS.values():
+        setattr(run, column.key, 0)
+    run.missing_field_count = 0
+    session.add(run)
+    session.commit()
+    return run.crawl_run_id
+
+
+def finish_run(
+    session: Session, crawl_run_id: int, *, outcome: str = "finished", note: str | None = None
+) -> CrawlRun:
+    """Close a crawl run (committed), with its counts taken from its captures.
+
+    Until then a running run shows only its duplicate count.
+    """
+    run = session.get(CrawlRun, crawl_run_id, populate_existing=True)
+    if run is None:
+        raise KeyError(f"no crawl run {crawl_run_id}")
+    _fill_counts(session, run)
+    run.finished_at = datetime.now(UTC)
+    run.outcome = outcome
+    if note is not None:
+        run.note = note
+    session.commit()
+    return run

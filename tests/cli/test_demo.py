@@ -1,0 +1,150 @@
+"""`newsarchive demo`: two crawls of the local site, edits caught as versions, history and diff."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.commands.demo import DEMO_APPLICATION_ID
+from tests.support.crawl_support import rows, scalar
+
+ROOT = Path(__file__).resolve().parents[2]
+# A guard against a hung demo, not a timing assertion.
+DEMO_TIMEOUT = 600
+_CHANGE_RE = re.compile(
+    r"^  (NIS[XI]\d{8}_\d{10})  (headline edited|paragraph edited|caption edited|"
+    r"photo \?rnd= stamp only)\s+-> (\w+), (\d+) versions?$",
+    re.MULTILINE,
+)
+_COUNTS_RE = re.compile(r"The archive holds (\d+) articles, (\d+) versions, (\d+) captures\.")
+
+
+def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", "demo", *args],
+        capture_output=True, text=True, timeout=DEMO_TIMEOUT, check=False, cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    # A space in the path: the demo's suggested commands must quote it.
+    db_path = tmp_path_factory.mktemp("demo archive") / "demo.sqlite3"
+    result = run_demo("--db", str(db_path))
+    return db_path, result
+
+
+def changes(output: str) -> dict[str, tuple[str, str, int]]:
+    """The demo's per-article report: change -> (article id, capture outcome, versions)."""
+    return {
+        change: (article_id, outcome, int(versions))
+        for article_id, change, outcome, versions in _CHANGE_RE.findall(output)
+    }
+
+
+def test_demo_exits_zero(demo) -> None:
+    _, result = demo
+    assert result.returncode == 0, result.stderr
+
+
+def test_demo_shows_edits_as_second_versions_and_rnd_bump_as_none(demo) -> None:
+    _, result = demo
+    found = changes(result.stdout)
+    assert set(found) == {
+        "headline edited", "paragraph edited", "caption edited", "photo ?rnd= stamp only",
+    }
+    for edit in ("headline edited", "paragraph edited", "caption edited"):
+        assert found[edit][1:] == ("new_version", 2)
+    assert found["photo ?rnd= stamp only"][1:] == ("unchanged", 1)
+
+
+def test_demo_history_lists_two_versions_of_the_edited_article(demo) -> None:
+    _, result = demo
+    article_id = changes(result.stdout)["headline edited"][0]
+    history = result.stdout.split(f"History of {article_id}:", 1)[1].split("What changed", 1)[0]
+    assert re.search(r"^\s+v?1\b", history, re.MULTILINE), history
+    assert re.search(r"^\s+v?2\b", history, re.MULTILINE), history
+    assert "(종합2보)" in history
+
+
+def test_demo_diff_shows_the_headline_change(demo) -> None:
+    _, result = demo
+    article_id = changes(result.stdout)["headline edited"][0]
+    diff = result.stdout.split(f"What changed in {article_id}:", 1)[1].split("Done in", 1)[0]
+    removed = [line for line in diff.splitlines() if re.match(r"^\s*-(?!--)", line)]
+    added = [line for line in diff.splitlines() if re.match(r"^\s*\+(?!\+\+)", line)]
+    assert removed and added, diff
+    assert any("(종합2보)" in line for line in added)
+    assert not any("(종합2보)" in line for line in removed)
+
+
+def test_demo_database_holds_what_the_demo_says(demo) -> None:
+    db_path, result = demo
+    articles, versions, captures = map(int, _COUNTS_RE.search(result.stdout).groups())
+    assert scalar(db_path, "SELECT count(*) FROM articles") == articles
+    assert scalar(db_path, "SELECT count(*) FROM versions") == versions
+    assert scalar(db_path, "SELECT count(*) FROM captures") == captures
+    # Three edits: three articles with two versions, every other article with one.
+    assert versions == articles + 3
+    for article_id, _, count in changes(result.stdout).values():
+        query = "SELECT count(*) FROM versions WHERE article_id = ?"
+        assert scalar(db_path, query, (article_id,)) == count
+    headline_id = changes(result.stdout)["headline edited"][0]
+    headlines = rows(
+        db_path,
+        "SELECT headline FROM versions WHERE article_id = ? ORDER BY version_no",
+        (headline_id,),
+    )
+    assert not headlines[0][0].endswith("(종합2보)")
+    assert headlines[1][0].endswith("(종합2보)")
+
+
+def test_every_command_the_demo_suggests_runs(demo) -> None:
+    _, result = demo
+    suggested = result.stdout.split("Try next:", 1)[1]
+    commands = [
+        shlex.split(line.split(">", 1)[0])  # `export … > articles.jsonl`: stdout is kept here
+        for line in suggested.splitlines()
+        if line.strip().startswith("newsarchive ")
+    ]
+    assert {command[1] for command in commands} == {"history", "show", "diff", "search", "export"}
+    for command in commands:
+        run = subprocess.run(
+            [sys.executable, "-m", "crawler", *command[1:]],
+            capture_output=True, text=True, timeout=DEMO_TIMEOUT, check=False, cwd=ROOT,
+        )
+        assert run.returncode == 0, (command, run.stderr)
+        assert run.stdout.strip(), command
+
+
+def test_demo_refuses_to_overwrite_a_file_that_is_not_a_demo(tmp_path: Path) -> None:
+    precious = tmp_path / "mine.sqlite3"
+    with sqlite3.connect(precious) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+        connection.execute("INSERT INTO notes VALUES ('keep me')")
+    connection.close()
+    before = precious.read_bytes()
+    result = run_demo("--db", str(precious))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "not a demo database" in result.stderr and "--fresh" in result.stderr
+    assert precious.read_bytes() == before
+
+
+def test_demo_replaces_its_own_earlier_file(tmp_path: Path) -> None:
+    db_path = tmp_path / "demo.sqlite3"
+    with sqlite3.connect(db_path) as connection:
+        connection.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+        connection.execute("CREATE TABLE leftover (x INTEGER)")
+    connection.close()
+    result = run_demo("--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    tables = {row[0] for row in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "leftover" not in tables
+    assert "versions" in tables

@@ -1,8 +1,0 @@
-"""Where tests find the repository and the reference Newsis example pages kept inside it."""
-
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# The pages of RECORD.md with their exact records, copied into the repository: a clone has
-# nothing beside it.
-NEWSIS_EXAMPLES = REPO_ROOT / "tests" / "fixtures" / "newsis" / "examples"

@@ -1,0 +1,1 @@
+"""What the tests share: pages, archives, crawls, corpora; no tests here."""
