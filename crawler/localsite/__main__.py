@@ -6,11 +6,13 @@ import argparse
 import signal
 import sys
 import threading
+from datetime import datetime
 
-from crawler.localsite.server import NewsisSite
+from crawler.localsite.newsroom import GONE_ANSWERS
+from crawler.localsite.server import CLOCKS, NewsisSite
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crawler.localsite", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -19,17 +21,69 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-hour", type=float, default=12.0, help="new articles per hour of site clock"
     )
+    parser.add_argument(
+        "--now",
+        nargs="?",
+        const="real",
+        metavar="ISO_TIME",
+        help="the site's now: an ISO time (2024-11-15T09:00:00+09:00), or alone for the real "
+        "current time on the real clock (default: 2024-11-15 09:00 KST)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        help="fixed: time moves only by POST /_control/advance (default); real: it follows "
+        "the wall clock too, new articles appearing as time passes",
+    )
+    parser.add_argument(
+        "--aged",
+        type=int,
+        help="articles published 8 to 120 days before now (default: none on the fixed clock, "
+        "a tenth of --articles on the real one)",
+    )
+    parser.add_argument(
+        "--sitemap-only",
+        type=int,
+        default=0,
+        help="articles listed only in the sitemaps, in no feed or list page",
+    )
+    parser.add_argument(
+        "--gone",
+        choices=GONE_ANSWERS,
+        default="newsis",
+        help="how deleted articles answer (newsis: 302 to /error/, older design 200)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.articles < 1:
         parser.error("--articles must be at least 1")
+    now, clock = None, args.clock or "fixed"
+    if args.now == "real":
+        clock = args.clock or "real"
+    elif args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            parser.error(f"--now: not an ISO time: {args.now!r}")
+        if now.tzinfo is None:
+            parser.error("--now needs a UTC offset, e.g. 2024-11-15T09:00:00+09:00")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with NewsisSite(
         seed=args.seed,
         articles=args.articles,
+        now=now,
         per_hour=args.per_hour,
         host=args.host,
         port=args.port,
+        clock=clock,
+        aged=args.aged,
+        sitemap_only=args.sitemap_only,
+        gone=args.gone,
     ) as site:
         # The first line is the base URL, for a parent process to read.
         print(site.base_url, flush=True)

@@ -7,19 +7,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from crawler.localsite.model import (
-    ALL_SECTIONS,
     CURRENT_DESIGN_SINCE,
     FULLWIDTH_BRACKETS_BEFORE,
     KST,
     PHOTO_SECTION,
-    SECTION_BY_CID,
     SECTIONS,
     SERIAL_EPOCH,
     SERIAL_RESET_AT,
     Photo,
     Reporter,
     SiteArticle,
-    expected_record,
 )
 from crawler.localsite.wording import (
     AGENCIES,
@@ -40,24 +37,8 @@ from crawler.localsite.wording import (
     _rng,
 )
 
-# crawler/localsite/server.py imports these names from here (some now live in model and wording).
-__all__ = [
-    "ALL_SECTIONS",
-    "KST",
-    "PHOTO_ACTIONS",
-    "PLACES",
-    "SECTION_BY_CID",
-    "IdAllocator",
-    "SiteArticle",
-    "_paragraph",
-    "_rng",
-    "article_kind",
-    "expected_record",
-    "generate_articles",
-    "make_article",
-    "older_publish_time",
-    "publish_gap",
-]
+# Aged articles (generate_articles): published this many days before the site's now.
+AGED_FROM_DAYS, AGED_TO_DAYS = 8, 120
 
 
 class IdAllocator:
@@ -151,6 +132,13 @@ def _photo(
     return replace(photo, agency=rng.choice(AGENCIES), restricted=rng.random() < 0.3)
 
 
+def _modified_at(rng: random.Random, published_at: datetime, now: datetime) -> datetime | None:
+    if rng.random() >= 0.35:
+        return None
+    modified_at = published_at + timedelta(minutes=rng.randint(1, 90), seconds=rng.randint(0, 59))
+    return None if modified_at > now else modified_at
+
+
 def make_article(
     seed: int, index: int, published_at: datetime, kind: str, allocator: IdAllocator, now: datetime
 ) -> SiteArticle:
@@ -161,35 +149,47 @@ def make_article(
     rng = _rng(seed, "article", index)
     topic = rng.choice(TOPICS)
     design = "older" if kind == "older" else "current"
-    fullwidth = published_at < FULLWIDTH_BRACKETS_BEFORE
     style = rng.randrange(1_000_000)
     published_at = published_at.replace(microsecond=0)
-    modified_at = None
-    if rng.random() < 0.35:
-        modified_at = published_at + timedelta(
-            minutes=rng.randint(1, 90), seconds=rng.randint(0, 59)
-        )
-        if modified_at > now:
-            modified_at = None
+    modified_at = _modified_at(rng, published_at, now)
     if kind == "photo":
         article_id = allocator.allocate("NISI", published_at)
         photo = _photo(rng, allocator, published_at, topic, False, design, kind="staff")
-        photo = replace(photo, image_id=article_id)
-        headline = f"{topic} {rng.choice(HEADLINE_ENDS)}"
         return SiteArticle(
             article_id=article_id,
             section=PHOTO_SECTION,
             design=design,
-            headline=headline,
+            headline=f"{topic} {rng.choice(HEADLINE_ENDS)}",
             subheadlines=(),
             places=(),
             reporters=(),
-            photos=(photo,),
+            photos=(replace(photo, image_id=article_id),),
             body=(),
             published_at=published_at,
             modified_at=modified_at,
             style=style,
         )
+    article = _text_article(rng, allocator, topic, design, published_at)
+    return replace(article, modified_at=modified_at, style=style)
+
+
+def _headline(rng: random.Random, topic: str) -> str:
+    ending, who, what = (
+        rng.choice(HEADLINE_ENDS),
+        rng.choice(SUBJECTS)[:-1],
+        rng.choice(OBJECTS)[:-1],
+    )
+    headline = f"{topic} {ending}…{who} {what}"
+    tag = rng.random()
+    if tag < 0.12:
+        return rng.choice(HEADLINE_TAGS) + headline
+    return headline + "(종합)" if tag < 0.18 else headline
+
+
+def _text_article(
+    rng: random.Random, allocator: IdAllocator, topic: str, design: str, published_at: datetime
+) -> SiteArticle:
+    fullwidth = published_at < FULLWIDTH_BRACKETS_BEFORE
     if design == "older":
         section = rng.choice([section for section in SECTIONS if section.old_path])
     else:
@@ -203,17 +203,7 @@ def make_article(
     else:
         places = (rng.choice(PLACES[:3]) if rng.random() < 0.8 else rng.choice(PLACES),)
     reporters = () if rng.random() < 0.06 else _reporters(rng, foreign)
-    ending, who, what = (
-        rng.choice(HEADLINE_ENDS),
-        rng.choice(SUBJECTS)[:-1],
-        rng.choice(OBJECTS)[:-1],
-    )
-    headline = f"{topic} {ending}…{who} {what}"
-    tag = rng.random()
-    if tag < 0.12:
-        headline = rng.choice(HEADLINE_TAGS) + headline
-    elif tag < 0.18:
-        headline += "(종합)"
+    headline = _headline(rng, topic)
     subheadlines: tuple[str, ...] = ()
     if design == "current" and rng.random() < 0.5:
         subheadlines = tuple(
@@ -245,9 +235,7 @@ def make_article(
         photos=tuple(photos),
         body=body,
         published_at=published_at,
-        modified_at=modified_at,
         closing_email=closing_email,
-        style=style,
     )
 
 
@@ -271,21 +259,36 @@ def older_publish_time(seed: int, index: int) -> datetime:
     return start + timedelta(seconds=rng.randrange(span))
 
 
+def aged_publish_time(seed: int, index: int, now: datetime) -> datetime:
+    """A time 8 to 120 days before `now`: old enough that a revisit is an edit to an old article."""
+    rng = _rng(seed, "aged", index)
+    return now - timedelta(seconds=rng.randrange(AGED_FROM_DAYS * 86400, AGED_TO_DAYS * 86400))
+
+
 def generate_articles(
     seed: int,
     count: int,
     now: datetime,
     per_hour: float = 12.0,
     allocator: IdAllocator | None = None,
+    aged: int = 0,
 ) -> list[SiteArticle]:
-    """`count` articles published before `now`, oldest first, the same for the same arguments."""
+    """`count` articles published before `now`, oldest first, the same for the same arguments.
+
+    Most are `per_hour` apart up to `now`; about 15% are in the older design (2015-2022); `aged`
+    of the others were published weeks before `now` instead.
+    """
     allocator = allocator or IdAllocator()
     kinds = [article_kind(seed, index) for index in range(count)]
+    newer = [index for index in range(count) if kinds[index] != "older"]
+    aged_indices = set(_rng(seed, "aged").sample(newer, min(aged, len(newer))))
     times: list[datetime] = [now] * count
     moment = now
     for index in reversed(range(count)):
         if kinds[index] == "older":
             times[index] = older_publish_time(seed, index)
+        elif index in aged_indices:
+            times[index] = aged_publish_time(seed, index, now)
         else:
             moment -= publish_gap(seed, index, per_hour)
             times[index] = moment

@@ -160,6 +160,8 @@ class SiteArticle:
     published_at: datetime
     modified_at: datetime | None = None
     deleted: bool = False
+    gone: str | None = None  # how this deleted article answers, when not the site's way
+    sitemap_only: bool = False  # listed in the sitemaps, in no feed and no list page
     closing_email: str | None = None  # the ◎공감언론 뉴시스 line's address
     style: int = 0  # picks the page's renderings (time labels, spacing, markup) deterministically
     version: int = 1
@@ -199,6 +201,10 @@ class SiteArticle:
         elif not space:
             prefix += " "
         return prefix
+
+    def lead_text(self) -> str:
+        """The first paragraph as the page shows it, the lead prefix included."""
+        return self.lead_prefix() + (self.body[0] if self.body else "")
 
     def byline(self) -> str:
         """`이현주 기자` as in RSS dc:creator."""

@@ -1,4 +1,7 @@
-"""The local Newsis-like site: determinism, page shapes, lists, feeds, clock, edits, faults."""
+"""The local Newsis-like site: determinism, page shapes, lists, feeds, faults, command line.
+
+The newsroom's changes (edits, touches, deletions, sitemaps, the clock): test_site_changes.py.
+"""
 
 from __future__ import annotations
 
@@ -8,59 +11,26 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from crawler.localsite.articles import generate_articles
+from crawler.localsite.model import KST
 from crawler.localsite.server import FEEDS, NewsisSite
 from storage.record import ArticleRecord
+from tests.support.site_http import control, fetch, first, list_ids
 
 REPO = Path(__file__).resolve().parents[2]
-VIEW_LINK_RE = re.compile(r'href="/view/(NIS[XI]\d{8}_\d{10})"')
-
-
-def fetch(
-    site: NewsisSite,
-    path: str,
-    method: str = "GET",
-    headers: dict | None = None,
-    body: bytes | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    """One request, redirects not followed."""
-    connection = http.client.HTTPConnection(site.host, site.port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
-def control(site: NewsisSite, action: str, payload: dict | None = None) -> dict:
-    method = "GET" if payload is None else "POST"
-    body = None if payload is None else json.dumps(payload).encode()
-    status, _, answer = fetch(
-        site, f"/_control/{action}", method, {"Content-Type": "application/json"}, body
-    )
-    assert status == 200, answer
-    return json.loads(answer)
-
-
-def list_ids(page: bytes) -> list[str]:
-    items = page.split(b'<ul class="articleList2">', 1)[1].split(b"</ul>", 1)[0].decode()
-    return list(dict.fromkeys(VIEW_LINK_RE.findall(items)))
 
 
 @pytest.fixture(scope="module")
 def site():
     with NewsisSite(seed=7, articles=120) as running:
         yield running
-
-
-def first(site: NewsisSite, predicate) -> str:
-    return next(a.article_id for a in site.live_articles() if predicate(a))
 
 
 def test_same_seed_gives_the_same_site_and_another_seed_another():
@@ -199,19 +169,6 @@ def test_article_answers_304_to_its_etag_and_to_if_modified_since(site):
     assert status == 200
 
 
-def test_edited_article_no_longer_answers_304_to_the_old_validators():
-    with NewsisSite(seed=2, articles=30) as site:
-        article_id = first(site, lambda a: not a.is_photo_item)
-        _, headers, _ = fetch(site, f"/view/{article_id}")
-        site.advance(10)
-        site.edit_article(article_id, "headline")
-        assert (
-            fetch(site, f"/view/{article_id}", headers={"If-None-Match": headers["ETag"]})[0] == 200
-        )
-        modified_since = {"If-Modified-Since": headers["Last-Modified"]}
-        assert fetch(site, f"/view/{article_id}", headers=modified_since)[0] == 200
-
-
 @pytest.mark.parametrize(
     "old_form",
     [
@@ -234,62 +191,6 @@ def test_unknown_article_redirects_to_the_error_page_served_with_200(site):
     assert status == 302 and urlsplit(headers["Location"]).path == "/error/"
     status, _, page = fetch(site, "/error/")
     assert status == 200 and b"GISA FILE NOT EXISTS" in page
-
-
-def test_deleted_articles_redirect_to_error_or_show_gisa_file_not_exists():
-    with NewsisSite(seed=2, articles=60) as site:
-        current = first(site, lambda a: a.design == "current")
-        older = first(site, lambda a: a.design == "older")
-        site.delete_article(current)
-        control(site, "delete", {"article_id": older})
-        status, headers, _ = fetch(site, f"/view/{current}")
-        assert status == 302 and headers["Location"].endswith("/error/")
-        status, _, page = fetch(site, f"/view/{older}")
-        assert status == 200 and b"GISA FILE NOT EXISTS" in page
-        _, _, listing = fetch(site, "/realnews/?page=1")
-        assert current not in list_ids(listing)
-
-
-def test_advancing_the_clock_publishes_new_articles_at_the_top_of_lists_and_feeds():
-    with NewsisSite(seed=2, articles=30, per_hour=12) as site:
-        new = site.advance(120)
-        assert len(new) >= 10
-        assert [a.article_id for a in site.live_articles()][: len(new)] == list(reversed(new))
-        _, _, listing = fetch(site, "/realnews/?page=1")
-        assert list_ids(listing)[0] == new[-1]
-        assert all(site.article(i).published_at <= site.now for i in new)
-        assert all(site.article(i).design == "current" for i in new)
-
-
-@pytest.mark.parametrize("what", ["headline", "paragraph", "caption"])
-def test_edit_changes_the_content_and_sets_a_new_modified_time(what):
-    with NewsisSite(seed=2, articles=60) as site:
-        article_id = first(
-            site, lambda a: a.design == "current" and a.photos and not a.is_photo_item
-        )
-        before_record, before_page = site.expected_record(article_id), site.page(article_id)
-        site.advance(30)
-        site.edit_article(article_id, what)
-        after = site.expected_record(article_id)
-        assert after["modified_at"] == site.now.isoformat()
-        changed = {key for key in after if after[key] != before_record[key]}
-        field = {"headline": "headline", "paragraph": "body", "caption": "captions"}[what]
-        assert changed == {"modified_at", field}
-        page = fetch(site, f"/view/{article_id}")[2]
-        assert page != before_page
-        assert site.now.strftime("%H:%M:%S").encode() in page
-
-
-def test_photo_rnd_bump_changes_only_the_image_query():
-    with NewsisSite(seed=2, articles=60) as site:
-        article_id = first(site, lambda a: len(a.photos) >= 1 and not a.is_photo_item)
-        record, page = site.expected_record(article_id), site.page(article_id)
-        site.advance(5)
-        control(site, "bump_photo_rnd", {"article_id": article_id})
-        new_page = fetch(site, f"/view/{article_id}")[2]
-        assert new_page != page
-        assert re.sub(rb"rnd=\d{14}", b"", new_page) == re.sub(rb"rnd=\d{14}", b"", page)
-        assert site.expected_record(article_id) == record
 
 
 def test_fault_rule_fires_for_its_first_requests_then_the_page_is_served():
@@ -363,48 +264,11 @@ def test_fault_rates_are_deterministic_for_a_fault_seed():
     assert first_run != statuses(12)
 
 
-def test_control_api_over_http_drives_the_site():
-    with NewsisSite(seed=2, articles=20) as site:
-        state = control(site, "state")
-        assert len(state["article_ids"]) == 20
-        advanced = control(site, "advance", {"minutes": 60})
-        assert advanced["new"] and advanced["now"] == site.now.isoformat()
-        article_id = advanced["new"][0]
-        edited = control(site, "edit", {"article_id": article_id, "what": "headline"})
-        assert edited["modified_at"] == site.now.isoformat()
-        record = control(site, f"record/{article_id}")
-        assert record == site.expected_record(article_id)
-        status, _, answer = fetch(
-            site, "/_control/edit", "POST", body=b'{"article_id": "NISX20000101_0000000000"}'
-        )
-        assert status == 404 and b"unknown article" in answer
-        logged = control(site, "requests")["requests"]
-        assert all(not path.startswith("/_control/") for _, path, _ in logged)
-
-
-def test_robots_and_sitemaps_list_the_site():
-    with NewsisSite(seed=2, articles=20) as site:
-        robots = fetch(site, "/robots.txt")[2].decode()
-        for rule in (
-            "Disallow: /common/",
-            "Disallow: /search/",
-            "Disallow: /ar_detail/",
-            "Sitemap: ",
-        ):
-            assert rule in robots
-        sitemap = ET.fromstring(fetch(site, "/sitemap.xml")[2])
-        locs = [
-            loc.text for loc in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
-        ]
-        assert len(locs) == 20
-        news = fetch(site, "/newsis_news_google.xml")[2]
-        assert b"<news:publication_date>" in news
-
-
-def test_command_line_serves_the_site_and_prints_its_base_url():
+@contextmanager
+def served_by_command_line(*options: str):
+    """`python -m crawler.localsite OPTIONS` in a subprocess; yields its /_control/state."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.localsite",
-         "--port", "0", "--articles", "15", "--seed", "3"],
+        [sys.executable, "-m", "crawler.localsite", "--port", "0", *options],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -417,10 +281,32 @@ def test_command_line_serves_the_site_and_prints_its_base_url():
         connection.request("GET", "/_control/state")
         state = json.loads(connection.getresponse().read())
         connection.close()
-        assert state["article_ids"] == [
-            a.article_id for a in NewsisSite(seed=3, articles=15).live_articles()
-        ]
+        yield state
     finally:
         process.terminate()
         process.wait(timeout=30)
         process.stdout.close()
+
+
+def test_command_line_serves_the_site_and_prints_its_base_url():
+    with served_by_command_line("--articles", "15", "--seed", "3") as state:
+        assert state["clock"] == "fixed" and state["now"] == "2024-11-15T09:00:00+09:00"
+        assert state["article_ids"] == [
+            a.article_id for a in NewsisSite(seed=3, articles=15).live_articles()
+        ]
+
+
+def test_command_line_sets_the_clock_the_sitemap_only_articles_and_the_gone_answer():
+    options = ("--articles", "30", "--sitemap-only", "2", "--gone", "410", "--aged", "3")
+    start = datetime(2025, 3, 1, 12, tzinfo=KST)
+    with served_by_command_line(*options, "--now", start.isoformat(), "--clock", "real") as state:
+        assert state["clock"] == "real" and state["gone"] == "410"
+        assert start <= datetime.fromisoformat(state["now"]) < start + timedelta(minutes=1)
+        expected = NewsisSite(articles=30, now=start, sitemap_only=2, aged=3)
+        assert state["sitemap_only"] == [
+            a.article_id for a in expected.live_articles() if a.sitemap_only
+        ]
+    before = datetime.now(KST).replace(microsecond=0)
+    with served_by_command_line("--articles", "10", "--now") as state:
+        assert state["clock"] == "real"
+        assert before <= datetime.fromisoformat(state["now"]) <= datetime.now(KST)
