@@ -13,27 +13,24 @@ from sqlalchemy.orm import Session
 from crawler.publishers.newsis.urls import canonical_article_url
 from storage.bodies.store import load_bodies
 from storage.bulk_writes import insert_versions, update_rows
-from storage.models import (
-    OUTCOME_FAILED,
-    OUTCOME_NEW_ARTICLE,
-    OUTCOME_NEW_VERSION,
-    OUTCOME_NOT_MODIFIED,
-    OUTCOME_UNCHANGED,
-    Article,
-    Capture,
-    Version,
-)
+from storage.models import Article, Capture, Version
 from storage.parsing import (
     ParseOutcome,
     Parser,
     missing_fields,
     parse_capture,
     parse_page,
-    record_columns,
     wrong_article,
 )
 from storage.record import CONTENT_FIELDS, ArticleRecord
-from storage.revisits import next_check_at
+from storage.versioning import (
+    Current,
+    Outcome,
+    Sighting,
+    article_after,
+    new_version_columns,
+    outcome_of,
+)
 
 
 @dataclass(slots=True)
@@ -63,82 +60,54 @@ class Chain:
 def derive_chain(
     article_id: str, facts: Sequence[CaptureFacts], parsed: Sequence[ParseOutcome]
 ) -> Chain:
-    """Replay ingest over captures sorted by time: the versions they make, with their times."""
+    """Replay the versioning rule over captures sorted by time: the versions they make."""
     chain = Chain()
-    article: dict[str, Any] | None = None
     last_record: ArticleRecord | None = None
     last_hash: str | None = None
-    for fact, outcome in zip(facts, parsed, strict=True):
-        record = outcome.record
+    for fact, parse in zip(facts, parsed, strict=True):
+        parsed, error = parse.record, parse.error
         # Computed once: each access hashes the record's JSON form. An article's captures mostly
         # parse to equal records, and comparing two costs a fifteenth of hashing one.
-        if record is not None and record != last_record:
-            last_record, last_hash = record, record.content_hash
-        content_hash = last_hash if record is not None else None
-        capture_fields = {
-            "parse_error": outcome.error,
-            "parser_version": record.parser_version if record else None,
-            "content_hash": content_hash,
-            "missing_fields": (",".join(missing_fields(record)) or None) if record else None,
-            "outcome": OUTCOME_FAILED,
-        }
-        if record is not None and record.article_id != article_id:
-            # The page turned out to be another article: it belongs to that one's chain.
-            capture_fields["outcome"] = OUTCOME_FAILED
-            capture_fields["parse_error"] = wrong_article(record.article_id, article_id)
-        elif fact.fetch_error:
-            pass
-        elif record is None and fact.status == 304:
-            capture_fields["outcome"] = OUTCOME_NOT_MODIFIED
-            if chain.versions:
-                chain.versions[-1]["last_capture_id"] = fact.capture_id
-                chain.versions[-1]["last_seen_at"] = fact.fetched_at
-        elif record is not None:
-            last = chain.versions[-1] if chain.versions else None
-            if last is not None and last["content_hash"] == content_hash:
-                last["last_capture_id"] = fact.capture_id
-                last["last_seen_at"] = fact.fetched_at
-                capture_fields["outcome"] = OUTCOME_UNCHANGED
-            else:
-                chain.versions.append(
-                    {
-                        "version_no": len(chain.versions) + 1,
-                        "first_capture_id": fact.capture_id,
-                        "last_capture_id": fact.capture_id,
-                        "first_seen_at": fact.fetched_at,
-                        "last_seen_at": fact.fetched_at,
-                        **record_columns(record),
-                    }
-                )
-                capture_fields["outcome"] = (
-                    OUTCOME_NEW_ARTICLE if last is None else OUTCOME_NEW_VERSION
-                )
-        chain.captures[fact.capture_id] = capture_fields
-        if chain.versions and article is None:
-            article = {
-                "article_id": article_id,
-                "url": canonical_article_url(article_id),
-                "first_seen_at": fact.fetched_at,
-                "last_checked_at": fact.fetched_at,
-                "etag": None,
-                "last_modified": None,
-            }
-        if article is not None:
-            article["last_checked_at"] = max(article["last_checked_at"], fact.fetched_at)
-            if record is not None:
-                article["section"] = record.section
-                article["published_at"] = record.published_at
-            if capture_fields["outcome"] != OUTCOME_FAILED:
-                article["etag"] = fact.etag or article["etag"]
-                article["last_modified"] = fact.last_modified or article["last_modified"]
-    if article is not None:
-        current = chain.versions[-1]
-        article["current_version_no"] = current["version_no"]
-        article["last_changed_at"] = current["first_seen_at"]
-        article["next_check_at"] = next_check_at(
-            article["published_at"], article["last_checked_at"]
+        if parsed is not None and parsed != last_record:
+            last_record, last_hash = parsed, parsed.content_hash
+        content_hash = last_hash if parsed is not None else None
+        record = parsed
+        if parsed is not None and parsed.article_id != article_id:
+            # The page turned out to be another article: it belongs to that one's chain (its
+            # parse fields are kept on the capture).
+            record, error = None, wrong_article(parsed.article_id, article_id)
+        sighting = Sighting(
+            fact.fetched_at,
+            fact.status,
+            fact.fetch_error,
+            fact.etag,
+            fact.last_modified,
+            record,
+            content_hash if record is not None else None,
         )
-        chain.article = article
+        last = chain.versions[-1] if chain.versions else None
+        current = None
+        if last is not None:
+            current = Current(last["version_no"], last["content_hash"], last["last_seen_at"])
+        outcome = outcome_of(sighting, current)
+        assert outcome is not Outcome.OUT_OF_ORDER, "captures are replayed in time order"
+        if outcome.adds_version:
+            version = new_version_columns(sighting, len(chain.versions) + 1)
+            chain.versions.append(
+                {"first_capture_id": fact.capture_id, "last_capture_id": fact.capture_id, **version}
+            )
+        elif last is not None and outcome in (Outcome.UNCHANGED, Outcome.NOT_MODIFIED):
+            last["last_capture_id"] = fact.capture_id
+            last["last_seen_at"] = fact.fetched_at
+        url = canonical_article_url(article_id) if outcome is Outcome.NEW_ARTICLE else None
+        chain.article = article_after(chain.article, sighting, outcome, url)
+        chain.captures[fact.capture_id] = {
+            "parse_error": error,
+            "parser_version": parsed.parser_version if parsed else None,
+            "content_hash": content_hash,
+            "missing_fields": (",".join(missing_fields(parsed)) or None) if parsed else None,
+            "outcome": outcome.value,
+        }
     return chain
 
 
