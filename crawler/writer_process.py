@@ -299,7 +299,7 @@ def _store_batch(
     sessions: Any, batch: list[_Page], after_commit: AfterCommit | None
 ) -> list[tuple[int, Stored]]:
     """Ingest pages of one crawl run in one transaction; their numbers with what became of them."""
-    from storage.ingest.pages import ingest_many
+    from crawler.archiving import ingest_many
 
     pages = [page for _, page, _, _ in batch]
     crawl_run_id = batch[0][2]

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import SOURCE
 
@@ -77,14 +76,6 @@ def utc_iso(value: datetime | None) -> str | None:
 
 
 # --- article ids ---------------------------------------------------------------------------------
-
-
-def article_id_of(text: str) -> str:
-    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
-    text = text.strip()
-    if ARTICLE_ID_RE.fullmatch(text):
-        return text
-    return article_id_from_url(text) or text
 
 
 def _article(session: Session, article_id: str) -> Article:
@@ -169,15 +160,16 @@ def history(session: Session, article_id: str) -> History:
 # --- show ----------------------------------------------------------------------------------------
 
 
-def version_record(version: Version | Row) -> dict[str, Any]:
-    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`.
+def version_record(version: Version | Row, url: str) -> dict[str, Any]:
+    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`;
+    `url` is its article's (the article row's).
 
     Times go back to KST as the page showed them; seen times are the archive's own, in UTC.
     """
     return {
         "source": SOURCE,
         "article_id": version.article_id,
-        "url": canonical_article_url(version.article_id),
+        "url": url,
         "section": version.section,
         "headline": version.headline,
         "subheadlines": list(version.subheadlines),
@@ -207,7 +199,7 @@ def show(session: Session, article_id: str, version_no: int | None = None) -> di
             f"article {article_id} has no version {wanted} "
             f"(versions 1..{article.current_version_no})"
         )
-    return version_record(version)
+    return version_record(version, article.url)
 
 
 # --- diff ----------------------------------------------------------------------------------------
@@ -314,13 +306,11 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
 
 
 def _records_statement(since: datetime | None, all_versions: bool):
-    statement = select(*Version.__table__.columns)
+    statement = select(*Version.__table__.columns, Article.url)
+    joined = Article.article_id == Version.article_id
     if not all_versions:
-        statement = statement.join(
-            Article,
-            (Article.article_id == Version.article_id)
-            & (Article.current_version_no == Version.version_no),
-        )
+        joined &= Article.current_version_no == Version.version_no
+    statement = statement.join(Article, joined)
     if since is not None:
         statement = statement.where(Version.first_seen_at >= since)
     return statement
@@ -333,7 +323,7 @@ def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
         Version.article_id == article_id
     )
     row = session.execute(statement).first()
-    return None if row is None else version_record(row)
+    return None if row is None else version_record(row, row.url)
 
 
 def count_records(
@@ -370,7 +360,7 @@ def iter_records(
     # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
     # yield_per streams (a server-side cursor on PostgreSQL).
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
-        yield version_record(row)
+        yield version_record(row, row.url)
 
 
 # --- stats ---------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import canonical_article_url
 from storage.bodies.store import load_bodies
 from storage.bulk_writes import insert_versions, update_rows
 from storage.models import Article, Capture, Version
@@ -19,7 +18,6 @@ from storage.parsing import (
     Parser,
     missing_fields,
     parse_capture,
-    parse_page,
     wrong_article,
 )
 from storage.record import CONTENT_FIELDS, ArticleRecord
@@ -99,8 +97,7 @@ def derive_chain(
         elif last is not None and outcome in (Outcome.UNCHANGED, Outcome.NOT_MODIFIED):
             last["last_capture_id"] = fact.capture_id
             last["last_seen_at"] = fact.fetched_at
-        url = canonical_article_url(article_id) if outcome is Outcome.NEW_ARTICLE else None
-        chain.article = article_after(chain.article, sighting, outcome, url)
+        chain.article = article_after(chain.article, sighting, outcome)
         chain.captures[fact.capture_id] = {
             "parse_error": error,
             "parser_version": parsed.parser_version if parsed else None,
@@ -176,7 +173,7 @@ def parse_facts(parser: Parser, facts: Iterable[CaptureFacts]) -> list[ParseOutc
     ]
 
 
-def rebuild_article(session: Session, article_id: str, *, parser: Parser = parse_page) -> bool:
+def rebuild_article(session: Session, article_id: str, *, parser: Parser) -> bool:
     """Re-derive one article's versions from its stored captures (no commit). True if it changed."""
     facts = load_capture_facts(session, article_id, with_bodies=True)
     return apply_chain(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.db import make_engine, make_session_factory, sqlite_path
 from storage.models import Capture
-from storage.parsing import Parser, parse_page
+from storage.parsing import Parser
 from storage.rebuild import (
     Chain,
     attach_bodies,
@@ -117,7 +117,7 @@ def reparse(
     *,
     since: datetime | None = None,
     article_id: str | None = None,
-    parser: Parser = parse_page,
+    parser: Parser,
     workers: int | None = None,
     on_article: Callable[[str, bool], None] | None = None,
 ) -> ReparseSummary:

@@ -104,19 +104,20 @@ def new_version_columns(sighting: Sighting, version_no: int) -> dict[str, Any]:
 
 
 def article_after(
-    row: dict[str, Any] | None, sighting: Sighting, outcome: Outcome, url: str | None = None
+    row: dict[str, Any] | None, sighting: Sighting, outcome: Outcome
 ) -> dict[str, Any] | None:
     """The article row after a capture (a new dict; None while the article has no version).
 
-    A NEW_ARTICLE makes the row, at `url`. A capture older than the last check changes only
-    the version number it adds; a later one moves the check times, takes the page's section
-    and publication time, and its validators when the page was there (a 304 or a record).
+    A NEW_ARTICLE makes the row, at its record's (canonical) URL. A capture older than the last
+    check changes only the version number it adds; a later one moves the check times, takes the
+    page's section and publication time, and its validators when the page was there (a 304 or
+    a record).
     """
     if outcome is Outcome.NEW_ARTICLE:
         assert sighting.record is not None
         row = {
             "article_id": sighting.record.article_id,
-            "url": url,
+            "url": sighting.record.url,
             "first_seen_at": sighting.fetched_at,
             "last_checked_at": sighting.fetched_at,
             "current_version_no": 0,

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.commands.terminal import echo
+from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
 from storage.db import ArchiveError, open_archive, redact_url, resolve_db_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -169,3 +170,11 @@ def _where(db_url: str | None) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def article_id_of(text: str) -> str:
+    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
+    text = text.strip()
+    if ARTICLE_ID_RE.fullmatch(text):
+        return text
+    return article_id_from_url(text) or text

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crawler.commands.common import (
     LIMIT_RANGE,
     VERSION_RANGE,
+    article_id_of,
     check_time_range,
     db_option,
     fail,
@@ -101,7 +102,7 @@ def _seen(value: datetime | str | None) -> str:
 
 def _lookup(session: Session, article: str, action):
     try:
-        return action(session, queries.article_id_of(article))
+        return action(session, article_id_of(article))
     except queries.NotFound as error:
         fail(str(error))
 

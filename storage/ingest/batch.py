@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import canonical_article_url
 from storage.bodies.batch import BodyBatch, Deltas
 from storage.bulk_writes import insert_versions
 from storage.fetched_page import FetchedPage
@@ -213,11 +212,7 @@ class IngestBatch:
         self, article: _Article | None, sighting: Sighting, outcome: Outcome, capture: _Capture
     ) -> None:
         """Record what the rule made of a capture: its version, and the article row."""
-        url = None
-        if outcome is Outcome.NEW_ARTICLE:
-            assert sighting.record is not None
-            url = canonical_article_url(sighting.record.article_id)
-        row = article_after(article.row if article else None, sighting, outcome, url)
+        row = article_after(article.row if article else None, sighting, outcome)
         if row is None:
             return
         if article is None:

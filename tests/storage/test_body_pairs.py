@@ -13,17 +13,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.archiving import ingest, ingest_many, reparse
 from storage import db, export
 from storage.bodies import store as bodies
 from storage.bodies.store import body_hash_of, load_bodies
-from storage.ingest.pages import ingest, ingest_many, load_body
+from storage.ingest.pages import load_body
 from storage.models import (
     COMPRESSION_ZSTD_DELTA_PAIR,
     Body,
     Capture,
     Version,
 )
-from storage.reparse import reparse
 from tests.support.storage_fixtures import example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
