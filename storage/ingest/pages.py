@@ -17,7 +17,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session
 
 from storage.bodies.batch import Deltas
-from storage.bodies.store import body_hash_of
+from storage.bodies.codec import body_hash_of
 from storage.bodies.store import load_body as load_body  # re-exported: export and tests use it
 from storage.fetched_page import FetchedPage
 from storage.ingest.batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from crawler.localsite.server import NewsisSite
 from crawler.parsers import parse_article as parse_page
-from storage.bodies.store import body_hash_of
+from storage.bodies.codec import body_hash_of
 from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.ingest.pages import load_body
 from storage.models import Article, Body, Capture, CrawlRun, Version
