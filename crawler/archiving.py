@@ -58,6 +58,18 @@ def ingest_many(
     return pages.ingest_many(session, [filed(p) for p in fetched], crawl_run_id, parser=parser)
 
 
+def ingest_in_sessions(
+    sessions: Callable[[], Session],
+    fetched: Sequence[FetchedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> list[IngestResult]:
+    """storage.ingest.pages.store_in_sessions of the filed pages (the crawl's writer)."""
+    items = pages.prepare_pages([filed(page) for page in fetched], parser)
+    return pages.store_in_sessions(sessions, items, crawl_run_id, parser=parser)
+
+
 def ingest_batches(
     sessions: Callable[[], Session],
     batches: Iterable[Sequence[FetchedPage]],

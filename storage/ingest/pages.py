@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from storage.bodies.batch import Deltas
 from storage.bodies.codec import body_hash_of
 from storage.bodies.store import load_body as load_body  # re-exported: export and tests use it
+from storage.db import one_line
 from storage.fetched_page import FetchedPage
 from storage.ingest.batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
 from storage.models import (
@@ -181,6 +182,25 @@ def store_prepared(
     return [_store_alone(session, item, crawl_run_id, parser) for item in items]
 
 
+def store_in_sessions(
+    sessions: Callable[[], Session],
+    items: list[PreparedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser,
+) -> list[IngestResult]:
+    """`store_prepared` in a session of its own. Should even that raise (the connection lost
+    midway, the database gone), each page is tried again in a session of its own; a page that
+    still fails is named lost, with the error's line."""
+    try:
+        with sessions() as session:
+            return store_prepared(session, items, crawl_run_id, parser=parser)
+    except Exception as error:
+        if len(items) == 1:
+            return [IngestResult(OUTCOME_LOST, None, items[0].article_id, error=one_line(error))]
+    return [store_in_sessions(sessions, [item], crawl_run_id, parser=parser)[0] for item in items]
+
+
 def _store_batch(
     session: Session, items: list[PreparedPage], crawl_run_id: int | None, parser: Parser
 ) -> list[IngestResult]:
@@ -212,7 +232,7 @@ def _store_alone(
     try:
         return _store_batch(session, [item], crawl_run_id, parser)[0]
     except Exception as error:
-        reason = f"database refused the page: {_one_line(error)}"
+        reason = f"database refused the page: {one_line(error)}"
     failed = PreparedPage(item.page, ParseOutcome(error=reason), item.body_hash, item.article_id)
     try:
         return _store_batch(session, [failed], crawl_run_id, parser)[0]
@@ -220,13 +240,8 @@ def _store_alone(
         if isinstance(error, (OperationalError, InterfaceError)):
             raise  # the database itself (gone, locked), not this page
         # Not even the capture row goes in (its URL or time): the caller names the page as lost.
-        reason = f"{reason}; not even as a failed capture: {_one_line(error)}"
+        reason = f"{reason}; not even as a failed capture: {one_line(error)}"
         return IngestResult(OUTCOME_LOST, None, item.article_id, error=reason)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(getattr(error, "orig", None) or error).split())
-    return text[:300] or type(error).__name__
 
 
 def _is_retried(error: DBAPIError) -> bool:
