@@ -19,9 +19,9 @@ from pathlib import Path
 
 from bench.common import machine, write_part
 from bench.storage_corpus import Archive, Crawl, Fetch, parse_all
+from crawler.archiving import ingest_batches, ingest_many
 from crawler.writer_process import MAX_BATCH
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import ingest_batches, ingest_many
 
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "## Storage (issue 3)"

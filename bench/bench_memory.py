@@ -22,10 +22,11 @@ from bench_crawl import REPO, SECTION, SINCE, local_site
 from sqlalchemy import insert, select
 
 from bench.common import machine, write_part
+from crawler.archiving import ingest
 from crawler.publishers.newsis.urls import canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import finish_run, ingest, start_run
+from storage.ingest.pages import finish_run, start_run
 from storage.models import Article, Capture, Version
 
 GOAL = 1.2

@@ -22,12 +22,12 @@ from sqlalchemy import text
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from crawler.archiving import ingest
 from crawler.localsite import pages
 from crawler.localsite.server import NewsisSite
 from crawler.parsers import parse_article
 from storage.db import make_session_factory, open_archive, sqlite_path, upgrade
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import ingest
 from tests.support.storage_fixtures import throwaway_postgres_database
 
 SEED = 7

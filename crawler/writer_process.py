@@ -18,7 +18,6 @@ import queue
 import signal
 import threading
 import time
-import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -298,27 +297,23 @@ def _by_crawl_run(batch: list[_Page]) -> list[list[_Page]]:
 def _store_batch(
     sessions: Any, batch: list[_Page], after_commit: AfterCommit | None
 ) -> list[tuple[int, Stored]]:
-    """Ingest pages of one crawl run in one transaction; their numbers with what became of them."""
-    from storage.ingest.pages import ingest_many
+    """Ingest pages of one crawl run in one transaction (storage's fallbacks, page by page, after
+    a failure); their numbers with what became of them."""
+    from crawler.archiving import ingest_in_sessions
+    from storage.db import one_line
+    from storage.ingest.batch import OUTCOME_LOST
 
-    pages = [page for _, page, _, _ in batch]
-    crawl_run_id = batch[0][2]
-    try:
-        with sessions() as session:
-            results = ingest_many(session, pages, crawl_run_id)
-    except Exception:
-        if len(batch) == 1:
-            return [(batch[0][0], Stored(None, _one_line_error()))]
-        # One page broke the batch's transaction: store the others one by one, only it is lost.
-        return [answer for one in batch for answer in _store_batch(sessions, [one], after_commit)]
-    receipts = [receipt for _, _, _, receipt in batch if receipt is not None]
+    results = ingest_in_sessions(sessions, [page for _, page, _, _ in batch], batch[0][2])
+    receipts = [
+        receipt
+        for (_, _, _, receipt), result in zip(batch, results, strict=True)
+        if receipt is not None and result.outcome != OUTCOME_LOST
+    ]
     if after_commit is not None and receipts:
         try:
             after_commit(receipts)
-        except Exception:  # the crawl process finishes them too, once it has the answer
-            logger.warning("after-commit hook failed: %s", _one_line_error())
-    from storage.ingest.batch import OUTCOME_LOST
-
+        except Exception as error:  # the crawl process finishes them too, once it has the answer
+            logger.warning("after-commit hook failed: %s", one_line(error))
     # A page the archive refused even as a failed capture is not stored: the crawl counts it as
     # a store failure (and stops after a batch's worth in a row), as when the whole batch fails.
     outcomes = [
@@ -326,9 +321,3 @@ def _store_batch(
         for result in results
     ]
     return list(zip([number for number, _, _, _ in batch], outcomes, strict=True))
-
-
-def _one_line_error() -> str:
-    return " | ".join(
-        line.strip() for line in traceback.format_exc().strip().splitlines()[-3:] if line.strip()
-    )[:500]

@@ -316,7 +316,7 @@ def open_archive(url: str, *, for_writing: bool) -> Engine:
         state = schema_state(engine)
     except Exception as error:  # connection refused, bad credentials, not a database …
         engine.dispose()
-        raise ArchiveError(f"cannot open {redact_url(url)}: {_first_line(error)}") from error
+        raise ArchiveError(f"cannot open {redact_url(url)}: {one_line(error)}") from error
     if state == "empty" and for_writing:
         # Serialised with any other migration of this database (migrations/env.py).
         upgrade(url)
@@ -348,6 +348,8 @@ def newer_schema_message(url: str, revision: str | None) -> str:
     )
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def one_line(error: BaseException) -> str:
+    """An error as one short line for a message or a capture: the driver's own message when
+    there is one (not SQLAlchemy's statement dump), whitespace folded."""
+    text = " ".join(str(getattr(error, "orig", None) or error).split())
+    return text[:300] or type(error).__name__

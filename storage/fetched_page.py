@@ -15,11 +15,14 @@ class FetchedPage:
     headers: dict[str, str]  # only the ones that matter: ETag, Last-Modified, Content-Type
     body: bytes
     fetched_at: datetime
-    # The article id the request was made for (feed link, list link or due revisit), when known.
+    # The article the page is filed under (upper case): the one the request was made for (feed
+    # link, list link or due revisit), else the one its URL names; the crawler reads URLs.
     article_id: str | None = None
     # Why the fetch gave no usable page (timeout, reset, 5xx after retries …), when it failed.
     fetch_error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # The article the URL that answered names (a redirect's target), when it names one.
+    served_article_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.fetched_at.utcoffset() is None:

@@ -7,17 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.record import ArticleRecord
+from storage.record import ArticleRecord, ParseError
 
-# A parser: raw body, URL fetched, capture time -> record, or ParseError with `.reason`.
+# A parser: raw body, URL fetched, capture time -> record, or ParseError with `.reason`. The
+# crawler passes its publisher's (crawler.parsers.parse_article) to ingest and reparse.
 Parser = Callable[[bytes, str, datetime], ArticleRecord]
-
-
-def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
-    """The current Newsis parser (crawler.parsers.parse_article): the default for ingest/reparse."""
-    from crawler.parsers import parse_article
-
-    return parse_article(body, url, fetched_at)
 
 
 # --- parsing a capture -------------------------------------------------------------------------
@@ -54,8 +48,6 @@ def parse_capture(
         return ParseOutcome(error=f"HTTP {status}")
     if not body:
         return ParseOutcome(error="empty body")
-    from crawler.parsers import ParseError
-
     try:
         record = parser(body, url, fetched_at)
     except ParseError as error:

@@ -1,20 +1,17 @@
-"""The read path: history, show, diff, records for export, stats; returns data, prints nothing."""
+"""The read path: history, show, records for export, stats; returns data, prints nothing
+(storage.diff compares versions)."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import SOURCE
 
@@ -41,26 +38,6 @@ RECORD_FIELDS = (
 ARCHIVE_FIELDS = ("version", "first_seen_at", "last_seen_at")
 EXPORT_FIELDS = RECORD_FIELDS + ARCHIVE_FIELDS
 
-# Diff order: what a reader notices first.
-SCALAR_DIFF_FIELDS = ("headline", "section", "dateline", "published_at", "modified_at")
-LIST_DIFF_FIELDS = ("subheadlines", "reporters", "captions", "body")
-DIFF_FIELD_ORDER = (
-    "headline",
-    "subheadlines",
-    "section",
-    "dateline",
-    "published_at",
-    "modified_at",
-    "reporters",
-    "captions",
-    "body",
-)
-
-CHANGE_ADDED = "added"
-CHANGE_REMOVED = "removed"
-CHANGE_CHANGED = "changed"
-
-
 class NotFound(LookupError):
     """An article or version the archive does not hold; str() is the one line to show."""
 
@@ -79,15 +56,7 @@ def utc_iso(value: datetime | None) -> str | None:
 # --- article ids ---------------------------------------------------------------------------------
 
 
-def article_id_of(text: str) -> str:
-    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
-    text = text.strip()
-    if ARTICLE_ID_RE.fullmatch(text):
-        return text
-    return article_id_from_url(text) or text
-
-
-def _article(session: Session, article_id: str) -> Article:
+def get_article(session: Session, article_id: str) -> Article:
     article = session.get(Article, article_id)
     if article is None:
         raise NotFound(f"no article {article_id} in the archive")
@@ -139,7 +108,7 @@ class History:
 
 def history(session: Session, article_id: str) -> History:
     """The versions of an article, oldest first, with when each was first and last seen."""
-    article = _article(session, article_id)
+    article = get_article(session, article_id)
     versions = session.scalars(
         select(Version).where(Version.article_id == article_id).order_by(Version.version_no)
     ).all()
@@ -169,15 +138,16 @@ def history(session: Session, article_id: str) -> History:
 # --- show ----------------------------------------------------------------------------------------
 
 
-def version_record(version: Version | Row) -> dict[str, Any]:
-    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`.
+def version_record(version: Version | Row, url: str) -> dict[str, Any]:
+    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`;
+    `url` is its article's (the article row's).
 
     Times go back to KST as the page showed them; seen times are the archive's own, in UTC.
     """
     return {
         "source": SOURCE,
         "article_id": version.article_id,
-        "url": canonical_article_url(version.article_id),
+        "url": url,
         "section": version.section,
         "headline": version.headline,
         "subheadlines": list(version.subheadlines),
@@ -197,7 +167,7 @@ def version_record(version: Version | Row) -> dict[str, Any]:
 
 def show(session: Session, article_id: str, version_no: int | None = None) -> dict[str, Any]:
     """One version of an article as a record (the current one unless `version_no` is given)."""
-    article = _article(session, article_id)
+    article = get_article(session, article_id)
     wanted = article.current_version_no if version_no is None else version_no
     version = session.scalar(
         select(Version).where(Version.article_id == article_id, Version.version_no == wanted)
@@ -207,120 +177,18 @@ def show(session: Session, article_id: str, version_no: int | None = None) -> di
             f"article {article_id} has no version {wanted} "
             f"(versions 1..{article.current_version_no})"
         )
-    return version_record(version)
-
-
-# --- diff ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One field-level change. `index` is 1-based (in the new version; the old one if removed)."""
-
-    field: str
-    index: int | None
-    change: str  # added / removed / changed
-    old: Any
-    new: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Diff:
-    article_id: str
-    from_version: dict[str, Any]
-    to_version: dict[str, Any]
-    changes: list[Change]
-
-
-def diff(
-    session: Session, article_id: str, from_no: int | None = None, to_no: int | None = None
-) -> Diff:
-    """The changes between two versions (default: the last two; one version: none)."""
-    article = _article(session, article_id)
-    current = article.current_version_no
-    if to_no is None:
-        to_no = current if from_no is None or from_no < current else from_no + 1
-    if from_no is None:
-        from_no = max(to_no - 1, 1)
-    old = show(session, article_id, from_no)
-    new = show(session, article_id, to_no)
-    return Diff(article_id, old, new, diff_records(old, new))
-
-
-def diff_records(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Field-level changes from record `old` to record `new`; lists aligned by SequenceMatcher."""
-    changes: list[Change] = []
-    for name in DIFF_FIELD_ORDER:
-        before, after = old.get(name), new.get(name)
-        if name in LIST_DIFF_FIELDS:
-            changes.extend(_list_changes(name, list(before or []), list(after or [])))
-        elif before != after:
-            kind = (
-                CHANGE_ADDED
-                if before is None
-                else CHANGE_REMOVED
-                if after is None
-                else CHANGE_CHANGED
-            )
-            changes.append(Change(name, None, kind, before, after))
-    return changes
-
-
-def _item_key(item: Any) -> str:
-    return json.dumps(item, ensure_ascii=False, sort_keys=True)
-
-
-def _list_changes(name: str, old: list[Any], new: list[Any]) -> Iterator[Change]:
-    matcher = SequenceMatcher(
-        None, [_item_key(x) for x in old], [_item_key(x) for x in new], autojunk=False
-    )
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        # A replaced run pairs up item by item (an edited paragraph); what is left over was
-        # inserted or removed.
-        paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-        for offset in range(paired):
-            yield Change(name, j1 + offset + 1, CHANGE_CHANGED, old[i1 + offset], new[j1 + offset])
-        for i in range(i1 + paired, i2):
-            yield Change(name, i + 1, CHANGE_REMOVED, old[i], None)
-        for j in range(j1 + paired, j2):
-            yield Change(name, j + 1, CHANGE_ADDED, None, new[j])
-
-
-_WORD_RE = re.compile(r"\s+|[^\s]+")
-
-
-def word_diff(old: str, new: str) -> list[tuple[str, str]]:
-    """`old` → `new` as (op, text) runs, op in equal/removed/added, word by word."""
-    old_words, new_words = _WORD_RE.findall(old), _WORD_RE.findall(new)
-    runs: list[tuple[str, str]] = []
-    matcher = SequenceMatcher(None, old_words, new_words, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            runs.append(("equal", "".join(old_words[i1:i2])))
-            continue
-        if i2 > i1:
-            runs.append(("removed", "".join(old_words[i1:i2])))
-        if j2 > j1:
-            runs.append(("added", "".join(new_words[j1:j2])))
-    return runs
+    return version_record(version, article.url)
 
 
 # --- export --------------------------------------------------------------------------------------
 
 
 def _records_statement(since: datetime | None, all_versions: bool):
-    statement = select(*Version.__table__.columns)
+    statement = select(*Version.__table__.columns, Article.url)
+    joined = Article.article_id == Version.article_id
     if not all_versions:
-        statement = statement.join(
-            Article,
-            (Article.article_id == Version.article_id)
-            & (Article.current_version_no == Version.version_no),
-        )
+        joined &= Article.current_version_no == Version.version_no
+    statement = statement.join(Article, joined)
     if since is not None:
         statement = statement.where(Version.first_seen_at >= since)
     return statement
@@ -333,7 +201,7 @@ def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
         Version.article_id == article_id
     )
     row = session.execute(statement).first()
-    return None if row is None else version_record(row)
+    return None if row is None else version_record(row, row.url)
 
 
 def count_records(
@@ -370,7 +238,7 @@ def iter_records(
     # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
     # yield_per streams (a server-side cursor on PostgreSQL).
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
-        yield version_record(row)
+        yield version_record(row, row.url)
 
 
 # --- stats ---------------------------------------------------------------------------------------

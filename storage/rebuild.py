@@ -3,37 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import canonical_article_url
 from storage.bodies.store import load_bodies
-from storage.bulk_writes import insert_versions, update_rows
-from storage.models import (
-    OUTCOME_FAILED,
-    OUTCOME_NEW_ARTICLE,
-    OUTCOME_NEW_VERSION,
-    OUTCOME_NOT_MODIFIED,
-    OUTCOME_UNCHANGED,
-    Article,
-    Capture,
-    Version,
-)
+from storage.chain_writes import IDS_CHUNK, Chain, load_stored, plan_changes, write_changes
+from storage.models import Capture
 from storage.parsing import (
     ParseOutcome,
     Parser,
     missing_fields,
     parse_capture,
-    parse_page,
-    record_columns,
     wrong_article,
 )
-from storage.record import CONTENT_FIELDS, ArticleRecord
-from storage.revisits import next_check_at
+from storage.record import ArticleRecord
+from storage.versioning import (
+    Current,
+    Outcome,
+    Sighting,
+    article_after,
+    new_version_columns,
+    outcome_of,
+)
 
 
 @dataclass(slots=True)
@@ -51,94 +45,56 @@ class CaptureFacts:
     body: bytes | None = None
 
 
-@dataclass(slots=True)
-class Chain:
-    """An article's versions and its captures' parse fields, derived from captures in time order."""
-
-    versions: list[dict[str, Any]] = field(default_factory=list)
-    captures: dict[int, dict[str, Any]] = field(default_factory=dict)
-    article: dict[str, Any] | None = None
-
-
 def derive_chain(
     article_id: str, facts: Sequence[CaptureFacts], parsed: Sequence[ParseOutcome]
 ) -> Chain:
-    """Replay ingest over captures sorted by time: the versions they make, with their times."""
+    """Replay the versioning rule over captures sorted by time: the versions they make."""
     chain = Chain()
-    article: dict[str, Any] | None = None
     last_record: ArticleRecord | None = None
     last_hash: str | None = None
-    for fact, outcome in zip(facts, parsed, strict=True):
-        record = outcome.record
+    for fact, parse in zip(facts, parsed, strict=True):
+        parsed, error = parse.record, parse.error
         # Computed once: each access hashes the record's JSON form. An article's captures mostly
         # parse to equal records, and comparing two costs a fifteenth of hashing one.
-        if record is not None and record != last_record:
-            last_record, last_hash = record, record.content_hash
-        content_hash = last_hash if record is not None else None
-        capture_fields = {
-            "parse_error": outcome.error,
-            "parser_version": record.parser_version if record else None,
-            "content_hash": content_hash,
-            "missing_fields": (",".join(missing_fields(record)) or None) if record else None,
-            "outcome": OUTCOME_FAILED,
-        }
-        if record is not None and record.article_id != article_id:
-            # The page turned out to be another article: it belongs to that one's chain.
-            capture_fields["outcome"] = OUTCOME_FAILED
-            capture_fields["parse_error"] = wrong_article(record.article_id, article_id)
-        elif fact.fetch_error:
-            pass
-        elif record is None and fact.status == 304:
-            capture_fields["outcome"] = OUTCOME_NOT_MODIFIED
-            if chain.versions:
-                chain.versions[-1]["last_capture_id"] = fact.capture_id
-                chain.versions[-1]["last_seen_at"] = fact.fetched_at
-        elif record is not None:
-            last = chain.versions[-1] if chain.versions else None
-            if last is not None and last["content_hash"] == content_hash:
-                last["last_capture_id"] = fact.capture_id
-                last["last_seen_at"] = fact.fetched_at
-                capture_fields["outcome"] = OUTCOME_UNCHANGED
-            else:
-                chain.versions.append(
-                    {
-                        "version_no": len(chain.versions) + 1,
-                        "first_capture_id": fact.capture_id,
-                        "last_capture_id": fact.capture_id,
-                        "first_seen_at": fact.fetched_at,
-                        "last_seen_at": fact.fetched_at,
-                        **record_columns(record),
-                    }
-                )
-                capture_fields["outcome"] = (
-                    OUTCOME_NEW_ARTICLE if last is None else OUTCOME_NEW_VERSION
-                )
-        chain.captures[fact.capture_id] = capture_fields
-        if chain.versions and article is None:
-            article = {
-                "article_id": article_id,
-                "url": canonical_article_url(article_id),
-                "first_seen_at": fact.fetched_at,
-                "last_checked_at": fact.fetched_at,
-                "etag": None,
-                "last_modified": None,
-            }
-        if article is not None:
-            article["last_checked_at"] = max(article["last_checked_at"], fact.fetched_at)
-            if record is not None:
-                article["section"] = record.section
-                article["published_at"] = record.published_at
-            if capture_fields["outcome"] != OUTCOME_FAILED:
-                article["etag"] = fact.etag or article["etag"]
-                article["last_modified"] = fact.last_modified or article["last_modified"]
-    if article is not None:
-        current = chain.versions[-1]
-        article["current_version_no"] = current["version_no"]
-        article["last_changed_at"] = current["first_seen_at"]
-        article["next_check_at"] = next_check_at(
-            article["published_at"], article["last_checked_at"]
+        if parsed is not None and parsed != last_record:
+            last_record, last_hash = parsed, parsed.content_hash
+        content_hash = last_hash if parsed is not None else None
+        record = parsed
+        if parsed is not None and parsed.article_id != article_id:
+            # The page turned out to be another article: it belongs to that one's chain (its
+            # parse fields are kept on the capture).
+            record, error = None, wrong_article(parsed.article_id, article_id)
+        sighting = Sighting(
+            fact.fetched_at,
+            fact.status,
+            fact.fetch_error,
+            fact.etag,
+            fact.last_modified,
+            record,
+            content_hash if record is not None else None,
         )
-        chain.article = article
+        last = chain.versions[-1] if chain.versions else None
+        current = None
+        if last is not None:
+            current = Current(last["version_no"], last["content_hash"], last["last_seen_at"])
+        outcome = outcome_of(sighting, current)
+        assert outcome is not Outcome.OUT_OF_ORDER, "captures are replayed in time order"
+        if outcome.adds_version:
+            version = new_version_columns(sighting, len(chain.versions) + 1)
+            chain.versions.append(
+                {"first_capture_id": fact.capture_id, "last_capture_id": fact.capture_id, **version}
+            )
+        elif last is not None and outcome in (Outcome.UNCHANGED, Outcome.NOT_MODIFIED):
+            last["last_capture_id"] = fact.capture_id
+            last["last_seen_at"] = fact.fetched_at
+        chain.article = article_after(chain.article, sighting, outcome)
+        chain.captures[fact.capture_id] = {
+            "parse_error": error,
+            "parser_version": parsed.parser_version if parsed else None,
+            "content_hash": content_hash,
+            "missing_fields": (",".join(missing_fields(parsed)) or None) if parsed else None,
+            "outcome": outcome.value,
+        }
     return chain
 
 
@@ -173,10 +129,10 @@ def load_capture_facts(
 def load_batch_facts(session: Session, article_ids: Sequence[str]) -> dict[str, list[CaptureFacts]]:
     """Several articles' captures, each article's in capture-time order, one query per chunk."""
     facts: dict[str, list[CaptureFacts]] = {one_id: [] for one_id in article_ids}
-    for start in range(0, len(article_ids), _IDS_CHUNK):
+    for start in range(0, len(article_ids), IDS_CHUNK):
         rows = session.execute(
             select(Capture.article_id, *_FACT_COLUMNS)
-            .where(Capture.article_id.in_(article_ids[start : start + _IDS_CHUNK]))
+            .where(Capture.article_id.in_(article_ids[start : start + IDS_CHUNK]))
             .order_by(Capture.fetched_at, Capture.capture_id)
         )
         for one_id, *values in rows:
@@ -207,7 +163,7 @@ def parse_facts(parser: Parser, facts: Iterable[CaptureFacts]) -> list[ParseOutc
     ]
 
 
-def rebuild_article(session: Session, article_id: str, *, parser: Parser = parse_page) -> bool:
+def rebuild_article(session: Session, article_id: str, *, parser: Parser) -> bool:
     """Re-derive one article's versions from its stored captures (no commit). True if it changed."""
     facts = load_capture_facts(session, article_id, with_bodies=True)
     return apply_chain(
@@ -230,219 +186,3 @@ def apply_chain(session: Session, article_id: str, chain: Chain) -> bool:
     write_changes(session, [changes])
     session.expire_all()
     return True
-
-
-# --- stored rows, compared and written in bulk ---------------------------------------------------
-
-_captures = Capture.__table__
-_versions = Version.__table__
-_articles = Article.__table__
-# The capture columns a chain sets (the rest is what was fetched, never rewritten).
-CAPTURE_PARSE_COLUMNS = (
-    "parse_error",
-    "parser_version",
-    "content_hash",
-    "missing_fields",
-    "outcome",
-)
-# Article ids per IN (…) list: short SQL, well under SQLite's bound-parameter limit.
-_IDS_CHUNK = 200
-
-
-@dataclass(slots=True)
-class StoredArticle:
-    """An article's rows as stored: captures' parse columns in capture-time order, versions by
-    number (with version_id), the article row (None when there is none)."""
-
-    captures: dict[int, dict[str, Any]] = field(default_factory=dict)
-    versions: dict[int, dict[str, Any]] = field(default_factory=dict)
-    article: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class Changes:
-    """The writes that make one article's stored rows equal its chain."""
-
-    article_id: str
-    captures: list[dict[str, Any]] = field(default_factory=list)  # capture_id + parse columns
-    version_updates: list[dict[str, Any]] = field(default_factory=list)  # version_id + columns
-    version_inserts: list[dict[str, Any]] = field(default_factory=list)
-    version_deletes: list[int] = field(default_factory=list)  # version ids
-    article_insert: dict[str, Any] | None = None
-    article_update: dict[str, Any] | None = None
-    article_delete: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.captures
-            or self.version_updates
-            or self.version_inserts
-            or self.version_deletes
-            or self.article_insert
-            or self.article_update
-            or self.article_delete
-        )
-
-
-def load_stored(
-    session: Session, article_ids: Sequence[str], *, for_update: bool = False
-) -> dict[str, StoredArticle]:
-    """The stored rows of some articles, three queries per chunk of ids.
-
-    `for_update` locks the article rows first (PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serialises writers), so an ingest of one of them waits, or has committed and shows here.
-    """
-    stored = {one_id: StoredArticle() for one_id in article_ids}
-    for start in range(0, len(article_ids), _IDS_CHUNK):
-        chunk = list(article_ids[start : start + _IDS_CHUNK])
-        article_query = select(_articles).where(_articles.c.article_id.in_(chunk))
-        if for_update:
-            article_query = article_query.order_by(_articles.c.article_id).with_for_update()
-        for row in session.execute(article_query).mappings():
-            stored[row["article_id"]].article = dict(row)
-        capture_rows = session.execute(
-            select(_captures.c.article_id, _captures.c.capture_id, *_parse_columns())
-            .where(_captures.c.article_id.in_(chunk))
-            .order_by(_captures.c.fetched_at, _captures.c.capture_id)
-        ).mappings()
-        for row in capture_rows:
-            values = dict(row)
-            one_id = values.pop("article_id")
-            stored[one_id].captures[values.pop("capture_id")] = values
-        version_rows = session.execute(
-            select(*_version_columns()).where(_versions.c.article_id.in_(chunk))
-        ).mappings()
-        for row in version_rows:
-            stored[row["article_id"]].versions[row["version_no"]] = dict(row)
-    return stored
-
-
-def _parse_columns() -> list[Any]:
-    return [_captures.c[name] for name in CAPTURE_PARSE_COLUMNS]
-
-
-def _version_columns() -> list[Any]:
-    """Every version column but the content ones, which its content_hash stands for."""
-    return [column for column in _versions.c if column.name not in CONTENT_FIELDS]
-
-
-def plan_changes(article_id: str, stored: StoredArticle, chain: Chain) -> Changes:
-    """What to write so that `stored` equals `chain` (nothing when they are equal)."""
-    changes = Changes(article_id)
-    for capture_id, wanted in chain.captures.items():
-        differing = _differing(stored.captures[capture_id], wanted)
-        if differing:
-            changes.captures.append({"capture_id_": capture_id, **differing})
-    wanted_numbers = {version["version_no"] for version in chain.versions}
-    keep = chain.article is not None
-    changes.version_deletes = [
-        version["version_id"]
-        for number, version in stored.versions.items()
-        if not keep or number not in wanted_numbers
-    ]
-    if not keep:
-        changes.article_delete = stored.article is not None
-        return changes
-    assert chain.article is not None
-    if stored.article is None:
-        changes.article_insert = chain.article
-    else:
-        differing = _differing(stored.article, chain.article)
-        if differing:
-            changes.article_update = {"article_id_": article_id, **differing}
-    for wanted in chain.versions:
-        version = stored.versions.get(wanted["version_no"])
-        if version is None:
-            changes.version_inserts.append({"article_id": article_id, **wanted})
-        else:
-            differing = _version_differing(version, wanted)
-            if differing:
-                changes.version_updates.append({"version_id_": version["version_id"], **differing})
-    return changes
-
-
-def write_changes(session: Session, planned: Iterable[Changes]) -> None:
-    """Write many articles' changes with one executemany per kind of row, in foreign-key order."""
-    planned = [changes for changes in planned if changes]
-    if not planned:
-        return
-    article_inserts = [c.article_insert for c in planned if c.article_insert is not None]
-    if article_inserts:
-        session.execute(insert(_articles), article_inserts)
-    deletes = [version_id for c in planned for version_id in c.version_deletes]
-    for start in range(0, len(deletes), _IDS_CHUNK):
-        chunk = deletes[start : start + _IDS_CHUNK]
-        session.execute(delete(_versions).where(_versions.c.version_id.in_(chunk)))
-    _update_many(session, _versions, "version_id", [r for c in planned for r in c.version_updates])
-    version_inserts = [row for c in planned for row in c.version_inserts]
-    insert_versions(session.connection(), version_inserts)
-    _update_many(session, _captures, "capture_id", [r for c in planned for r in c.captures])
-    _update_many(
-        session,
-        _articles,
-        "article_id",
-        [c.article_update for c in planned if c.article_update is not None],
-    )
-    gone = [c.article_id for c in planned if c.article_delete]
-    if gone:
-        session.execute(delete(_articles).where(_articles.c.article_id.in_(gone)))
-
-
-# Rows setting the same values go as one UPDATE … WHERE key IN (…) from this many on. Fewer
-# are written with the rest: a parser whose content differs gives each version's captures their
-# own content_hash, and a statement per version cost ~0.5 ms of SQLAlchemy's time each.
-_SHARED_VALUES_MIN = 16
-
-
-def _update_many(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
-    """UPDATE rows by primary key: many rows that set the same values in one statement (a parser
-    change sets the same parser_version on every capture), the others per set of columns
-    (bulk_writes.update_rows: on SQLite a statement per 256 rows, so the search index's update
-    trigger does not flush FTS5 once a version).
-
-    Each row names its key as `<key>_`: a bound parameter may not share a column's name, and
-    the SET clause is made of the row's other names.
-    """
-    key_name = f"{key}_"
-    # The rows by the values they set (hashable ones), and by their set of columns.
-    by_values: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        values = tuple((name, value) for name, value in row.items() if name != key_name)
-        try:
-            by_values.setdefault(values, []).append(row)
-        except TypeError:  # unhashable (JSON content): updated by column set
-            by_columns.setdefault(tuple(row), []).append(row)
-    for values, same in by_values.items():
-        if len(same) < _SHARED_VALUES_MIN:
-            for row in same:
-                by_columns.setdefault(tuple(row), []).append(row)
-            continue
-        keys = [row[key_name] for row in same]
-        for start in range(0, len(keys), _IDS_CHUNK):
-            chunk = keys[start : start + _IDS_CHUNK]
-            session.execute(update(table).where(table.c[key].in_(chunk)).values(dict(values)))
-    connection = session.connection()
-    for group in by_columns.values():
-        update_rows(connection, table, key, group)
-
-
-def _differing(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """The wanted values that differ from the stored ones: all an UPDATE needs to set."""
-    return {name: value for name, value in wanted.items() if stored[name] != value}
-
-
-def _version_differing(stored: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """As _differing, for a version whose content columns were not read.
-
-    Content columns are equal when the content hashes are (ingest and rebuilds write both from
-    one record), so they are compared by hash and rewritten only when it differs: they are
-    most of a version's bytes.
-    """
-    same_content = stored["content_hash"] == wanted["content_hash"]
-    return {
-        name: value
-        for name, value in wanted.items()
-        if (name in CONTENT_FIELDS and not same_content)
-        or (name not in CONTENT_FIELDS and stored[name] != value)
-    }

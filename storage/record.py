@@ -10,6 +10,14 @@ from typing import Any
 
 SOURCE = "newsis"
 
+
+class ParseError(Exception):
+    """The page could not be turned into a record. `reason` is one short line."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = " ".join(str(reason).split())[:200] or "unknown"
+        super().__init__(self.reason)
+
 # RECORD.md § Versions: two fetches are the same version when these fields are equal.
 # `modified_at`, `published_at`, image `?rnd=` stamps and page chrome are deliberately absent.
 CONTENT_FIELDS = (

@@ -17,19 +17,16 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from storage.chain_writes import Chain, load_stored, plan_changes, write_changes
 from storage.db import make_engine, make_session_factory, sqlite_path
 from storage.models import Capture
-from storage.parsing import Parser, parse_page
+from storage.parsing import Parser
 from storage.rebuild import (
-    Chain,
     attach_bodies,
     derive_chain,
     load_batch_facts,
-    load_stored,
     parse_facts,
-    plan_changes,
     rebuild_article,
-    write_changes,
 )
 
 
@@ -117,7 +114,7 @@ def reparse(
     *,
     since: datetime | None = None,
     article_id: str | None = None,
-    parser: Parser = parse_page,
+    parser: Parser,
     workers: int | None = None,
     on_article: Callable[[str, bool], None] | None = None,
 ) -> ReparseSummary:
@@ -157,6 +154,19 @@ def reparse(
         for own_engine in own_engines:
             own_engine.dispose()
 
+    _reparse_in_workers(engine, parser, article_ids, workers, count)
+    return summary
+
+
+def _reparse_in_workers(
+    engine: Engine,
+    parser: Parser,
+    article_ids: Sequence[str],
+    workers: int,
+    count: Callable[[list[tuple[str, bool]]], None],
+) -> None:
+    """`reparse` in a pool of `workers` processes, each result handed to `count` in order."""
+    db_url = engine.url.render_as_string(hide_password=False)
     # Close this process's idle connections: a forked worker must not inherit them.
     engine.dispose()
     window = workers * 2  # bounded read-ahead of results
@@ -182,7 +192,6 @@ def reparse(
             with _sigint_ignored():
                 pool.shutdown(wait=True, cancel_futures=True)
             raise
-    return summary
 
 
 @contextmanager

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.commands.terminal import echo
-from storage.db import ArchiveError, open_archive, redact_url, resolve_db_url
+from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
+from storage.db import ArchiveError, one_line, open_archive, redact_url, resolve_db_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,10 +88,10 @@ def handle_errors(func: F) -> F:
         except (ArchiveError, CommandError) as error:
             fail(str(error))
         except SQLAlchemyError as error:
-            if "readonly database" in _first_line(error):
+            if "readonly database" in one_line(error):
                 # A file or directory made read-only after the archive was opened.
                 fail(f"{_where(db_url)} is read-only: this command writes to the archive")
-            fail(f"database error on {_where(db_url)}: {_first_line(error)}")
+            fail(f"database error on {_where(db_url)}: {one_line(error)}")
         except OSError as error:
             if isinstance(error, BrokenPipeError) and _stdout_reader_gone():
                 # The reader of our output left (`newsarchive export | head`): click exits 1
@@ -166,6 +167,9 @@ def _where(db_url: str | None) -> str:
         return "the database"
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def article_id_of(text: str) -> str:
+    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
+    text = text.strip()
+    if ARTICLE_ID_RE.fullmatch(text):
+        return text
+    return article_id_from_url(text) or text

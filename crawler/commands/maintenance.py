@@ -10,9 +10,11 @@ from typing import Any
 
 import click
 
+from crawler.archiving import ingest_batches, reparse
 from crawler.commands.common import (
     WORKERS_RANGE,
     CommandError,
+    article_id_of,
     db_option,
     handle_errors,
     open_db,
@@ -24,7 +26,7 @@ from crawler.writer_process import MAX_BATCH
 from storage import db
 from storage.fetched_page import FetchedPage
 from storage.ingest.batch import OUTCOME_LOST
-from storage.ingest.pages import IngestResult, ingest_batches
+from storage.ingest.pages import IngestResult
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
@@ -33,8 +35,7 @@ from storage.models import (
     OUTCOME_NOT_MODIFIED,
     OUTCOME_UNCHANGED,
 )
-from storage.queries import article_id_of
-from storage.reparse import articles_to_reparse, reparse
+from storage.reparse import articles_to_reparse
 
 SUMMARY_ORDER = (
     OUTCOME_NEW_ARTICLE,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from crawler.commands.common import (
     LIMIT_RANGE,
     VERSION_RANGE,
+    article_id_of,
     check_time_range,
     db_option,
     fail,
@@ -23,6 +24,7 @@ from crawler.commands.common import (
     open_db,
 )
 from crawler.commands.terminal import echo, json_safe, styled
+from storage import diff as diffs
 from storage import queries
 from storage.search import search, search_terms
 
@@ -101,7 +103,7 @@ def _seen(value: datetime | str | None) -> str:
 
 def _lookup(session: Session, article: str, action):
     try:
-        return action(session, queries.article_id_of(article))
+        return action(session, article_id_of(article))
     except queries.NotFound as error:
         fail(str(error))
 
@@ -211,7 +213,7 @@ def diff_command(
     prints []), as for two versions that are the same.
     """
     with reading(db_url) as session:
-        found = _lookup(session, article, lambda s, i: queries.diff(s, i, from_no, to_no))
+        found = _lookup(session, article, lambda s, i: diffs.diff(s, i, from_no, to_no))
     if as_json:
         _print_json([change.to_dict() for change in found.changes])
         return
@@ -233,14 +235,14 @@ def diff_command(
 _FIELD_NAMES = {"body": "paragraph", "subheadlines": "subheadline", "captions": "caption"}
 
 
-def _describe(change: queries.Change) -> Iterator[list[Any]]:
+def _describe(change: diffs.Change) -> Iterator[list[Any]]:
     """The lines of one change, each a list of pieces for `echo` (stored text, styled or not)."""
     name = _FIELD_NAMES.get(change.field, change.field.rstrip("s"))
     title = f"{name} {change.index}" if change.index is not None else name
     yield [styled(f"{title} {change.change}:", bold=True)]
     old, new = _as_text(change.old), _as_text(change.new)
-    if change.change == queries.CHANGE_CHANGED and isinstance(old, str) and isinstance(new, str):
-        runs = queries.word_diff(old, new)
+    if change.change == diffs.CHANGE_CHANGED and isinstance(old, str) and isinstance(new, str):
+        runs = diffs.word_diff(old, new)
         yield ["  - "] + [
             styled(text, fg="red", bold=True) if op == "removed" else text
             for op, text in runs

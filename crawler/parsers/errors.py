@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-
-class ParseError(Exception):
-    """The page could not be turned into a record. `reason` is one short line."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = " ".join(str(reason).split())[:200] or "unknown"
-        super().__init__(self.reason)
+from storage.record import ParseError as ParseError  # storage's: ingest catches it
 
 
 class NotAnArticle(ParseError):

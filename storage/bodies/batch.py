@@ -12,20 +12,14 @@ import zstandard
 from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from storage.bodies.codec import compress_pair, compress_standalone, delta_params
 from storage.bodies.store import (
-    _LOAD_CHUNK,
-    MAX_DELTAS_PER_BASE,
-    NEW_BASE_DELTA_SIZE,
-    PAIR_KEEP_SIZE,
-    _bases,
-    _cached_base,
-    _compress_standalone,
-    _database_key,
-    _delta_count_if_stored,
-    _delta_params,
-    _recent_base,
+    IDS_CHUNK,
+    base_cache,
+    cached_base,
     cached_source,
-    compress_pair,
+    database_key,
+    delta_count_if_stored,
     load_bodies,
     remember_source,
 )
@@ -41,6 +35,19 @@ from storage.models import (
 # Per thread: a zstd compressor must not be used by two threads at once (python-zstandard).
 COMPRESSOR_CACHE_SIZE = 4
 _per_thread = threading.local()
+# The measurements behind these three: bench/RESULTS.md, § Body storage constants.
+# A base body serves as dictionary for at most this many deltas; the next body starts a new base.
+# Bounds the work of counting a base's deltas; staleness is bounded by NEW_BASE_DELTA_SIZE.
+MAX_DELTAS_PER_BASE = 200
+# A larger delta means the base has drifted too far (Newsis chrome re-rendered as news comes in):
+# the body is stored standalone and becomes the base. Well above another article's ~0.7 KB delta.
+NEW_BASE_DELTA_SIZE = 1536
+# A larger pair delta means a stale chrome source (or an edit): the body is stored as a plain
+# delta (or standalone) instead and becomes the chrome source of the re-fetches after it.
+PAIR_KEEP_SIZE = 512
+# The base most recently made by this process, per database: first fetches of other articles
+# share its chrome. A new process starts with none, so its first new body becomes a base.
+_recent_base: dict[str, str] = {}
 # The non-pair body most recently made by this process, per database: its page chrome is the
 # freshest at hand, so re-fetches are pair deltas against it (and their article's text base).
 _recent_chrome: dict[str, str] = {}
@@ -54,9 +61,9 @@ def _delta_compressor(session: Session, base_hash: str) -> zstandard.ZstdCompres
         compressors = _per_thread.compressors = OrderedDict()
     compressor = compressors.get(base_hash)
     if compressor is None:
-        base_raw, dictionary = _cached_base(session, base_hash)
+        base_raw, dictionary = cached_base(session, base_hash)
         compressor = zstandard.ZstdCompressor(
-            compression_params=_delta_params(len(base_raw)), dict_data=dictionary
+            compression_params=delta_params(len(base_raw)), dict_data=dictionary
         )
         compressors[base_hash] = compressor
         while len(compressors) > COMPRESSOR_CACHE_SIZE:
@@ -116,7 +123,7 @@ class BodyBatch:
     def __init__(self, session: Session, deltas: Deltas) -> None:
         self.session = session
         self.deltas = deltas
-        self.key = _database_key(session)
+        self.key = database_key(session)
         self.recent_base = _recent_base.get(self.key)
         self.recent_chrome = _recent_chrome.get(self.key)
         self._base_of: dict[str, str] = {}  # stored body -> the standalone body it is or uses
@@ -234,15 +241,15 @@ class BodyBatch:
             data, base_hash = best
             self._delta_counts[base_hash] = (self._delta_counts[base_hash] or 0) + 1
             return data, base_hash, None
-        _bases.put(digest, raw)
+        base_cache.put(digest, raw)
         self._delta_counts[digest] = 0
         self.recent_base = digest
-        return _compress_standalone(raw), None, None
+        return compress_standalone(raw), None, None
 
     def _base_has_room(self, base_hash: str) -> bool:
         """A stored standalone body with fewer than MAX_DELTAS_PER_BASE deltas."""
         if base_hash not in self._delta_counts:
-            self._delta_counts[base_hash] = _delta_count_if_stored(self.session, base_hash)
+            self._delta_counts[base_hash] = delta_count_if_stored(self.session, base_hash)
         deltas = self._delta_counts[base_hash]
         return deltas is not None and deltas < MAX_DELTAS_PER_BASE
 
@@ -284,5 +291,5 @@ class BodyBatch:
 
 def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
     wanted = sorted(values)
-    for start in range(0, len(wanted), _LOAD_CHUNK):
-        yield wanted[start : start + _LOAD_CHUNK]
+    for start in range(0, len(wanted), IDS_CHUNK):
+        yield wanted[start : start + IDS_CHUNK]

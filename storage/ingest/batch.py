@@ -9,29 +9,27 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import canonical_article_url
 from storage.bodies.batch import BodyBatch, Deltas
 from storage.bulk_writes import insert_versions
 from storage.fetched_page import FetchedPage
 from storage.ingest import statements as queries
-from storage.models import (
-    OUTCOME_DUPLICATE,
-    OUTCOME_FAILED,
-    OUTCOME_NEW_ARTICLE,
-    OUTCOME_NEW_VERSION,
-    OUTCOME_NOT_MODIFIED,
-    OUTCOME_UNCHANGED,
-)
-from storage.parsing import ParseOutcome, Parser, missing_fields, record_columns
+from storage.models import OUTCOME_DUPLICATE, OUTCOME_FAILED
+from storage.parsing import ParseOutcome, Parser, missing_fields
 from storage.rebuild import rebuild_article
-from storage.record import ArticleRecord
-from storage.revisits import next_check_at
+from storage.versioning import (
+    Current,
+    Outcome,
+    Sighting,
+    article_after,
+    new_version_columns,
+    outcome_of,
+)
 
 # An IngestResult's outcome for a page the database refused even as a failed capture: nothing
 # of it is stored (capture_id None).
 OUTCOME_LOST = "lost"
-# Outcomes of a capture that belongs to a version.
-_IN_VERSION = (OUTCOME_NEW_ARTICLE, OUTCOME_NEW_VERSION, OUTCOME_UNCHANGED)
+# A version's columns this batch keeps on its _Version, not in its other values.
+_VERSION_KEYS = ("version_no", "last_seen_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,100 +188,62 @@ class IngestBatch:
                 self.latest_body[article_id] = (order, item.body_hash)
 
         values = capture.values
-        if page.fetch_error or (record is None and page.status != 304):
-            values["outcome"] = OUTCOME_FAILED
-        elif page.status == 304:
-            values["outcome"] = OUTCOME_NOT_MODIFIED
-        in_chain = not page.fetch_error and (record is not None or page.status == 304)
+        sighting = Sighting(
+            page.fetched_at,
+            page.status,
+            page.fetch_error,
+            values["etag"],
+            values["last_modified"],
+            record,
+            values["content_hash"],  # the capture's: not computed again
+        )
         article = self.articles.get(article_id) if article_id else None
-        version_no: int | None = None
-        if article is not None and in_chain:
-            if page.fetched_at < article.current.last_seen_at:
-                # An older capture arriving late (an import): only a rebuild keeps versions in
-                # capture-time order.
-                return self._rebuild(article.row["article_id"], capture)
-            self._extend_chain(article, capture, record)
-            version_no = article.current.version_no
-        elif record is not None:
-            self._new_article(capture, record)
-            version_no = 1
-        elif article is not None:
-            self._touch(article, capture)
-        if values["outcome"] not in _IN_VERSION:
-            version_no = None
-        return _Result(values["outcome"], capture, values["article_id"], version_no, capture.error)
+        outcome = outcome_of(sighting, _current_of(article))
+        if outcome is Outcome.OUT_OF_ORDER:
+            assert article is not None
+            return self._rebuild(article.row["article_id"], capture)
+        values["outcome"] = outcome.value
+        self._apply(article, sighting, outcome, capture)
+        article = self.articles.get(values["article_id"]) if values["article_id"] else None
+        version_no = article.current.version_no if article and outcome.in_version else None
+        return _Result(outcome.value, capture, values["article_id"], version_no, capture.error)
 
-    def _extend_chain(
-        self, article: _Article, capture: _Capture, record: ArticleRecord | None
+    def _apply(
+        self, article: _Article | None, sighting: Sighting, outcome: Outcome, capture: _Capture
     ) -> None:
+        """Record what the rule made of a capture: its version, and the article row."""
+        row = article_after(article.row if article else None, sighting, outcome)
+        if row is None:
+            return
+        if article is None:
+            version = self._new_version(sighting, 1, capture)
+            article = self.articles[row["article_id"]] = _Article(row, version, is_new=True)
+        else:
+            article.row = row
         current = article.current
-        fetched_at = capture.values["fetched_at"]
-        if record is None or capture.values["content_hash"] == current.content_hash:
+        if outcome is Outcome.NEW_VERSION:
+            article.current = self._new_version(sighting, current.version_no + 1, capture)
+        elif outcome in (Outcome.UNCHANGED, Outcome.NOT_MODIFIED):
             current.last_capture = capture
-            current.last_seen_at = fetched_at
+            current.last_seen_at = sighting.fetched_at
             if current.new_values is None:
                 self.pending.seen_versions[id(current)] = current
-            if record is not None:
-                capture.values["outcome"] = OUTCOME_UNCHANGED
-        else:
-            article.current = self._new_version(record, current.version_no + 1, capture)
-            article.row["current_version_no"] = current.version_no + 1
-            article.row["last_changed_at"] = fetched_at
-            capture.values["outcome"] = OUTCOME_NEW_VERSION
-        self._touch(article, capture, record)
+        self.pending.articles.add(row["article_id"])
 
-    def _new_article(self, capture: _Capture, record: ArticleRecord) -> None:
-        fetched_at = capture.values["fetched_at"]
-        row = {
-            "article_id": record.article_id,
-            "url": canonical_article_url(record.article_id),
-            "section": record.section,
-            "published_at": record.published_at,
-            "first_seen_at": fetched_at,
-            "last_checked_at": fetched_at,
-            "last_changed_at": fetched_at,
-            "current_version_no": 1,
-            "next_check_at": None,
-            "etag": None,
-            "last_modified": None,
-        }
-        article = _Article(row, self._new_version(record, 1, capture), is_new=True)
-        self.articles[record.article_id] = article
-        capture.values["outcome"] = OUTCOME_NEW_ARTICLE
-        self._touch(article, capture, record)
-
-    def _new_version(self, record: ArticleRecord, version_no: int, capture: _Capture) -> _Version:
-        fetched_at = capture.values["fetched_at"]
-        content_hash = capture.values["content_hash"]  # the capture's: not computed again
+    def _new_version(self, sighting: Sighting, version_no: int, capture: _Capture) -> _Version:
+        assert sighting.record is not None and sighting.content_hash is not None
+        columns = new_version_columns(sighting, version_no)
         version = _Version(
-            record.article_id,
+            sighting.record.article_id,
             version_no,
-            content_hash,
-            fetched_at,
+            sighting.content_hash,
+            sighting.fetched_at,
             capture,
-            new_values={"first_seen_at": fetched_at, **record_columns(record, content_hash)},
+            new_values={name: columns[name] for name in columns if name not in _VERSION_KEYS},
             first_capture=capture,
         )
         self.pending.new_versions.append(version)
         return version
-
-    def _touch(
-        self, article: _Article, capture: _Capture, record: ArticleRecord | None = None
-    ) -> None:
-        """Move the article's check times and validators to a capture at or after its last
-        check."""
-        row, values = article.row, capture.values
-        self.pending.articles.add(row["article_id"])
-        if values["fetched_at"] < row["last_checked_at"]:
-            return
-        row["last_checked_at"] = values["fetched_at"]
-        if record is not None:
-            row["section"] = record.section
-            row["published_at"] = record.published_at
-        if record is not None or values["outcome"] == OUTCOME_NOT_MODIFIED:
-            row["etag"] = values["etag"] or row["etag"]
-            row["last_modified"] = values["last_modified"] or row["last_modified"]
-        row["next_check_at"] = next_check_at(row["published_at"], row["last_checked_at"])
 
     def _rebuild(self, article_id: str, capture: _Capture) -> _Result:
         """Store everything so far, re-derive the article from its captures, read it back."""
@@ -296,7 +256,7 @@ class IngestBatch:
         self._load_articles({article_id})
         outcome = queries.capture_outcome(self.connection, _capture_id(capture))
         version_no = None
-        if outcome in _IN_VERSION:
+        if outcome is not None and Outcome(outcome).in_version:
             version_no = queries.capture_version(
                 self.connection,
                 article_id,
@@ -355,6 +315,13 @@ class IngestBatch:
             execute(queries.UPDATE_LAST_SEEN, rows)
         for version in pending.new_versions:
             version.new_values = None
+
+
+def _current_of(article: _Article | None) -> Current | None:
+    if article is None:
+        return None
+    current = article.current
+    return Current(current.version_no, current.content_hash, current.last_seen_at)
 
 
 def _capture_id(capture: int | _Capture | None) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import (
@@ -17,10 +16,10 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
 from storage.bodies.batch import Deltas
-from storage.bodies.store import body_hash_of
+from storage.bodies.codec import body_hash_of
 from storage.bodies.store import load_body as load_body  # re-exported: export and tests use it
+from storage.db import one_line
 from storage.fetched_page import FetchedPage
 from storage.ingest.batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
 from storage.models import (
@@ -36,7 +35,6 @@ from storage.models import (
     Version,
 )
 from storage.parsing import ParseOutcome, Parser, parse_capture, wrong_article
-from storage.parsing import parse_page as parse_page  # re-exported: the default parser
 
 __all__ = [
     "IngestResult",
@@ -48,7 +46,6 @@ __all__ = [
     "start_run",
 ]
 
-WEB_HOST = "www.newsis.com"
 # Concurrent ingests of one article may collide on a unique key, or (PostgreSQL) deadlock or
 # fail to serialise: the loser retries its batch from scratch.
 MAX_INGEST_ATTEMPTS = 4
@@ -64,7 +61,7 @@ def ingest(
     page: FetchedPage,
     crawl_run_id: int | None = None,
     *,
-    parser: Parser = parse_page,
+    parser: Parser,
 ) -> IngestResult:
     """Store one fetched page and what it means for its article, in one transaction (committed).
 
@@ -80,7 +77,7 @@ def ingest_many(
     pages: Sequence[FetchedPage],
     crawl_run_id: int | None = None,
     *,
-    parser: Parser = parse_page,
+    parser: Parser,
 ) -> list[IngestResult]:
     """Store fetched pages in one transaction (committed): exactly what ingesting them one by
     one in order would store, each page's result in page order.
@@ -98,7 +95,7 @@ def ingest_batches(
     on_stored: Callable[[list[IngestResult]], None],
     crawl_run_id: int | None = None,
     *,
-    parser: Parser = parse_page,
+    parser: Parser,
 ) -> None:
     """Ingest batches in order, each as `ingest_many` does, the next one parsed while the last
     is being stored; `on_stored` gets each batch's results, in order, in this thread.
@@ -136,12 +133,12 @@ def _store_in_own_session(
         return store_prepared(session, items, crawl_run_id, parser=parser)
 
 
-def prepare_pages(pages: Iterable[FetchedPage], parser: Parser = parse_page) -> list[PreparedPage]:
+def prepare_pages(pages: Iterable[FetchedPage], parser: Parser) -> list[PreparedPage]:
     """What ingest needs of each page before any transaction: its parse, its body's sha256 and
     the article it is about. Touches no database."""
     items = []
     for page in pages:
-        asked = _article_id_of(page)
+        asked = page.article_id
         parsed = parse_capture(
             parser,
             url=page.url,
@@ -152,7 +149,7 @@ def prepare_pages(pages: Iterable[FetchedPage], parser: Parser = parse_page) -> 
             article_id=asked,
         )
         # A redirect to another article: the response is that article's page, whatever it says.
-        redirected_to = _article_id_in_path(page.extra.get("fetched_url"))
+        redirected_to = page.served_article_id
         if parsed.record and asked and redirected_to and redirected_to != asked:
             parsed = ParseOutcome(error=wrong_article(redirected_to, asked))
         article_id = asked or (parsed.record.article_id if parsed.record else None)
@@ -166,7 +163,7 @@ def store_prepared(
     items: list[PreparedPage],
     crawl_run_id: int | None = None,
     *,
-    parser: Parser = parse_page,
+    parser: Parser,
 ) -> list[IngestResult]:
     """Store prepared pages in one transaction (committed), retried from scratch when a
     concurrent writer got in the way; `parser` re-derives an article a late capture reorders.
@@ -183,6 +180,25 @@ def store_prepared(
         if len(items) == 1 or (isinstance(error, DBAPIError) and error.connection_invalidated):
             raise
     return [_store_alone(session, item, crawl_run_id, parser) for item in items]
+
+
+def store_in_sessions(
+    sessions: Callable[[], Session],
+    items: list[PreparedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser,
+) -> list[IngestResult]:
+    """`store_prepared` in a session of its own. Should even that raise (the connection lost
+    midway, the database gone), each page is tried again in a session of its own; a page that
+    still fails is named lost, with the error's line."""
+    try:
+        with sessions() as session:
+            return store_prepared(session, items, crawl_run_id, parser=parser)
+    except Exception as error:
+        if len(items) == 1:
+            return [IngestResult(OUTCOME_LOST, None, items[0].article_id, error=one_line(error))]
+    return [store_in_sessions(sessions, [item], crawl_run_id, parser=parser)[0] for item in items]
 
 
 def _store_batch(
@@ -216,7 +232,7 @@ def _store_alone(
     try:
         return _store_batch(session, [item], crawl_run_id, parser)[0]
     except Exception as error:
-        reason = f"database refused the page: {_one_line(error)}"
+        reason = f"database refused the page: {one_line(error)}"
     failed = PreparedPage(item.page, ParseOutcome(error=reason), item.body_hash, item.article_id)
     try:
         return _store_batch(session, [failed], crawl_run_id, parser)[0]
@@ -224,13 +240,8 @@ def _store_alone(
         if isinstance(error, (OperationalError, InterfaceError)):
             raise  # the database itself (gone, locked), not this page
         # Not even the capture row goes in (its URL or time): the caller names the page as lost.
-        reason = f"{reason}; not even as a failed capture: {_one_line(error)}"
+        reason = f"{reason}; not even as a failed capture: {one_line(error)}"
         return IngestResult(OUTCOME_LOST, None, item.article_id, error=reason)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(getattr(error, "orig", None) or error).split())
-    return text[:300] or type(error).__name__
 
 
 def _is_retried(error: DBAPIError) -> bool:
@@ -245,29 +256,6 @@ def _expire_written(session: Session) -> None:
     for instance in list(session.identity_map.values()):
         if isinstance(instance, (Article, Version, Capture, CrawlRun)):
             session.expire(instance)
-
-
-def _article_id_of(page: FetchedPage) -> str | None:
-    """The article a capture is filed under: the one asked for, else the one its URL names."""
-    asked = _upper(page.article_id)
-    if asked and ARTICLE_ID_RE.fullmatch(asked):
-        return asked
-    return _upper(article_id_from_url(page.url))
-
-
-def _article_id_in_path(url: str | None) -> str | None:
-    """The article a URL's path and query name in any Newsis form, whatever its host (the
-    crawl may fetch from a mirror of the site, such as the local one)."""
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:
-        return None
-    return _upper(article_id_from_url(urlunsplit(("https", WEB_HOST, parts.path, parts.query, ""))))
-
-
-def _upper(article_id: str | None) -> str | None:
-    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
-    return article_id.upper() if article_id else None
 
 
 _COUNT_COLUMNS = {

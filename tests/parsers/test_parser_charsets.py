@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.archiving import ingest
 from crawler.parsers import ParseError, parse_article
 from storage.db import open_archive, upgrade
-from storage.ingest.pages import ingest
 from storage.models import Capture, Version
 from tests.support.storage_fixtures import example_page, fetched
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crawler.archiving import ingest
 from crawler.parsers import ParseError, parse_article
 from crawler.parsers import text as kt
 from storage.db import open_archive, upgrade
-from storage.ingest.pages import ingest
 from storage.models import Article, Capture, Version
 from tests.support.storage_fixtures import example_page, fetched
 

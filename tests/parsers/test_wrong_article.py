@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.archiving import ingest
 from crawler.localsite.server import NewsisSite
 from crawler.parsers import ParseError, parse_article
 from storage.db import open_archive, upgrade
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import ingest
 from storage.models import Capture, Version
 from tests.support.crawl_support import rows, run_crawl
 from tests.support.storage_fixtures import example_page

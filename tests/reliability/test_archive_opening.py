@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from crawler.archiving import ingest
 from storage import db
-from storage.ingest.pages import ingest
 from tests.support.storage_fixtures import example_page, fetched
 
 REPO = Path(__file__).resolve().parents[2]

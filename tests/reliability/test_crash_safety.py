@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from crawler.archiving import reparse
 from crawler.cli import cli
 from crawler.localsite.server import NewsisSite
 from storage.db import open_archive, upgrade
-from storage.reparse import reparse
 from tests.support.crawl_support import rows
 from tests.support.reliability_support import (
     Reader,

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from crawler.archiving import ingest
 from crawler.parsers import ParseError, parse_article
 from crawler.publishers.newsis.urls import ARTICLE_ID_RE, canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import ingest, load_body
+from storage.ingest.pages import load_body
 from storage.models import OUTCOME_FAILED, Capture, Version
 from storage.record import ArticleRecord
 from tests.support.hostile_corpus import (

@@ -13,17 +13,18 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.archiving import ingest, ingest_many, reparse
 from storage import db, export
 from storage.bodies import store as bodies
-from storage.bodies.store import body_hash_of, load_bodies
-from storage.ingest.pages import ingest, ingest_many, load_body
+from storage.bodies.codec import body_hash_of, compress_pair, pair_dictionary
+from storage.bodies.store import load_bodies
+from storage.ingest.pages import load_body
 from storage.models import (
     COMPRESSION_ZSTD_DELTA_PAIR,
     Body,
     Capture,
     Version,
 )
-from storage.reparse import reparse
 from tests.support.storage_fixtures import example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
@@ -64,8 +65,8 @@ def crawl_rounds(session_factory, rounds: int = 3) -> list[bytes]:
 
 def forget_decoded_bodies() -> None:
     # As a fresh process: every body read below comes from the database.
-    bodies._bases._entries.clear()
-    bodies._sources.clear()
+    bodies.base_cache.clear()
+    bodies.source_cache.clear()
 
 
 def replace_with_other_bytes(session, body_hash: str) -> None:
@@ -259,8 +260,8 @@ def test_pair_delta_made_with_a_prefix_decodes_with_the_pair_dictionary(page_kb)
     size = page_kb * 1024
     chrome, text_base = rng.randbytes(size), rng.randbytes(size)
     raw = text_base[: size // 3] + rng.randbytes(500) + chrome[size // 2 :] + text_base[:200]
-    data = bodies.compress_pair(raw, chrome, text_base)
-    decoder = zstandard.ZstdDecompressor(dict_data=bodies.pair_dictionary(chrome, text_base))
+    data = compress_pair(raw, chrome, text_base)
+    decoder = zstandard.ZstdDecompressor(dict_data=pair_dictionary(chrome, text_base))
     assert decoder.decompress(data) == raw
     if page_kb <= 300:
         assert len(data) < 1_000  # the sources' blocks were found, not stored

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, bindparam, event, select, text, update
 
+from crawler.archiving import ingest_many
 from storage.bulk_writes import update_rows
 from storage.db import make_session_factory, open_archive, upgrade
-from storage.ingest.pages import ingest_many
 from storage.models import Capture, Version
 from tests.support.storage_fixtures import (
     edited,

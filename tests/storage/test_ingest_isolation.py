@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from crawler.archiving import ingest_many
 from storage.ingest.batch import OUTCOME_LOST
-from storage.ingest.pages import ingest_many
 from storage.models import Capture, Version
 from tests.support.storage_fixtures import example_page, fetched
 

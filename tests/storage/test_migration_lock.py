@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from crawler.archiving import ingest
 from storage import db
-from storage.ingest.pages import ingest
 from tests.support.storage_fixtures import example_page, fetched
 
 REPO = Path(__file__).resolve().parents[2]

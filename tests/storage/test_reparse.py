@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from click.testing import CliRunner
 from sqlalchemy import Engine, event, select
 
+from crawler.archiving import ingest, reparse
 from crawler.cli import cli
-from storage.ingest.pages import ingest, parse_page
+from crawler.parsers import parse_article as parse_page
 from storage.models import Article, Capture, Version
 from storage.record import ArticleRecord
-from storage.reparse import reparse
 from storage.search import search
 from tests.support.storage_fixtures import example_page, fetched
 

@@ -13,14 +13,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from crawler.archiving import ingest, reparse
 from crawler.cli import cli
+from crawler.parsers import parse_article as parse_page
+from storage.chain_writes import _SHARED_VALUES_MIN, _update_many
 from storage.db import make_engine, make_session_factory
-from storage.ingest.pages import ingest
 from storage.models import Article, Capture, Version
-from storage.parsing import parse_page
-from storage.rebuild import _SHARED_VALUES_MIN, _update_many
 from storage.record import ArticleRecord
-from storage.reparse import REPARSE_BATCH, _batches, reparse, reparse_batch, worker_start_method
+from storage.reparse import REPARSE_BATCH, _batches, reparse_batch, worker_start_method
 from tests.storage.test_reparse import T0, fill
 from tests.support.reliability_support import consistency_problems, dump, import_batches, parser_v2
 from tests.support.storage_fixtures import example_page, fetched
@@ -140,7 +140,7 @@ def test_reparse_jobs_take_every_article_once_in_order_and_shrink_at_the_end(cou
 
 
 def test_row_updates_shared_by_many_rows_and_their_own_all_land(many_articles, archive_engine):
-    """rebuild._update_many writes rows that set the same values together (from
+    """chain_writes._update_many writes rows that set the same values together (from
     _SHARED_VALUES_MIN on) and the others by their columns: each row gets its own values."""
     sessions = make_session_factory(archive_engine)
     with sessions() as session:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
+from crawler.archiving import ingest
 from storage.db import make_session_factory, open_archive, readable_json
-from storage.ingest.pages import finish_run, ingest, load_body, start_run
+from storage.ingest.pages import finish_run, load_body, start_run
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
 from tests.support.storage_fixtures import chrome_changed, edited, example_page, fetched

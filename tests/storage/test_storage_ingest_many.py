@@ -12,17 +12,11 @@ import pytest
 from sqlalchemy import Engine, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.archiving import ingest, ingest_batches, ingest_many
+from crawler.parsers import parse_article as parse_page
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import (
-    IngestResult,
-    finish_run,
-    ingest,
-    ingest_batches,
-    ingest_many,
-    parse_page,
-    start_run,
-)
+from storage.ingest.pages import IngestResult, finish_run, start_run
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from tests.support.storage_fixtures import (
     POSTGRES_ENV_VAR,

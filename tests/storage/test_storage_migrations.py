@@ -12,10 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 
+from crawler.archiving import ingest
 from crawler.cli import cli
 from storage import db
 from storage.db import make_session_factory
-from storage.ingest.pages import ingest
 from storage.models import Base
 from storage.search import include_in_autogenerate, search
 from tests.support.storage_fixtures import example_page, fetched

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect
 
 from storage.models import Base, CrawlRun
-from storage.revisits import next_check_at
+from storage.versioning import next_check_at
 
 KST = timezone(timedelta(hours=9))
 PUBLISHED = datetime(2024, 11, 15, 6, 30, tzinfo=KST)

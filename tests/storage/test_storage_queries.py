@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from crawler.parsers import parse_article
+from storage import diff as diffs
 from storage import queries
 from tests.support.storage_fixtures import (
     EDITED_HEADLINE,
@@ -80,7 +81,7 @@ def test_show_of_the_reference_examples_equals_their_expected_json(archive):
 
 def test_diff_names_the_headline_and_the_edited_paragraph(archive):
     with reading(archive) as session:
-        found = queries.diff(session, SEED_ID)
+        found = diffs.diff(session, SEED_ID)
     assert (found.from_version["version"], found.to_version["version"]) == (1, 2)
     summary = [(c.field, c.index, c.change) for c in found.changes]
     assert summary == [("headline", None, "changed"), ("body", 4, "changed")]
@@ -90,7 +91,7 @@ def test_diff_names_the_headline_and_the_edited_paragraph(archive):
 
 def test_diff_of_an_article_with_one_version_is_empty(archive):
     with reading(archive) as session:
-        found = queries.diff(session, OLDER_ID)
+        found = diffs.diff(session, OLDER_ID)
     assert found.changes == []
 
 
@@ -101,7 +102,7 @@ def test_diff_records_aligns_inserted_and_removed_paragraphs():
         "captions": [{"text": "사진"}],
         "headline": "제목",
     }
-    changes = [(c.field, c.index, c.change) for c in queries.diff_records(old, new)]
+    changes = [(c.field, c.index, c.change) for c in diffs.diff_records(old, new)]
     assert changes == [
         ("captions", 1, "added"),
         ("body", 2, "added"),
@@ -112,7 +113,7 @@ def test_diff_records_aligns_inserted_and_removed_paragraphs():
 def test_diff_records_reports_a_subheadline_added_and_a_section_changed():
     old = {"subheadlines": [], "section": "정치", "modified_at": None}
     new = {"subheadlines": ["요약"], "section": "사회", "modified_at": "2024-11-15T07:00:00+09:00"}
-    changes = [(c.field, c.change, c.old, c.new) for c in queries.diff_records(old, new)]
+    changes = [(c.field, c.change, c.old, c.new) for c in diffs.diff_records(old, new)]
     assert changes == [
         ("subheadlines", "added", None, "요약"),
         ("section", "changed", "정치", "사회"),
@@ -121,7 +122,7 @@ def test_diff_records_reports_a_subheadline_added_and_a_section_changed():
 
 
 def test_word_diff_marks_only_the_changed_words():
-    runs = queries.word_diff("세계적 수준의 메카트로닉스", "세계 최고 수준의 메카트로닉스")
+    runs = diffs.word_diff("세계적 수준의 메카트로닉스", "세계 최고 수준의 메카트로닉스")
     assert ("removed", "세계적") in runs
     assert ("added", "세계 최고") in runs
     assert "".join(text for op, text in runs if op != "removed") == "세계 최고 수준의 메카트로닉스"

@@ -20,9 +20,10 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from crawler.localsite.server import NewsisSite
-from storage.bodies.store import body_hash_of
+from crawler.parsers import parse_article as parse_page
+from storage.bodies.codec import body_hash_of
 from storage.db import is_sqlite, make_engine, make_session_factory
-from storage.ingest.pages import load_body, parse_page
+from storage.ingest.pages import load_body
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
 
@@ -350,14 +351,15 @@ def _cli_reparse_main(db_url: str, workers: str) -> None:
             record, headline=record.headline + " (v2)", parser_version="test-2"
         )
 
-    # parse_page looks the parser up at each call; forked workers inherit the replacement.
+    # crawler.archiving.parse_page looks the parser up at each call; forked workers inherit
+    # the replacement.
     crawler.parsers.parse_article = slow_v2
     cli.main(["reparse", "--db", db_url, "--workers", workers], prog_name="newsarchive")
 
 
 def _reparse_main(db_url: str, workers: str) -> None:
+    from crawler.archiving import reparse
     from storage.db import open_archive
-    from storage.reparse import reparse
 
     # By its importable name, not as __main__.parser_v2: the spawned workers unpickle it.
     from tests.support.reliability_support import parser_v2 as named_parser

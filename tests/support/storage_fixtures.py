@@ -18,9 +18,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.archiving import ingest
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import ingest
 from tests.support.paths import NEWSIS_EXAMPLES
 
 POSTGRES_ENV_VAR = "NEWSARCHIVE_TEST_POSTGRES"

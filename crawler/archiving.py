@@ -1,0 +1,111 @@
+"""storage's write path as the crawler calls it: each page filed under the article its URLs
+name, parsed with the publisher's parser (storage reads neither URLs nor pages itself)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+import crawler.parsers
+from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
+from storage import reparse as reparsing
+from storage.fetched_page import FetchedPage
+from storage.ingest import pages
+from storage.ingest.pages import IngestResult
+from storage.parsing import Parser
+from storage.record import ArticleRecord
+
+WEB_HOST = "www.newsis.com"
+
+
+def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
+    """crawler.parsers.parse_article, looked up at each call: the default parser of the write
+    path (a reparse's forked workers see a replacement made before they start)."""
+    return crawler.parsers.parse_article(body, url, fetched_at)
+
+
+def filed(page: FetchedPage) -> FetchedPage:
+    """`page` with the article it is filed under and the one the URL that answered names."""
+    served = _article_id_in_path(page.extra.get("fetched_url"))
+    return dataclasses.replace(page, article_id=_article_id_of(page), served_article_id=served)
+
+
+def ingest(
+    session: Session,
+    page: FetchedPage,
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> IngestResult:
+    """storage.ingest.pages.ingest of the filed page."""
+    return pages.ingest(session, filed(page), crawl_run_id, parser=parser)
+
+
+def ingest_many(
+    session: Session,
+    fetched: Sequence[FetchedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> list[IngestResult]:
+    """storage.ingest.pages.ingest_many of the filed pages."""
+    return pages.ingest_many(session, [filed(p) for p in fetched], crawl_run_id, parser=parser)
+
+
+def ingest_in_sessions(
+    sessions: Callable[[], Session],
+    fetched: Sequence[FetchedPage],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> list[IngestResult]:
+    """storage.ingest.pages.store_in_sessions of the filed pages (the crawl's writer)."""
+    items = pages.prepare_pages([filed(page) for page in fetched], parser)
+    return pages.store_in_sessions(sessions, items, crawl_run_id, parser=parser)
+
+
+def ingest_batches(
+    sessions: Callable[[], Session],
+    batches: Iterable[Sequence[FetchedPage]],
+    on_stored: Callable[[list[IngestResult]], None],
+    crawl_run_id: int | None = None,
+    *,
+    parser: Parser = parse_page,
+) -> None:
+    """storage.ingest.pages.ingest_batches of the filed pages."""
+    filed_batches = ([filed(page) for page in batch] for batch in batches)
+    pages.ingest_batches(sessions, filed_batches, on_stored, crawl_run_id, parser=parser)
+
+
+def reparse(engine: Engine, *, parser: Parser = parse_page, **options: Any) -> Any:
+    """storage.reparse.reparse with the publisher's parser."""
+    return reparsing.reparse(engine, parser=parser, **options)
+
+
+def _article_id_of(page: FetchedPage) -> str | None:
+    """The article a capture is filed under: the one asked for, else the one its URL names."""
+    asked = _upper(page.article_id)
+    if asked and ARTICLE_ID_RE.fullmatch(asked):
+        return asked
+    return _upper(article_id_from_url(page.url))
+
+
+def _article_id_in_path(url: str | None) -> str | None:
+    """The article a URL's path and query name in any Newsis form, whatever its host (the
+    crawl may fetch from a mirror of the site, such as the local one)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return None
+    return _upper(article_id_from_url(urlunsplit(("https", WEB_HOST, parts.path, parts.query, ""))))
+
+
+def _upper(article_id: str | None) -> str | None:
+    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
+    return article_id.upper() if article_id else None
