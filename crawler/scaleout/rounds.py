@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from crawler.crawl_run import end_run
 from crawler.db_thread import KnownArticle, revisit_batch
+from crawler.publishers.newsis.discovery import FEED_SLUGS, LIST_SECTIONS
 from crawler.runlock import RunLockBusy, redis_lock
 from crawler.scaleout.leased_scheduler import (
     OLD_ROUND_FILTER_TTL,
@@ -32,7 +33,6 @@ from crawler.scaleout.leased_scheduler import (
 )
 from crawler.scaleout.queue_codec import BadEntry, decode
 from crawler.scaleout.worker import ROUND_KIND, NewsisWorkerSpider
-from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS
 from storage.db import make_session_factory, open_archive
 from storage.ingest import pages as archive
 from storage.models import Capture, CrawlRun

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from crawler.localsite.server import NewsisSite
-from crawler.spiders.newsis import article_id_of_link
+from crawler.publishers.newsis.discovery import article_id_of_link
 from storage.db import make_session_factory, open_archive
 from storage.ingest.pages import ingest
 from tests.support.storage_fixtures import example_page, fetched
