@@ -25,8 +25,9 @@ from bench.common import machine, write_part
 from crawler.publishers.newsis.urls import canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import finish_run, ingest, start_run
+from storage.ingest.pages import ingest
 from storage.models import Article, Capture, Version
+from storage.runs import finish_run, start_run
 
 GOAL = 1.2
 SAMPLE_PAGES = 40

@@ -13,19 +13,21 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.db_thread import ArchiveThread
+from crawler.run_summary import (
+    ARCHIVE_FAILING,
+    STORE_FAILURES_TO_STOP,
+    begin_run,
+    end_run,
+    judge_run,
+)
+from crawler.runlock import run_lock
 from crawler.scrapy_commands.crawl import EXIT_CODE_STAT
-from crawler.writer_process import MAX_BATCH, IngestProcess, Stored, WriterGone
+from crawler.writer_process import IngestProcess, Stored, WriterGone
 from storage.fetched_page import FetchedPage
 from storage.queries import current_record
 
 logger = logging.getLogger(__name__)
 
-# Pages in a row the archive could not store (disk full, database down or refusing writes):
-# past a batch's worth the crawl stops, rather than fetch the rest of the site only to lose
-# every page (each would be fetched again by the next run anyway).
-STORE_FAILURES_TO_STOP = MAX_BATCH
-# The finish reason of a crawl so stopped (crawl.judge_run words it).
-ARCHIVE_FAILING = "archive_failing"
 _FAILURES_IN_A_ROW = "newsarchive/ingest_errors_in_a_row"
 # Ingest outcomes after which the article has a current version: the record a feed export gets.
 _RECORD_OUTCOMES = frozenset({"new_article", "new_version", "unchanged", "not_modified"})
@@ -97,9 +99,6 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         if self.crawl_run_id is None:
-            from crawler.crawl_run import begin_run
-            from crawler.runlock import run_lock
-
             # Fails at once (RunLockBusy) when another crawl holds the database.
             self._own_run.enter_context(run_lock(self.archive.db_url))
             self._owns_run = True
@@ -130,8 +129,6 @@ class ArchivePipeline:
     async def _spider_closed(self, reason: str) -> None:
         # Signalled after close_spider, with the reason the crawl ended (finished, shutdown …).
         try:
-            from crawler.crawl_run import end_run, judge_run
-
             outcome, note = judge_run(
                 {**self.crawler.stats.get_stats(), "finish_reason": reason},
                 self.crawler.settings["NEWSARCHIVE_BASE_URL"],

@@ -16,9 +16,9 @@ import scrapy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.crawl_run import end_run
 from crawler.db_thread import KnownArticle, revisit_batch
 from crawler.publishers.newsis.discovery import FEED_SLUGS, LIST_SECTIONS
+from crawler.run_summary import ROUND_KIND, end_run
 from crawler.runlock import RunLockBusy, redis_lock
 from crawler.scaleout.leased_scheduler import (
     OLD_ROUND_FILTER_TTL,
@@ -32,10 +32,10 @@ from crawler.scaleout.leased_scheduler import (
     reclaim_dead,
 )
 from crawler.scaleout.queue_codec import BadEntry, decode
-from crawler.scaleout.worker import ROUND_KIND, NewsisWorkerSpider
+from crawler.scaleout.worker import NewsisWorkerSpider
 from storage.db import make_session_factory, open_archive
-from storage.ingest import pages as archive
 from storage.models import Capture, CrawlRun
+from storage.runs import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _plan_round(
         previous_id = current_round(client, keys)
         carried = client.zcard(keys.queue) + leased_count(client, keys)
         previous_line = _close_round(session, previous_id, carried)
-        round_id = archive.start_run(session, kind=ROUND_KIND)
+        round_id = start_run(session, kind=ROUND_KIND)
     seen = keys.seen(round_id)
     carried_over, dropped = _seed_filter(client, keys, seen, spider)
     plan = RoundPlan(round_id, carried_over=carried_over, recovered=recovered, dropped=dropped,

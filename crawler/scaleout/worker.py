@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import scrapy
@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from crawler.crawl_run import crawl_settings, limit_to_one_site
 from crawler.db_thread import ArchiveThread
 from crawler.pipelines import store_counted
+from crawler.run_summary import WorkerSummary, outcome_counts
 from crawler.scaleout.leased_scheduler import (
     DROPPED_STAT,
     LEASE_META,
@@ -45,7 +46,6 @@ from storage.fetched_page import FetchedPage
 
 logger = logging.getLogger(__name__)
 
-ROUND_KIND = "round"
 # How often a worker beats and looks for dead workers' requests, as a share of the TTL.
 _BEATS_PER_TTL = 4
 # How often an idle worker looks at the queue for work pushed by others.
@@ -272,25 +272,6 @@ def worker_settings(
     return settings
 
 
-@dataclass
-class WorkerSummary:
-    worker_id: str
-    finish_reason: str
-    counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    dropped: int = 0  # queue entries that were not requests of ours
-
-    def line(self) -> str:
-        c = self.counts
-        return (
-            f"worker {self.worker_id} stopped ({self.finish_reason}): "
-            f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
-            f"{c.get('unchanged', 0)} unchanged, {c.get('not_modified', 0)} not modified, "
-            f"{c.get('failed', 0)} failed ({sum(c.values())} fetches in {self.seconds:.1f} s); "
-            f"{self.dropped} bad queue entries dropped"
-        )
-
-
 def run_worker(
     redis_url: str,
     db_url: str,
@@ -316,17 +297,12 @@ def run_worker(
     finally:
         close_unclosed()  # a second Ctrl-C stops Scrapy without closing the pipeline's writer
     stats = crawler.stats.get_stats()
-    prefix_len = len("newsarchive/outcome/")
-    counts = {
-        key[prefix_len:]: value for key, value in stats.items()
-        if key.startswith("newsarchive/outcome/")
-    }
     worker_id = LeaseBook.of(crawler).worker_id
     return WorkerSummary(
         worker_id,
         # None: a second Ctrl-C or signal stopped Scrapy at once, without closing the spider.
         str(stats.get("finish_reason") or "forced shutdown"),
-        counts,
+        outcome_counts(stats),
         time.monotonic() - started,
         int(stats.get(DROPPED_STAT, 0)),
     )

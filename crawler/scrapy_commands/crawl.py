@@ -1,5 +1,5 @@
 """`scrapy crawl`: Scrapy's own, but refusing bad `-a` arguments and exiting non-zero when the
-archive's judgement of the run (crawler.crawl_run.judge_run) says it failed."""
+archive's judgement of the run (crawler.run_summary.judge_run) says it failed."""
 
 from __future__ import annotations
 

@@ -16,14 +16,13 @@ from storage.db import make_session_factory, open_archive, upgrade
 from storage.fetched_page import FetchedPage
 from storage.ingest.pages import (
     IngestResult,
-    finish_run,
     ingest,
     ingest_batches,
     ingest_many,
     parse_page,
-    start_run,
 )
 from storage.models import Article, Body, Capture, CrawlRun, Version
+from storage.runs import finish_run, start_run
 from tests.support.storage_fixtures import (
     POSTGRES_ENV_VAR,
     chrome_changed,
