@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.db_thread import KnownArticle, revisit_batch
-from crawler.publishers.newsis.discovery import FEED_SLUGS, LIST_SECTIONS
 from crawler.run_summary import ROUND_KIND, end_run
 from crawler.runlock import RunLockBusy, redis_lock
-from crawler.scaleout.leased_scheduler import (
+from crawler.scaleout.queue_codec import BadEntry, decode
+from crawler.scaleout.shared_queue import (
     OLD_ROUND_FILTER_TTL,
     RedisKeys,
     connect,
@@ -31,8 +31,7 @@ from crawler.scaleout.leased_scheduler import (
     queued_entries,
     reclaim_dead,
 )
-from crawler.scaleout.queue_codec import BadEntry, decode
-from crawler.scaleout.worker import NewsisWorkerSpider
+from crawler.scaleout.worker_spider import NewsisWorkerSpider
 from storage.db import make_session_factory, open_archive
 from storage.models import Capture, CrawlRun
 from storage.runs import start_run
@@ -140,16 +139,11 @@ def _plan_round(
         push_request(client, keys, request, spider)
         return True
 
-    for slug in FEED_SLUGS:
-        plan.feeds += queue(scrapy.Request(
-            f"{base_url}/RSS/{slug}.xml", callback=spider.parse_feed,
-            errback=spider.discovery_failed, priority=20, cb_kwargs={"slug": slug},
-        ))
-    if since is not None:
-        for path, cid in LIST_SECTIONS:
-            template = f"/{path}/list/?cid={cid}&page={{page}}"
-            plan.list_pages += queue(spider.list_request(template, 1, since))
-        plan.list_pages += queue(spider.list_request("/realnews/?page={page}", 1, since))
+    for request in spider.discovery_requests(since):
+        if request.callback == spider.parse_feed:
+            plan.feeds += queue(request)
+        else:
+            plan.list_pages += queue(request)
     if revisit != "none":
         due_by = None if revisit == "all" else datetime.now(UTC)
         after_id = ""

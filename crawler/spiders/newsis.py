@@ -7,7 +7,7 @@ came (a 304, a 429 or a dropped connection included), and storage's ingest does 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -141,15 +141,22 @@ class NewsisSpider(scrapy.Spider):
 
     # --- discovery -------------------------------------------------------------------------
 
-    async def start(self) -> AsyncIterator[Any]:
+    def discovery_requests(self, since: date | None) -> Iterator[scrapy.Request]:
+        """Where a run starts: every feed, and with `since` the first page of every list.
+
+        The scale-out scheduling job queues the same requests (crawler.scaleout.rounds)."""
         for slug in FEED_SLUGS:
             yield scrapy.Request(
                 self.base_url + feed_path(slug), callback=self.parse_feed,
                 errback=self.discovery_failed, priority=20, cb_kwargs={"slug": slug},
             )
-        if self.since is not None:
+        if since is not None:
             for template in LIST_TEMPLATES:
-                yield self.list_request(template, 1)
+                yield self.list_request(template, 1, since)
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.discovery_requests(self.since):
+            yield request
         if self.revisit == "none":
             return
         due_by = None if self.revisit == "all" else self.started_at
