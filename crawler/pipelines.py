@@ -12,7 +12,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.db_thread import ArchiveThread
+from crawler.db_thread import DatabaseThread
 from crawler.run_summary import (
     ARCHIVE_FAILING,
     STORE_FAILURES_TO_STOP,
@@ -70,7 +70,7 @@ async def store_counted(
 _stopping: set[asyncio.Future[None]] = set()
 
 
-class ArchivePipeline:
+class IngestPipeline:
     """Hands every FetchedPage to the writer process (`storage.ingest.pages.ingest_many` in batches)
     and counts the outcomes in the stats. Each page's item waits until its batch is committed,
     so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
@@ -85,7 +85,7 @@ class ArchivePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.archive = ArchiveThread.of(crawler)
+        self.db_thread = DatabaseThread.of(crawler)
         self.crawl_run_id: int | None = crawler.settings.getint("NEWSARCHIVE_CRAWL_RUN_ID") or None
         self._own_run = ExitStack()
         self._owns_run = False
@@ -100,11 +100,11 @@ class ArchivePipeline:
     async def open_spider(self) -> None:
         if self.crawl_run_id is None:
             # Fails at once (RunLockBusy) when another crawl holds the database.
-            self._own_run.enter_context(run_lock(self.archive.db_url))
+            self._own_run.enter_context(run_lock(self.db_thread.db_url))
             self._owns_run = True
-            self.crawl_run_id = await self.archive.call(begin_run)
+            self.crawl_run_id = await self.db_thread.call(begin_run)
             self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
-        self.writer = IngestProcess(self.archive.db_url)
+        self.writer = IngestProcess(self.db_thread.db_url)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
@@ -114,7 +114,7 @@ class ArchivePipeline:
             return item
         record = None
         if outcome in _RECORD_OUTCOMES and item.article_id:
-            record = await self.archive.call(current_record, item.article_id)
+            record = await self.db_thread.call(current_record, item.article_id)
         if record is None:
             raise DropItem(f"no record from the fetch of {item.url} ({outcome})", "DEBUG")
         return record
@@ -124,7 +124,7 @@ class ArchivePipeline:
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
         if not self._owns_run:
-            self.archive.close()
+            self.db_thread.close()
 
     async def _spider_closed(self, reason: str) -> None:
         # Signalled after close_spider, with the reason the crawl ended (finished, shutdown …).
@@ -133,11 +133,11 @@ class ArchivePipeline:
                 {**self.crawler.stats.get_stats(), "finish_reason": reason},
                 self.crawler.settings["NEWSARCHIVE_BASE_URL"],
             )
-            summary = await self.archive.call(
+            summary = await self.db_thread.call(
                 end_run, self.crawl_run_id, outcome, note, time.monotonic() - self._started
             )
             self.crawler.stats.set_value(EXIT_CODE_STAT, summary.exit_code)
             logger.log(logging.ERROR if summary.exit_code else logging.INFO, "%s", summary.line())
         finally:
-            self.archive.close()
+            self.db_thread.close()
             self._own_run.close()

@@ -83,7 +83,7 @@ NEWSARCHIVE_MAX_RESPONSE_HEADERS = 200
 NEWSARCHIVE_MAX_RESPONSE_HEADER_BYTES = 65536
 
 ITEM_PIPELINES = {
-    "crawler.pipelines.ArchivePipeline": 300,
+    "crawler.pipelines.IngestPipeline": 300,
 }
 
 # `scrapy crawl newsis -O records.jsonl` writes the archived records (the pipeline's items) as

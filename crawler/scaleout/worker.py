@@ -39,7 +39,7 @@ def worker_settings(
             "SCHEDULER": "crawler.scaleout.leased_scheduler.LeasedScheduler",
             "REDIS_URL": redis_url,
             "NEWSARCHIVE_REDIS_PREFIX": prefix,
-            "ITEM_PIPELINES": {"crawler.scaleout.worker_pipeline.WorkerArchivePipeline": 300},
+            "ITEM_PIPELINES": {"crawler.scaleout.worker_pipeline.WorkerIngestPipeline": 300},
         },
         priority="cmdline",
     )

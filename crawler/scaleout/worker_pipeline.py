@@ -8,7 +8,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.db_thread import ArchiveThread
+from crawler.db_thread import DatabaseThread
 from crawler.pipelines import store_counted
 from crawler.scaleout.lease_release import LeaseRelease
 from crawler.scaleout.leases import LEASE_META, LeaseBook
@@ -17,20 +17,20 @@ from crawler.writer_process import IngestProcess
 from storage.fetched_page import FetchedPage
 
 
-class WorkerArchivePipeline:
-    """ArchivePipeline's ingest, for workers: no run lock (many workers share the archive), the
+class WorkerIngestPipeline:
+    """IngestPipeline for workers: no run lock (many workers share the archive), the
     captures counted into the current round, and the request's lease finished after commit."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.archive = ArchiveThread.of(crawler)
+        self.db_thread = DatabaseThread.of(crawler)
         self.leases = LeaseBook.of(crawler)
         self.writer: IngestProcess | None = None
         self._round: int | None = None
         self._round_read_at = float("-inf")
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> WorkerArchivePipeline:
+    def from_crawler(cls, crawler: Crawler) -> WorkerIngestPipeline:
         return cls(crawler)
 
     def _current_round(self) -> int | None:
@@ -44,7 +44,7 @@ class WorkerArchivePipeline:
         # Started with the worker, not on its first page: a worker waits on the queue ready to
         # store, and the first pages of a round do not wait for a writer process to start.
         release = LeaseRelease(self.crawler.settings.get("REDIS_URL"), self.leases.taken_key)
-        self.writer = IngestProcess(self.archive.db_url, after_commit=release)
+        self.writer = IngestProcess(self.db_thread.db_url, after_commit=release)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
@@ -60,4 +60,4 @@ class WorkerArchivePipeline:
     async def close_spider(self) -> None:
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
-        self.archive.close()
+        self.db_thread.close()

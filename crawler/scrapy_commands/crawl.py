@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
-# Set by the pipeline once it has closed the run it opened (crawler.pipelines.ArchivePipeline).
+# Set by the pipeline once it has closed the run it opened (crawler.pipelines.IngestPipeline).
 EXIT_CODE_STAT = "newsarchive/exit_code"
 
 

@@ -19,7 +19,7 @@ from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.db_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
+from crawler.db_thread import DatabaseThread, KnownArticle, known_articles, revisit_batch
 from crawler.middlewares import RequestRefused
 from crawler.publishers.newsis.answers import EXPECTED_STATUSES, looks_like_captcha
 from crawler.publishers.newsis.discovery import (
@@ -135,7 +135,7 @@ class NewsisSpider(scrapy.Spider):
             crawler.settings.set("NEWSARCHIVE_BASE_URL", spider.base_url, priority="cmdline")
         else:
             spider.base_url = normalize_base_url(crawler.settings.get("NEWSARCHIVE_BASE_URL"))
-        spider.archive = ArchiveThread.of(crawler)
+        spider.db_thread = DatabaseThread.of(crawler)
         spider.started_at = datetime.now(UTC)
         return spider
 
@@ -162,7 +162,7 @@ class NewsisSpider(scrapy.Spider):
         due_by = None if self.revisit == "all" else self.started_at
         after_id = ""
         while True:
-            batch = await self.archive.call(revisit_batch, due_by, after_id, _REVISIT_BATCH)
+            batch = await self.db_thread.call(revisit_batch, due_by, after_id, _REVISIT_BATCH)
             if not batch:
                 break
             after_id = batch[-1].article_id
@@ -223,7 +223,7 @@ class NewsisSpider(scrapy.Spider):
         self.claimed_ids.update(fresh)
         if not fresh:
             return
-        known = await self.archive.call(known_articles, fresh)
+        known = await self.db_thread.call(known_articles, fresh)
         for article_id in fresh:
             archived = known.get(article_id)
             if archived is not None and not self.wants_revisit(archived):
