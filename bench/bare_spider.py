@@ -14,7 +14,7 @@ import scrapy
 from scrapy.crawler import CrawlerProcess
 
 from crawler.crawl_run import FAST_SETTINGS
-from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS, article_id_of_link
+from crawler.publishers.newsis.discovery import FEED_SLUGS, LIST_SECTIONS, article_id_of_link
 
 REPO = Path(__file__).resolve().parent.parent
 

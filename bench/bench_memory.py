@@ -26,8 +26,8 @@ from crawler.archiving import ingest
 from crawler.publishers.newsis.urls import canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import finish_run, start_run
 from storage.models import Article, Capture, Version
+from storage.runs import finish_run, start_run
 
 GOAL = 1.2
 SAMPLE_PAGES = 40

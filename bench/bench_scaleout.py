@@ -47,8 +47,8 @@ from sqlalchemy import create_engine, text
 from bench.common import machine, write_section
 from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants
 from crawler.localsite.server import NewsisSite
-from crawler.scaleout.leased_scheduler import RedisKeys
 from crawler.scaleout.rounds import schedule_round
+from crawler.scaleout.shared_queue import RedisKeys
 from storage.db import upgrade
 from tests.support.storage_fixtures import throwaway_postgres_database
 

@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "What changed in article ID between two versions (default: the last two), field by field.",
     ),
     "export": (
-        "crawler.commands.export:export_command",
+        "crawler.commands.exporting:export_command",
         "Records as JSONL or CSV, or the raw captures as a WARC file, streamed.",
     ),
     "history": (

@@ -1,33 +1,24 @@
-"""One crawl run in this process: lock, crawl_runs row, Scrapy, summary line, drift check."""
+"""One crawl run in this process: its settings, the run lock, Scrapy, its bookkeeping."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
-from crawler.pipelines import ARCHIVE_FAILING, STORE_FAILURES_TO_STOP
+from crawler.drift import DRIFT_EXIT_CODE
+from crawler.run_summary import CrawlSummary, begin_run, end_run, judge_run
 from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
 from crawler.spiders.newsis import NewsisSpider, normalize_base_url
 from crawler.writer_process import close_unclosed
 from storage.db import check_sqlite_file, make_session_factory, open_archive
-from storage.ingest import pages as archive
-from storage.models import Capture, CrawlRun
 
 __all__ = ["DRIFT_EXIT_CODE", "LOCKED_EXIT_CODE", "RunLockBusy", "run_crawl"]
-
-FAILED_EXIT_CODE = 1
-OUTCOMES = ("new_article", "new_version", "unchanged", "not_modified", "failed", "duplicate")
 
 # Politeness off, for tests and benchmarks against a local site only (`newsarchive crawl --fast`).
 FAST_SETTINGS: dict[str, Any] = {
@@ -39,135 +30,6 @@ FAST_SETTINGS: dict[str, Any] = {
     "NEWSARCHIVE_RETRY_AFTER_DEFAULT": 0.5,
     "NEWSARCHIVE_RETRY_AFTER_MAX": 2.0,
 }
-
-
-@dataclass
-class CrawlSummary:
-    crawl_run_id: int
-    outcome: str  # finished / failed / interrupted
-    counts: dict[str, int] = field(default_factory=dict)  # captures of the run by ingest outcome
-    seconds: float = 0.0
-    note: str | None = None
-    drift: DriftReport | None = None
-
-    @property
-    def exit_code(self) -> int:
-        if self.outcome != "finished":
-            return FAILED_EXIT_CODE
-        if self.drift is not None and self.drift.is_drift:
-            return DRIFT_EXIT_CODE
-        return 0
-
-    def line(self) -> str:
-        c = self.counts
-        text = (
-            f"crawl run {self.crawl_run_id} {self.outcome}: "
-            f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
-            f"{c.get('unchanged', 0)} unchanged, "
-            f"{c.get('not_modified', 0)} not modified, {c.get('failed', 0)} failed "
-            f"({sum(c.values())} fetches in {self.seconds:.1f} s)"
-        )
-        return f"{text}; {self.note}" if self.note else text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "crawl_run_id": self.crawl_run_id,
-            "outcome": self.outcome,
-            **{outcome: self.counts.get(outcome, 0) for outcome in OUTCOMES},
-            "seconds": round(self.seconds, 3),
-            "note": self.note,
-            "drift": None if self.drift is None else {
-                "share": round(self.drift.share, 4),
-                "pages": self.drift.pages,
-                "recent_median": self.drift.recent_median,
-                "is_drift": self.drift.is_drift,
-            },
-            "exit_code": self.exit_code,
-        }
-
-
-def begin_run(session: Session) -> int:
-    """Mark crawl runs left 'running' (their process died) as interrupted, open a new one.
-
-    Only called under the run lock, so no other crawl can be running on this database.
-    """
-    stale = session.scalars(
-        select(CrawlRun.crawl_run_id).where(
-            CrawlRun.kind == "crawl", CrawlRun.outcome == "running"
-        )
-    ).all()
-    for crawl_run_id in stale:
-        archive.finish_run(session, crawl_run_id, outcome="interrupted")
-    return archive.start_run(session)
-
-
-def run_counts(session: Session, crawl_run_id: int) -> dict[str, int]:
-    """The run's captures by ingest outcome, read back from the archive (what was really kept)."""
-    rows = session.execute(
-        select(Capture.outcome, func.count())
-        .where(Capture.crawl_run_id == crawl_run_id)
-        .group_by(Capture.outcome)
-    )
-    return {outcome: count for outcome, count in rows}
-
-
-def end_run(
-    session: Session, crawl_run_id: int, outcome: str, note: str | None, seconds: float
-) -> CrawlSummary:
-    """Close the run's crawl_runs row with its counts; check drift when it finished."""
-    counts = run_counts(session, crawl_run_id)
-    summary = CrawlSummary(crawl_run_id, outcome, counts, seconds, note)
-    if outcome == "finished":
-        summary.drift = check_drift(session, crawl_run_id)
-        if summary.drift.is_drift:
-            summary.note = "; ".join(filter(None, [note, summary.drift.message()]))
-    archive.finish_run(session, crawl_run_id, outcome=outcome, note=summary.note)
-    return summary
-
-
-def judge_run(stats: dict[str, Any], base_url: str | None = None) -> tuple[str, str | None]:
-    """The run's outcome and why, from Scrapy's stats at the end of the crawl."""
-    reason = stats.get("finish_reason")
-    if reason == "shutdown":
-        return "interrupted", "stopped by a signal before the end"
-    if reason is None:
-        # Scrapy stopped without closing the spider: a second Ctrl-C or signal forces that.
-        return "interrupted", "stopped at once by a second signal"
-    if reason == ARCHIVE_FAILING:
-        return "failed", (
-            f"stopped: {STORE_FAILURES_TO_STOP} pages in a row could not be stored"
-            " (disk full? database down?); see the log"
-        )
-    if reason != "finished":
-        return "failed", f"crawl ended early: {reason}"
-    if stats.get("newsarchive/ingest_errors"):
-        return "failed", f"{stats['newsarchive/ingest_errors']} page(s) could not be stored"
-    refused = stats.get("newsarchive/robots_refused", 0)
-    site = urlsplit(base_url).netloc if base_url else "the site"
-    discovered = stats.get("newsarchive/feeds_read") or stats.get("newsarchive/list_pages_read")
-    if refused and not _article_fetches(stats):
-        if not discovered:
-            return "failed", (
-                f"robots.txt of {site} forbids every page we asked for:"
-                f" {refused} requests refused"
-            )
-        if stats.get("newsarchive/robots_refused_articles"):
-            return "failed", (
-                f"robots.txt of {site} forbids every article page we asked for:"
-                f" {refused} requests refused"
-            )
-    if not discovered:
-        return "failed", "no feed or list page could be read (site down or blocking us?)"
-    if refused:
-        return "finished", f"robots.txt of {site} refused {refused} of our requests"
-    return "finished", None
-
-
-def _article_fetches(stats: dict[str, Any]) -> int:
-    """Article fetches that reached the archive (stored or not), whatever became of them."""
-    return stats.get("newsarchive/ingest_errors", 0) + sum(
-        count for name, count in stats.items() if name.startswith("newsarchive/outcome/")
-    )
 
 
 def crawl_settings(

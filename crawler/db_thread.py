@@ -34,7 +34,7 @@ class KnownArticle:
     last_modified: str | None
 
 
-class ArchiveThread:
+class DatabaseThread:
     """One worker thread that owns the crawl process's database sessions.
 
     Database calls block; on their own thread they stay off the reactor, which goes on fetching
@@ -48,8 +48,8 @@ class ArchiveThread:
         self._sessions = None
 
     @classmethod
-    def of(cls, crawler: Crawler) -> ArchiveThread:
-        """The crawler's archive thread, made on first use (the spider or the pipeline)."""
+    def of(cls, crawler: Crawler) -> DatabaseThread:
+        """The crawler's database thread, made on first use (the spider or the pipeline)."""
         existing = getattr(crawler, "_newsarchive_thread", None)
         if existing is None:
             existing = cls(resolve_db_url(crawler.settings.get("NEWSARCHIVE_DB")))

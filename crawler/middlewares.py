@@ -21,10 +21,10 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
+from crawler.publishers.newsis.urls import CANONICAL_ORIGIN
+
 logger = logging.getLogger(__name__)
 
-# The publisher's real origin: links and redirects to it are fetched from the base URL instead.
-CANONICAL_ORIGIN = "https://www.newsis.com"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # A URL's scheme and authority as written, up to the path: compared as text, so no parser's
 # reading of userinfo, IP shorthands (127.1), dots or escapes can make two origins look alike.

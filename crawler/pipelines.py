@@ -12,20 +12,22 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.db_thread import ArchiveThread
+from crawler.db_thread import DatabaseThread
+from crawler.run_summary import (
+    ARCHIVE_FAILING,
+    STORE_FAILURES_TO_STOP,
+    begin_run,
+    end_run,
+    judge_run,
+)
+from crawler.runlock import run_lock
 from crawler.scrapy_commands.crawl import EXIT_CODE_STAT
-from crawler.writer_process import MAX_BATCH, IngestProcess, Stored, WriterGone
+from crawler.writer_process import IngestProcess, Stored, WriterGone
 from storage.fetched_page import FetchedPage
 from storage.queries import current_record
 
 logger = logging.getLogger(__name__)
 
-# Pages in a row the archive could not store (disk full, database down or refusing writes):
-# past a batch's worth the crawl stops, rather than fetch the rest of the site only to lose
-# every page (each would be fetched again by the next run anyway).
-STORE_FAILURES_TO_STOP = MAX_BATCH
-# The finish reason of a crawl so stopped (crawl.judge_run words it).
-ARCHIVE_FAILING = "archive_failing"
 _FAILURES_IN_A_ROW = "newsarchive/ingest_errors_in_a_row"
 # Ingest outcomes after which the article has a current version: the record a feed export gets.
 _RECORD_OUTCOMES = frozenset({"new_article", "new_version", "unchanged", "not_modified"})
@@ -68,7 +70,7 @@ async def store_counted(
 _stopping: set[asyncio.Future[None]] = set()
 
 
-class ArchivePipeline:
+class IngestPipeline:
     """Hands every FetchedPage to the writer process (`storage.ingest.pages.ingest_many` in batches)
     and counts the outcomes in the stats. Each page's item waits until its batch is committed,
     so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
@@ -83,7 +85,7 @@ class ArchivePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.archive = ArchiveThread.of(crawler)
+        self.db_thread = DatabaseThread.of(crawler)
         self.crawl_run_id: int | None = crawler.settings.getint("NEWSARCHIVE_CRAWL_RUN_ID") or None
         self._own_run = ExitStack()
         self._owns_run = False
@@ -97,15 +99,12 @@ class ArchivePipeline:
 
     async def open_spider(self) -> None:
         if self.crawl_run_id is None:
-            from crawler.crawl_run import begin_run
-            from crawler.runlock import run_lock
-
             # Fails at once (RunLockBusy) when another crawl holds the database.
-            self._own_run.enter_context(run_lock(self.archive.db_url))
+            self._own_run.enter_context(run_lock(self.db_thread.db_url))
             self._owns_run = True
-            self.crawl_run_id = await self.archive.call(begin_run)
+            self.crawl_run_id = await self.db_thread.call(begin_run)
             self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
-        self.writer = IngestProcess(self.archive.db_url)
+        self.writer = IngestProcess(self.db_thread.db_url)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
@@ -115,7 +114,7 @@ class ArchivePipeline:
             return item
         record = None
         if outcome in _RECORD_OUTCOMES and item.article_id:
-            record = await self.archive.call(current_record, item.article_id)
+            record = await self.db_thread.call(current_record, item.article_id)
         if record is None:
             raise DropItem(f"no record from the fetch of {item.url} ({outcome})", "DEBUG")
         return record
@@ -125,22 +124,20 @@ class ArchivePipeline:
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
         if not self._owns_run:
-            self.archive.close()
+            self.db_thread.close()
 
     async def _spider_closed(self, reason: str) -> None:
         # Signalled after close_spider, with the reason the crawl ended (finished, shutdown …).
         try:
-            from crawler.crawl_run import end_run, judge_run
-
             outcome, note = judge_run(
                 {**self.crawler.stats.get_stats(), "finish_reason": reason},
                 self.crawler.settings["NEWSARCHIVE_BASE_URL"],
             )
-            summary = await self.archive.call(
+            summary = await self.db_thread.call(
                 end_run, self.crawl_run_id, outcome, note, time.monotonic() - self._started
             )
             self.crawler.stats.set_value(EXIT_CODE_STAT, summary.exit_code)
             logger.log(logging.ERROR if summary.exit_code else logging.INFO, "%s", summary.line())
         finally:
-            self.archive.close()
+            self.db_thread.close()
             self._own_run.close()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+# Lower case: Scrapy takes every upper-case name of this module for a setting.
+from crawler.publishers.newsis import urls as newsis_urls
+
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -12,7 +15,7 @@ COMMANDS_MODULE = "crawler.scrapy_commands"
 
 # Where newsis.com is fetched from: the live site, or a local copy of it in tests and demos.
 # Records and captures keep the canonical https://www.newsis.com URLs whatever this says.
-NEWSARCHIVE_BASE_URL = os.environ.get("NEWSARCHIVE_BASE_URL", "https://www.newsis.com")
+NEWSARCHIVE_BASE_URL = os.environ.get("NEWSARCHIVE_BASE_URL", newsis_urls.CANONICAL_ORIGIN)
 
 # The archive database (a URL storage.db understands); None = storage's default (NEWSARCHIVE_DB,
 # else the SQLite file in the working directory).
@@ -80,7 +83,7 @@ NEWSARCHIVE_MAX_RESPONSE_HEADERS = 200
 NEWSARCHIVE_MAX_RESPONSE_HEADER_BYTES = 65536
 
 ITEM_PIPELINES = {
-    "crawler.pipelines.ArchivePipeline": 300,
+    "crawler.pipelines.IngestPipeline": 300,
 }
 
 # `scrapy crawl newsis -O records.jsonl` writes the archived records (the pipeline's items) as

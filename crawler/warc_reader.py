@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import zlib
 from collections.abc import Iterator
@@ -12,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crawler.settings import DOWNLOAD_MAXSIZE
+from crawler.warc_digest import check_digest, digest_matches
 from crawler.warc_source import GZIP_MAGIC, Damage, WarcSource
 from storage.fetched_page import FetchedPage
 
@@ -197,7 +196,7 @@ class _Reader:
         ):
             raise Damage(f"its Content-Length {length} does not end at the record's end")
         with memoryview(source.buffer) as view, view[head_size:end] as block_view:
-            digest_ok = _digest_matches(headers.get("warc-block-digest"), block_view)
+            digest_ok = digest_matches(headers.get("warc-block-digest"), block_view)
             block = bytes(block_view) if is_page and digest_ok else b""
         if not digest_ok:
             raise Damage("WARC-Block-Digest does not match its bytes")
@@ -292,7 +291,7 @@ def _page(
         return None, f"HTTP status line unreadable: {lines[0][:40]!r}"
     else:
         status = int(status_match.group(1))
-        _check_digest(headers.get("warc-payload-digest"), payload, "WARC-Payload-Digest")
+        check_digest(headers.get("warc-payload-digest"), payload, "WARC-Payload-Digest")
     http = _http_headers(lines[1:])
     body, refusal = _decoded(payload, http)
     kept = {name: http[name.lower()] for name in KEPT_HEADERS if name.lower() in http}
@@ -374,32 +373,3 @@ def _dechunked(payload: bytes) -> bytes:
             raise Damage("its chunked transfer coding is cut")
         out += payload[start : start + size]
         at = start + size + 2
-
-
-_DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512,
-            "md5": hashlib.md5, "sha224": hashlib.sha224, "sha384": hashlib.sha384}
-
-
-def _check_digest(declared: str | None, data: bytes | memoryview, name: str) -> None:
-    if not _digest_matches(declared, data):
-        raise Damage(f"{name} does not match its bytes")
-
-
-def _digest_matches(declared: str | None, data: bytes | memoryview) -> bool:
-    """Whether a declared digest (base32, hex or base64; none, or of an unknown kind: yes)
-    matches `data`."""
-    if not declared:
-        return True
-    algorithm, _, value = declared.partition(":")
-    make = _DIGESTS.get(algorithm.strip().lower())
-    if make is None or not value:
-        return True
-    digest = make(data).digest()
-    value = value.strip()
-    forms = {
-        base64.b32encode(digest).decode().rstrip("="),
-        digest.hex(),
-        base64.b64encode(digest).decode().rstrip("="),
-        base64.urlsafe_b64encode(digest).decode().rstrip("="),
-    }
-    return value.rstrip("=") in forms or value.lower() in forms

@@ -248,40 +248,49 @@ def run_demo(path: Path, fresh: bool) -> None:
             f"  the newsroom edits {len(EDITS)} articles (a headline, a paragraph, a caption) and\n"
             f"  re-stamps one article's photo URLs (?rnd=): its page changes, its record not.\n"
         )
+        articles, versions, captures = second_crawl(db_url, site.base_url, plan)
 
-        engine = open_archive(db_url, for_writing=False)
-        sessions = make_session_factory(engine)
-        try:
-            with sessions() as session:
-                first_run = session.scalar(select(func.max(Capture.crawl_run_id))) or 0
-            click.echo("3. Second crawl (new articles, and a revisit of every archived one):")
-            click.echo(f"  {crawl(db_url, site.base_url, '--revisit', 'all')}")
-            for line in describe_outcomes(sessions, plan, first_run):
-                click.echo(line)
-            with sessions() as session:
-                not_modified = session.scalar(
-                    select(func.count()).select_from(Capture).where(
-                        Capture.crawl_run_id > first_run, Capture.outcome == "not_modified"
-                    )
-                )
-            click.echo(f"  {not_modified} other articles: 304 Not Modified, nothing new stored\n")
-
-            shown = plan[0].article_id
-            click.echo(f"4. History of {shown}:")
-            if not show_through_cli("history", db_url, shown):
-                print_history_from_models(sessions, shown)
-            click.echo(f"\n5. What changed in {shown}:")
-            if not show_through_cli("diff", db_url, shown):
-                print_diff_from_models(sessions, shown)
-            articles, versions, captures = archive_counts(sessions)
-        finally:
-            engine.dispose()
-
-    others = " ".join(change.article_id for change in plan[1:])
     click.echo(
         f"\nDone in {time.monotonic() - started:.1f} s. The archive holds {articles} articles, "
         f"{versions} versions, {captures} captures.\n"
     )
+    print_next_steps(db_url, plan)
+
+
+def second_crawl(db_url: str, base_url: str, plan: list[Any]) -> tuple[int, int, int]:
+    """Steps 3 to 5: crawl again, say what became of each change, show one article's history
+    and diff; the archive's counts (articles, versions, captures) after it."""
+    engine = open_archive(db_url, for_writing=False)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions() as session:
+            first_run = session.scalar(select(func.max(Capture.crawl_run_id))) or 0
+        click.echo("3. Second crawl (new articles, and a revisit of every archived one):")
+        click.echo(f"  {crawl(db_url, base_url, '--revisit', 'all')}")
+        for line in describe_outcomes(sessions, plan, first_run):
+            click.echo(line)
+        with sessions() as session:
+            not_modified = session.scalar(
+                select(func.count()).select_from(Capture).where(
+                    Capture.crawl_run_id > first_run, Capture.outcome == "not_modified"
+                )
+            )
+        click.echo(f"  {not_modified} other articles: 304 Not Modified, nothing new stored\n")
+
+        shown = plan[0].article_id
+        click.echo(f"4. History of {shown}:")
+        if not show_through_cli("history", db_url, shown):
+            print_history_from_models(sessions, shown)
+        click.echo(f"\n5. What changed in {shown}:")
+        if not show_through_cli("diff", db_url, shown):
+            print_diff_from_models(sessions, shown)
+        return archive_counts(sessions)
+    finally:
+        engine.dispose()
+
+
+def print_next_steps(db_url: str, plan: list[Any]) -> None:
+    others = " ".join(change.article_id for change in plan[1:])
     click.echo("Try next:")
     db = f"--db {shlex.quote(db_url)}"  # the other commands take a URL, not a path
     click.echo(f"  newsarchive history {plan[1].article_id} {db}")

@@ -137,9 +137,38 @@ def import_command(
     is 1 when any record was lost or refused.
     """
     paths = [Path(name) for name in files]
+    html_time = _checked_import(paths, url, fetched_at)
+    engine = open_db(db_url, for_writing=True)
+    tally = _ImportTally()
+    sessions = db.make_session_factory(engine)
+    try:
+        with progress(None, "importing") as bar:
+            tally.bar = bar
+            for path in paths:
+                tally.path = path
+                if _is_warc(path):
+                    items: Iterator[FetchedPage | Lost] = read_warc(path)
+                else:
+                    assert html_time is not None  # _checked_import demands it for HTML
+                    items = iter([_html_page(path, url or "", html_time)])
+                ingest_batches(sessions, tally.batches(items), tally.stored)
+    finally:
+        engine.dispose()
+        echo(tally.summary(len(paths)))
+    if tally.lost:
+        raise CommandError(
+            f"{tally.lost} record(s) not imported (lost or refused, each named above)"
+        )
+
+
+def _checked_import(
+    paths: list[Path], url: str | None, fetched_at: str | None
+) -> datetime | None:
+    """CommandError unless every file can be imported as asked; an HTML file's capture time."""
     for path in paths:
         if not path.is_file():
             raise CommandError(f"cannot read {path}: no such file")
+    html_time = None
     html_files = [path for path in paths if not _is_warc(path)]
     if html_files:
         if len(html_files) > 1:
@@ -161,27 +190,7 @@ def import_command(
                 check_warc(path)
             except NotAWarc as error:
                 raise CommandError(f"{path}: {error}") from None
-
-    engine = open_db(db_url, for_writing=True)
-    tally = _ImportTally()
-    sessions = db.make_session_factory(engine)
-    try:
-        with progress(None, "importing") as bar:
-            tally.bar = bar
-            for path in paths:
-                tally.path = path
-                if _is_warc(path):
-                    items: Iterator[FetchedPage | Lost] = read_warc(path)
-                else:
-                    items = iter([_html_page(path, url or "", html_time)])
-                ingest_batches(sessions, tally.batches(items), tally.stored)
-    finally:
-        engine.dispose()
-        echo(tally.summary(len(paths)))
-    if tally.lost:
-        raise CommandError(
-            f"{tally.lost} record(s) not imported (lost or refused, each named above)"
-        )
+    return html_time
 
 
 class _ImportTally:

@@ -312,43 +312,37 @@ def search_command(
     if since is not None and until is not None and since >= until:
         raise click.UsageError("--since is after --until: no article can match")
     with reading(db_url) as session:
-        hits = search(
-            session,
-            terms,
-            since=since,
-            until=until,
-            section=section,
-            reporter=reporter,
-            limit=limit,
-        )
+        hits = search(session, terms, since=since, until=until, section=section,
+                      reporter=reporter, limit=limit)
     if as_json:
-        _print_json(
-            [
-                {
-                    "article_id": hit.article_id,
-                    "version": hit.version,
-                    "current_version": hit.current_version,
-                    "published_at": queries.kst_iso(hit.published_at),
-                    "section": hit.section,
-                    "headline": hit.headline,
-                    "reporters": hit.reporters,
-                    "snippet": hit.snippet,
-                }
-                for hit in hits
-            ]
-        )
+        _print_json([_hit_dict(hit) for hit in hits])
         return
     for hit in hits:
-        published = hit.published_at.astimezone(queries.KST).strftime("%Y-%m-%d %H:%M")
-        old = (
-            ""
-            if hit.version == hit.current_version
-            else f" (v{hit.version} of {hit.current_version})"
-        )
-        echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}")
-        if hit.snippet.strip("…") not in hit.headline:  # the headline, shown just above
-            echo(f"    {_fit(hit.snippet, SNIPPET_WIDTH).rstrip()}")
+        _print_hit(hit)
     echo(f"{len(hits)} article(s)", err=True)
+
+
+def _hit_dict(hit: Any) -> dict[str, Any]:
+    return {
+        "article_id": hit.article_id,
+        "version": hit.version,
+        "current_version": hit.current_version,
+        "published_at": queries.kst_iso(hit.published_at),
+        "section": hit.section,
+        "headline": hit.headline,
+        "reporters": hit.reporters,
+        "snippet": hit.snippet,
+    }
+
+
+def _print_hit(hit: Any) -> None:
+    published = hit.published_at.astimezone(queries.KST).strftime("%Y-%m-%d %H:%M")
+    old = "" if hit.version == hit.current_version else (
+        f" (v{hit.version} of {hit.current_version})"
+    )
+    echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}")
+    if hit.snippet.strip("…") not in hit.headline:  # the headline, shown just above
+        echo(f"    {_fit(hit.snippet, SNIPPET_WIDTH).rstrip()}")
 
 
 # --- stats ---------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from crawler.commands.crawl_options import (
     since_option,
 )
 from crawler.commands.terminal import echo, json_safe
-from crawler.scaleout.leased_scheduler import DEFAULT_PREFIX, REDIS_ENV_VAR, redact_redis_url
+from crawler.scaleout.shared_queue import DEFAULT_PREFIX, REDIS_ENV_VAR
 from storage.db import ArchiveError, resolve_db_url
+from storage.db_url import redact_url
 
 FAILED_EXIT_CODE = 1
 BUSY_EXIT_CODE = 75  # sysexits.h EX_TEMPFAIL, as for a crawl meeting a running crawl
@@ -72,7 +73,7 @@ def schedule_command(
             since=since.date() if since else None, revisit=revisit,
         )
     except ScheduleBusy as error:
-        _fail("schedule", f"{error} ({redact_redis_url(redis_url)}); exiting", BUSY_EXIT_CODE)
+        _fail("schedule", f"{error} ({redact_url(redis_url)}); exiting", BUSY_EXIT_CODE)
     except (ConnectionError, ArchiveError) as error:
         _fail("schedule", str(error))
     if as_json:

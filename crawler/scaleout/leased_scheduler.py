@@ -20,42 +20,25 @@ What differs from scrapy-redis 0.9.1 (its issue #305 / PR #316 list the deprecat
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
 import json
 import logging
-import os
-import socket
 import time
-import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 
-import redis
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from crawler.scaleout.leases import LEASE_META, PARENT_META, LeaseBook
 from crawler.scaleout.queue_codec import BadEntry, decode, encode
-from storage.db_url import credentials_problem, redact_url
+from crawler.scaleout.shared_queue import RedisKeys, current_round
 
 logger = logging.getLogger(__name__)
 
-REDIS_ENV_VAR = "NEWSARCHIVE_REDIS"
-DEFAULT_PREFIX = "newsarchive"
-# A worker whose heartbeat is older than this is dead: its leased requests go back on the queue.
-# Long enough that a busy worker (ingest runs off the reactor) always beats it, short enough
-# that a killed worker's requests wait well under a minute.
-DEFAULT_WORKER_TTL = 30.0
-# The last round's fingerprints stay this long, for workers that still hold the old round id.
-OLD_ROUND_FILTER_TTL = 3600
-# Meta keys: the lease a request came from, and the lease of the response that yielded it.
-LEASE_META = "newsarchive_lease"
-PARENT_META = "newsarchive_parent"
 # Workers cache the round id this long: one GET per request would double Redis round trips.
 ROUND_CACHE_SECONDS = 1.0
 # Bad entries one pop skips at most: a flooded queue must not keep the reactor from its heartbeat.
@@ -64,219 +47,6 @@ MAX_BAD_ENTRIES_PER_POP = 100
 LOGGED_BAD_ENTRIES = 10
 LOG_BAD_ENTRIES_EVERY = 1000
 DROPPED_STAT = "newsarchive/queue/dropped"
-
-# Pop the best-priority request and lease it to one worker, in one atomic step.
-_POP_LUA = """
-local item = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #item == 0 then return false end
-redis.call('ZREM', KEYS[1], item[1])
-redis.call('HSET', KEYS[2], item[1], item[2])
-return item
-"""
-# Put every request a (dead or stopping) worker holds back on the queue, at its priority.
-# Anyone may write to Redis: a `taken` key that is not a hash, or a score that is not a number,
-# is junk to delete, not an error that stops every reclaim after it.
-_RECLAIM_LUA = """
-if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) return 0 end
-local all = redis.call('HGETALL', KEYS[1])
-local moved = 0
-for i = 1, #all, 2 do
-  local score = tonumber(all[i + 1])
-  if score then redis.call('ZADD', KEYS[2], score, all[i]) moved = moved + 1 end
-end
-redis.call('DEL', KEYS[1])
-return moved
-"""
-
-
-def redact_redis_url(url: str) -> str:
-    """The Redis URL with any password replaced by *** (redis://:secret@host → redis://:***@host)."""
-    return redact_url(url)
-
-
-def connect(url: str) -> redis.Redis:
-    """A client on `url` that has answered a PING; ConnectionError (URL redacted) if it cannot."""
-    problem = credentials_problem(url)
-    if problem is not None:
-        # redis-py would read part of the password as the host and print it in its error.
-        raise ConnectionError(f"not a Redis URL: {redact_url(url)!r}: {problem}")
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10)
-        client.ping()
-    except (redis.RedisError, ValueError) as error:
-        raise ConnectionError(f"cannot reach Redis at {redact_redis_url(url)}: {error}") from None
-    return client
-
-
-@dataclass(frozen=True, slots=True)
-class RedisKeys:
-    """Every key of one deployment, under one prefix (tests use a unique prefix each)."""
-
-    prefix: str = DEFAULT_PREFIX
-
-    @property
-    def queue(self) -> str:
-        return f"{self.prefix}:requests"
-
-    @property
-    def round(self) -> str:
-        return f"{self.prefix}:round"
-
-    @property
-    def schedule_lock(self) -> str:
-        return f"{self.prefix}:schedule-lock"
-
-    def seen(self, round_id: int | str) -> str:
-        return f"{self.prefix}:seen:{round_id}"
-
-    def taken(self, worker_id: str) -> str:
-        return f"{self.prefix}:taken:{worker_id}"
-
-    def alive(self, worker_id: str) -> str:
-        return f"{self.prefix}:alive:{worker_id}"
-
-    def taken_keys(self, client: redis.Redis) -> Iterator[tuple[str, str]]:
-        """(worker id, key) of every worker holding leased requests."""
-        pattern = self.taken("*")
-        for key in client.scan_iter(match=pattern, count=500):
-            key = key.decode() if isinstance(key, bytes) else key
-            yield key.rsplit(":", 1)[1], key
-
-
-def fingerprint(request: Request) -> str:
-    """The request's fingerprint in the shared filter (scrapy-redis' own: method, canonical URL,
-    body), so the scheduling job and the workers agree without a crawler."""
-    return RFPDupeFilter.request_fingerprint(None, request)  # type: ignore[arg-type]
-
-
-def reclaim_dead(client: redis.Redis, keys: RedisKeys) -> int:
-    """Put the leased requests of every worker that stopped beating back on the queue."""
-    returned = 0
-    for worker_id, key in list(keys.taken_keys(client)):
-        if not client.exists(keys.alive(worker_id)):
-            moved = int(client.eval(_RECLAIM_LUA, 2, key, keys.queue))
-            if moved:
-                logger.warning("Put %d request(s) of dead worker %s back on the queue", moved,
-                               worker_id)
-            returned += moved
-    return returned
-
-
-def leased_count(client: redis.Redis, keys: RedisKeys) -> int:
-    return sum(_hash_len(client, key) for _, key in keys.taken_keys(client))
-
-
-def _hash_len(client: redis.Redis, key: str) -> int:
-    try:
-        return int(client.hlen(key))
-    except redis.ResponseError:  # not a hash: junk someone wrote, which reclaim_dead deletes
-        return 0
-
-
-def current_round(client: redis.Redis, keys: RedisKeys) -> int | None:
-    """The current round's crawl_runs id; None when there is none, or it is not a number."""
-    value = client.get(keys.round)
-    if not value:
-        return None
-    try:
-        round_id = int(value)
-    except ValueError:
-        logger.warning("Ignored the round key %s: %r is not a round id", keys.round, value[:40])
-        return None
-    return round_id if round_id > 0 else None
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-class LeaseBook:
-    """This worker's leases: which request holds which, and when each is finished.
-
-    A request is finished when its page was ingested (the pipeline says so), or, for a feed or
-    a list page, when its callback ended and every request it yielded went through the
-    scheduler (pushed to Redis, or filtered as a duplicate).
-    """
-
-    def __init__(self, client: redis.Redis, keys: RedisKeys, worker_id: str, ttl: float) -> None:
-        self.client = client
-        self.keys = keys
-        self.worker_id = worker_id
-        self.ttl = ttl
-        self.taken_key = keys.taken(worker_id)
-        self._data: dict[str, bytes] = {}
-        self._open_children: Counter[str] = Counter()
-        self._parents_done: set[str] = set()
-
-    @classmethod
-    def of(cls, crawler: Crawler) -> LeaseBook:
-        book = getattr(crawler, "_newsarchive_leases", None)
-        if book is None:
-            settings = crawler.settings
-            book = cls(
-                connect(settings.get("REDIS_URL")),
-                RedisKeys(settings.get("NEWSARCHIVE_REDIS_PREFIX") or DEFAULT_PREFIX),
-                settings.get("NEWSARCHIVE_WORKER_ID") or new_worker_id(),
-                settings.getfloat("NEWSARCHIVE_WORKER_TTL", DEFAULT_WORKER_TTL),
-            )
-            crawler._newsarchive_leases = book
-        return book
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def beat(self) -> None:
-        self.client.set(self.keys.alive(self.worker_id), str(time.time()), px=int(self.ttl * 1000))
-
-    def pop(self) -> tuple[bytes, str] | None:
-        """The next request's data, leased to this worker, and its lease token."""
-        item = self.client.eval(_POP_LUA, 2, self.keys.queue, self.taken_key)
-        if not item:
-            return None
-        data = item[0]
-        token = hashlib.sha1(data).hexdigest()
-        self._data[token] = data
-        return data, token
-
-    def data_of(self, token: str | None) -> bytes | None:
-        """The leased request's data (its field in the `taken` hash), while the lease is open."""
-        return None if token is None else self._data.get(token)
-
-    def ack(self, token: str | None) -> None:
-        """The leased request is finished: it will not be fetched again for this lease."""
-        if token is None:
-            return
-        data = self._data.pop(token, None)
-        self._open_children.pop(token, None)
-        self._parents_done.discard(token)
-        if data is not None:
-            self.client.hdel(self.taken_key, data)
-
-    def child(self, parent: str | None, request: Request) -> Request:
-        if parent is not None:
-            request.meta[PARENT_META] = parent
-            self._open_children[parent] += 1
-        return request
-
-    def child_scheduled(self, parent: str | None) -> None:
-        if parent is None:
-            return
-        self._open_children[parent] -= 1
-        if self._open_children[parent] <= 0 and parent in self._parents_done:
-            self.ack(parent)
-
-    def parent_done(self, token: str | None) -> None:
-        if token is None:
-            return
-        if self._open_children[token] <= 0:
-            self.ack(token)
-        else:
-            self._parents_done.add(token)
-
-    def give_back(self) -> int:
-        """On a clean stop: every unfinished request goes back on the queue at once."""
-        self._data.clear()
-        return int(self.client.eval(_RECLAIM_LUA, 2, self.taken_key, self.keys.queue))
 
 
 class LeasedPriorityQueue(PriorityQueue):
@@ -444,19 +214,3 @@ class LeasedScheduler(Scheduler):
 
     def has_pending_requests(self) -> bool:
         return bool(self.follow_ups) or len(self.queue) > 0
-
-
-def queued_entries(client: redis.Redis, keys: RedisKeys) -> Iterator[tuple[str, bytes]]:
-    """(key, entry) of every request on the queue or leased by a worker, as stored."""
-    for data in client.zscan_iter(keys.queue, count=1000):
-        yield keys.queue, data[0]
-    for _, key in list(keys.taken_keys(client)):
-        try:
-            for data in client.hscan_iter(key, count=1000):
-                yield key, data[0]
-        except redis.ResponseError:  # not a hash: junk, deleted by the next reclaim
-            continue
-
-
-def push_request(client: redis.Redis, keys: RedisKeys, request: Request, spider: Spider) -> None:
-    client.zadd(keys.queue, {encode(request, spider): -request.priority})

@@ -22,8 +22,13 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE
-from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS, MAX_LIST_PAGES
+from crawler.publishers.newsis.discovery import (
+    FEED_SLUGS,
+    LIST_TEMPLATES,
+    MAX_LIST_PAGES,
+    feed_path,
+)
+from crawler.publishers.newsis.urls import ARTICLE_ID_RE, ARTICLE_PATH
 
 FORMAT = 1
 # Our largest entry is an article revisit with both conditional headers, well under 1 KiB.
@@ -35,10 +40,6 @@ PRIORITY_RANGE = range(-100, 101)
 # added by the fetching worker's own middlewares (User-Agent, Accept-Encoding, cookies).
 ALLOWED_HEADERS = ("If-None-Match", "If-Modified-Since")
 DISCOVERED_BY = ("feed", "list", "revisit")
-LIST_TEMPLATES = frozenset(
-    [f"/{path}/list/?cid={cid}&page={{page}}" for path, cid in LIST_SECTIONS]
-    + ["/realnews/?page={page}"]
-)
 # Each callback with the one errback the spider pairs with it.
 CALLBACKS = {
     "parse_feed": "discovery_failed",
@@ -149,7 +150,7 @@ def decode(data: bytes, spider: Spider) -> Request:
 def _feed(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
     if meta or set(cb_kwargs) != {"slug"} or cb_kwargs["slug"] not in FEED_SLUGS:
         raise BadEntry("arguments", "feed")
-    return f"{base_url}/RSS/{cb_kwargs['slug']}.xml"
+    return base_url + feed_path(cb_kwargs["slug"])
 
 
 def _list(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -180,7 +181,7 @@ def _article(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> 
     if meta["discovered_by"] not in DISCOVERED_BY:
         raise BadEntry("arguments", "discovered_by")
     # The URL names the article the page is stored as: no entry can file one page as another.
-    return f"{base_url}/view/{article_id}"
+    return base_url + ARTICLE_PATH.format(article_id=article_id)
 
 
 _CHECKS = {"parse_feed": _feed, "parse_list": _list, "parse_article": _article}

@@ -16,10 +16,11 @@ import scrapy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.crawl_run import end_run
 from crawler.db_thread import KnownArticle, revisit_batch
+from crawler.run_summary import ROUND_KIND, end_run
 from crawler.runlock import RunLockBusy, redis_lock
-from crawler.scaleout.leased_scheduler import (
+from crawler.scaleout.queue_codec import BadEntry, decode
+from crawler.scaleout.shared_queue import (
     OLD_ROUND_FILTER_TTL,
     RedisKeys,
     connect,
@@ -30,12 +31,10 @@ from crawler.scaleout.leased_scheduler import (
     queued_entries,
     reclaim_dead,
 )
-from crawler.scaleout.queue_codec import BadEntry, decode
-from crawler.scaleout.worker import ROUND_KIND, NewsisWorkerSpider
-from crawler.spiders.newsis import FEED_SLUGS, LIST_SECTIONS
+from crawler.scaleout.worker_spider import NewsisWorkerSpider
 from storage.db import make_session_factory, open_archive
-from storage.ingest import pages as archive
 from storage.models import Capture, CrawlRun
+from storage.runs import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +119,7 @@ def _plan_round(
         previous_id = current_round(client, keys)
         carried = client.zcard(keys.queue) + leased_count(client, keys)
         previous_line = _close_round(session, previous_id, carried)
-        round_id = archive.start_run(session, kind=ROUND_KIND)
+        round_id = start_run(session, kind=ROUND_KIND)
     seen = keys.seen(round_id)
     carried_over, dropped = _seed_filter(client, keys, seen, spider)
     plan = RoundPlan(round_id, carried_over=carried_over, recovered=recovered, dropped=dropped,
@@ -140,16 +139,11 @@ def _plan_round(
         push_request(client, keys, request, spider)
         return True
 
-    for slug in FEED_SLUGS:
-        plan.feeds += queue(scrapy.Request(
-            f"{base_url}/RSS/{slug}.xml", callback=spider.parse_feed,
-            errback=spider.discovery_failed, priority=20, cb_kwargs={"slug": slug},
-        ))
-    if since is not None:
-        for path, cid in LIST_SECTIONS:
-            template = f"/{path}/list/?cid={cid}&page={{page}}"
-            plan.list_pages += queue(spider.list_request(template, 1, since))
-        plan.list_pages += queue(spider.list_request("/realnews/?page={page}", 1, since))
+    for request in spider.discovery_requests(since):
+        if request.callback == spider.parse_feed:
+            plan.feeds += queue(request)
+        else:
+            plan.list_pages += queue(request)
     if revisit != "none":
         due_by = None if revisit == "all" else datetime.now(UTC)
         after_id = ""

@@ -1,5 +1,5 @@
 """`scrapy crawl`: Scrapy's own, but refusing bad `-a` arguments and exiting non-zero when the
-archive's judgement of the run (crawler.crawl_run.judge_run) says it failed."""
+archive's judgement of the run (crawler.run_summary.judge_run) says it failed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
-# Set by the pipeline once it has closed the run it opened (crawler.pipelines.ArchivePipeline).
+# Set by the pipeline once it has closed the run it opened (crawler.pipelines.IngestPipeline).
 EXIT_CODE_STAT = "newsarchive/exit_code"
 
 

@@ -7,10 +7,10 @@ came (a 304, a 429 or a dropped connection included), and storage's ingest does 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -19,44 +19,37 @@ from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.db_thread import ArchiveThread, KnownArticle, known_articles, revisit_batch
+from crawler.db_thread import DatabaseThread, KnownArticle, known_articles, revisit_batch
 from crawler.middlewares import RequestRefused
-from crawler.publishers.newsis.urls import article_id_from_url, canonical_article_url
+from crawler.publishers.newsis.answers import EXPECTED_STATUSES, looks_like_captcha
+from crawler.publishers.newsis.discovery import (
+    FEED_SLUGS,
+    LIST_LINK_SELECTORS,
+    LIST_TEMPLATES,
+    MAX_LIST_PAGES,
+    article_id_of_link,
+    feed_path,
+    list_reaches_back,
+    registration_date,
+)
+from crawler.publishers.newsis.urls import ARTICLE_PATH, canonical_article_url
 from storage.fetched_page import FetchedPage
 
 logger = logging.getLogger(__name__)
 
-# STRUCTURE.md § Lists, feeds, sitemaps: https://www.newsis.com/RSS/{slug}.xml
-FEED_SLUGS = (
-    "sokbo", "politics", "international", "economy", "bank", "industry", "society", "health",
-    "met", "country", "sports", "culture", "entertain", "square", "photo", "newsiseyes",
-)
-# STRUCTURE.md § Sections: list pages /{path}/list/?cid={cid}&page={n}, 20 items a page.
-LIST_SECTIONS = (
-    ("politic", "10300"), ("world", "10100"), ("economy", "10400"), ("money", "15000"),
-    ("business", "13000"), ("health", "13100"), ("society", "10200"), ("metro", "14000"),
-    ("region", "10800"), ("culture", "10700"), ("sports", "10500"), ("entertainment", "10600"),
-)
 REVISIT_MODES = ("due", "all", "none")
 # What `scrapy crawl newsis -a name=value` accepts; anything else is refused.
 SPIDER_ARGUMENTS = ("since", "revisit", "base_url")
 
-# Relative links on list pages are resolved against the real site, whatever we fetch from.
-CANONICAL_ORIGIN = "https://www.newsis.com/"
-# Feed links longer than this are junk or hostile; no real article URL comes near it.
-MAX_LINK_LENGTH = 2048
-# Backfill never pages further back than this on one list, whatever --since says.
-MAX_LIST_PAGES = 2000
 _REVISIT_BATCH = 500
 
 # Keep the headers revisits and the archive need; the rest of the response is in the body.
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
 
-# What an article fetch may answer: the page, 304 (unchanged), 403/429 (blocked), 404/410
-# (deleted), 5xx after retries. Any other status is a broken answer, kept as a failed capture.
-EXPECTED_STATUSES = frozenset(
-    {200, 304, 400, 403, 404, 408, 410, 429, 500, 502, 503, 504, 522, 524}
-)
+
+# Keep the headers revisits and the archive need; the rest of the response is in the body.
+KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
+
 # Failures that carry no message of their own, said in words.
 _SILENT_FAILURES = {
     "ResponseDataLossError": "the connection closed before the whole body came (cut-off transfer)",
@@ -64,45 +57,6 @@ _SILENT_FAILURES = {
 }
 # Scrapy's RobotsTxtMiddleware refuses with this message (and nothing else does).
 ROBOTS_REFUSAL = "Forbidden by robots.txt"
-
-# Markers of the bot-check pages CDNs and Newsis' own firewall show instead of the article.
-CAPTCHA_MARKERS = (b"g-recaptcha", b"h-captcha", b"hcaptcha.com", b"cf-challenge", b"cf_chl_",
-                   b"captcha-form", b"id=\"captcha", b"class=\"captcha")
-_CAPTCHA_STEMS = (b"captcha", b"cf-challenge", b"cf_chl_")
-
-
-def article_id_of_link(link: str | None) -> str | None:
-    """The article id a feed or list link names, or None for anything that is not a Newsis article.
-
-    Other hosts, javascript:, file:, data: and over-long links give None.
-    """
-    if not link:
-        return None
-    link = link.strip()
-    if len(link) > MAX_LINK_LENGTH:
-        return None
-    try:
-        absolute = urljoin(CANONICAL_ORIGIN, link)
-    except ValueError:
-        return None
-    return article_id_from_url(absolute)
-
-
-def registration_date(article_id: str) -> date:
-    """The KST registration date in the id (NISX20241115_… → 2024-11-15)."""
-    digits = article_id[4:12]
-    return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
-
-
-def looks_like_captcha(body: bytes) -> bool:
-    head = body[:65536].lower()
-    # Every marker holds one of these: most pages are ruled out in three scans, not nine.
-    if not any(stem in head for stem in _CAPTCHA_STEMS):
-        return False
-    return any(marker in head for marker in CAPTCHA_MARKERS) or (
-        b"captcha" in head and b"<article" not in head
-    )
-
 
 def fetch_error_of(failure: Failure) -> str:
     """Why a fetch failed, in one line: the status, where a refused redirect led, or the error."""
@@ -181,28 +135,34 @@ class NewsisSpider(scrapy.Spider):
             crawler.settings.set("NEWSARCHIVE_BASE_URL", spider.base_url, priority="cmdline")
         else:
             spider.base_url = normalize_base_url(crawler.settings.get("NEWSARCHIVE_BASE_URL"))
-        spider.archive = ArchiveThread.of(crawler)
+        spider.db_thread = DatabaseThread.of(crawler)
         spider.started_at = datetime.now(UTC)
         return spider
 
     # --- discovery -------------------------------------------------------------------------
 
-    async def start(self) -> AsyncIterator[Any]:
+    def discovery_requests(self, since: date | None) -> Iterator[scrapy.Request]:
+        """Where a run starts: every feed, and with `since` the first page of every list.
+
+        The scale-out scheduling job queues the same requests (crawler.scaleout.rounds)."""
         for slug in FEED_SLUGS:
             yield scrapy.Request(
-                f"{self.base_url}/RSS/{slug}.xml", callback=self.parse_feed,
+                self.base_url + feed_path(slug), callback=self.parse_feed,
                 errback=self.discovery_failed, priority=20, cb_kwargs={"slug": slug},
             )
-        if self.since is not None:
-            for path, cid in LIST_SECTIONS:
-                yield self.list_request(f"/{path}/list/?cid={cid}&page={{page}}", 1)
-            yield self.list_request("/realnews/?page={page}", 1)
+        if since is not None:
+            for template in LIST_TEMPLATES:
+                yield self.list_request(template, 1, since)
+
+    async def start(self) -> AsyncIterator[Any]:
+        for request in self.discovery_requests(self.since):
+            yield request
         if self.revisit == "none":
             return
         due_by = None if self.revisit == "all" else self.started_at
         after_id = ""
         while True:
-            batch = await self.archive.call(revisit_batch, due_by, after_id, _REVISIT_BATCH)
+            batch = await self.db_thread.call(revisit_batch, due_by, after_id, _REVISIT_BATCH)
             if not batch:
                 break
             after_id = batch[-1].article_id
@@ -245,17 +205,15 @@ class NewsisSpider(scrapy.Spider):
                 self.discovery_failed_status(response)
             return
         self.crawler.stats.inc_value("newsarchive/list_pages_read")
-        hrefs = response.css("ul.articleList2 li p.tit a::attr(href)").getall()
-        if not hrefs:
-            hrefs = response.css("ul.articleList2 li a::attr(href)").getall()
+        hrefs: list[str] = []
+        for selector in LIST_LINK_SELECTORS:
+            hrefs = hrefs or response.css(selector).getall()
         ids = list(dict.fromkeys(i for href in hrefs if (i := article_id_of_link(href))))
         oldest = date.fromisoformat(since)
         wanted = [i for i in ids if registration_date(i) >= oldest]
         async for request in self.article_requests(wanted, "list"):
             yield request
-        # Photo items (NISI) carry the photo's date, which can be older than the list around it.
-        dated = [i for i in ids if i.startswith("NISX")] or ids
-        if dated and min(map(registration_date, dated)) >= oldest and page < MAX_LIST_PAGES:
+        if list_reaches_back(ids, oldest) and page < MAX_LIST_PAGES:
             yield self.list_request(path_template, page + 1, oldest)
 
     async def article_requests(self, ids: Iterable[str], source: str) -> AsyncIterator[Any]:
@@ -265,7 +223,7 @@ class NewsisSpider(scrapy.Spider):
         self.claimed_ids.update(fresh)
         if not fresh:
             return
-        known = await self.archive.call(known_articles, fresh)
+        known = await self.db_thread.call(known_articles, fresh)
         for article_id in fresh:
             archived = known.get(article_id)
             if archived is not None and not self.wants_revisit(archived):
@@ -290,8 +248,9 @@ class NewsisSpider(scrapy.Spider):
         if archived is not None and archived.last_modified:
             headers["If-Modified-Since"] = archived.last_modified
         return scrapy.Request(
-            f"{self.base_url}/view/{article_id}", headers=headers, callback=self.parse_article,
-            errback=self.article_failed, priority=0 if source == "revisit" else 5,
+            self.base_url + ARTICLE_PATH.format(article_id=article_id), headers=headers,
+            callback=self.parse_article, errback=self.article_failed,
+            priority=0 if source == "revisit" else 5,
             meta={"article_id": article_id, "discovered_by": source},
         )
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -23,12 +21,6 @@ from storage.db import one_line
 from storage.fetched_page import FetchedPage
 from storage.ingest.batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
 from storage.models import (
-    OUTCOME_DUPLICATE,
-    OUTCOME_FAILED,
-    OUTCOME_NEW_ARTICLE,
-    OUTCOME_NEW_VERSION,
-    OUTCOME_NOT_MODIFIED,
-    OUTCOME_UNCHANGED,
     Article,
     Capture,
     CrawlRun,
@@ -38,12 +30,10 @@ from storage.parsing import ParseOutcome, Parser, parse_capture, wrong_article
 
 __all__ = [
     "IngestResult",
-    "finish_run",
     "ingest",
     "ingest_batches",
     "ingest_many",
     "load_body",
-    "start_run",
 ]
 
 # Concurrent ingests of one article may collide on a unique key, or (PostgreSQL) deadlock or
@@ -256,64 +246,3 @@ def _expire_written(session: Session) -> None:
     for instance in list(session.identity_map.values()):
         if isinstance(instance, (Article, Version, Capture, CrawlRun)):
             session.expire(instance)
-
-
-_COUNT_COLUMNS = {
-    OUTCOME_NEW_ARTICLE: CrawlRun.new_article_count,
-    OUTCOME_NEW_VERSION: CrawlRun.new_version_count,
-    OUTCOME_UNCHANGED: CrawlRun.unchanged_count,
-    OUTCOME_NOT_MODIFIED: CrawlRun.not_modified_count,
-    OUTCOME_FAILED: CrawlRun.failed_count,
-    OUTCOME_DUPLICATE: CrawlRun.duplicate_count,
-}
-
-
-def _fill_counts(session: Session, run: CrawlRun) -> None:
-    """Set a run's counts from its captures: what was really kept, whoever ingested it."""
-    rows = session.execute(
-        select(
-            Capture.outcome,
-            func.count(),
-            func.count(Capture.missing_fields),
-        )
-        .where(Capture.crawl_run_id == run.crawl_run_id)
-        .group_by(Capture.outcome)
-    ).all()
-    by_outcome = {outcome: count for outcome, count, _ in rows}
-    for outcome, column in _COUNT_COLUMNS.items():
-        if outcome != OUTCOME_DUPLICATE:
-            setattr(run, column.key, by_outcome.get(outcome, 0))
-    run.missing_field_count = sum(missing for _, _, missing in rows)
-
-
-# --- crawl runs --------------------------------------------------------------------------------
-
-
-def start_run(session: Session, *, kind: str = "crawl", note: str | None = None) -> int:
-    """Open a crawl run (committed) and return its id for the captures it makes."""
-    run = CrawlRun(kind=kind, started_at=datetime.now(UTC), outcome="running", note=note)
-    for column in _COUNT_COLUMNS.values():
-        setattr(run, column.key, 0)
-    run.missing_field_count = 0
-    session.add(run)
-    session.commit()
-    return run.crawl_run_id
-
-
-def finish_run(
-    session: Session, crawl_run_id: int, *, outcome: str = "finished", note: str | None = None
-) -> CrawlRun:
-    """Close a crawl run (committed), with its counts taken from its captures.
-
-    Until then a running run shows only its duplicate count.
-    """
-    run = session.get(CrawlRun, crawl_run_id, populate_existing=True)
-    if run is None:
-        raise KeyError(f"no crawl run {crawl_run_id}")
-    _fill_counts(session, run)
-    run.finished_at = datetime.now(UTC)
-    run.outcome = outcome
-    if note is not None:
-        run.note = note
-    session.commit()
-    return run

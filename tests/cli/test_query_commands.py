@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.cli import cli
 from storage.db import make_session_factory, open_archive
 from storage.export import record_from_csv_row
-from storage.ingest.pages import finish_run, start_run
+from storage.runs import finish_run, start_run
 from tests.support.storage_fixtures import (
     OLDER_ID,
     PHOTO_ID,

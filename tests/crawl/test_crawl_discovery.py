@@ -12,7 +12,8 @@ import pytest
 
 from crawler.localsite.server import NewsisSite
 from crawler.middlewares import retry_after_seconds
-from crawler.spiders.newsis import article_id_of_link, looks_like_captcha, registration_date
+from crawler.publishers.newsis.answers import looks_like_captcha
+from crawler.publishers.newsis.discovery import article_id_of_link, registration_date
 from tests.support.crawl_support import (
     CRAWL_TIMEOUT,
     article_fetches,

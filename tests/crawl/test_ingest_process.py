@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.writer_process import BATCH_WINDOW, IngestProcess, WriterGone
-from storage.ingest.pages import start_run
 from storage.models import Capture, Version
+from storage.runs import start_run
 from tests.support.storage_fixtures import example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 
 from crawler.archiving import ingest
 from crawler.localsite.server import NewsisSite
-from crawler.spiders.newsis import article_id_of_link
+from crawler.publishers.newsis.discovery import article_id_of_link
 from storage.db import make_session_factory, open_archive
 from tests.support.storage_fixtures import example_page, fetched
 

@@ -17,14 +17,11 @@ from scrapy import Request
 from sqlalchemy import create_engine, text
 
 from crawler.localsite.server import NewsisSite
-from crawler.scaleout.leased_scheduler import (
-    LeaseBook,
-    RedisKeys,
-    reclaim_dead,
-    redact_redis_url,
-)
+from crawler.scaleout.leases import LeaseBook
+from crawler.scaleout.shared_queue import RedisKeys, reclaim_dead
 from crawler.scaleout.worker import worker_settings
 from storage.db import upgrade
+from storage.db_url import redact_url as redact_redis_url
 from tests.support.crawl_support import (
     CRAWL_TIMEOUT,
     article_fetches,

@@ -11,9 +11,9 @@ import pytest
 import redis
 
 from crawler.localsite.server import NewsisSite
-from crawler.scaleout.leased_scheduler import RedisKeys
 from crawler.scaleout.queue_codec import BadEntry, decode, encode
 from crawler.scaleout.rounds import _round_request_builder
+from crawler.scaleout.shared_queue import RedisKeys
 from tests.scaleout import test_distributed
 from tests.scaleout.test_distributed import (
     PG_VERSIONS_SQL,

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 
 from crawler.localsite.server import NewsisSite
 from crawler.runlock import LOCKED_EXIT_CODE
-from crawler.scaleout.leased_scheduler import RedisKeys
 from crawler.scaleout.rounds import SCHEDULE_LOCK_TTL
+from crawler.scaleout.shared_queue import RedisKeys
 from storage import db
 from tests.scaleout import test_distributed
 from tests.scaleout.test_distributed import (

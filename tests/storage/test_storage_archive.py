@@ -9,9 +9,10 @@ from sqlalchemy import func, select, text
 
 from crawler.archiving import ingest
 from storage.db import make_session_factory, open_archive, readable_json
-from storage.ingest.pages import finish_run, load_body, start_run
+from storage.ingest.pages import load_body
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
+from storage.runs import finish_run, start_run
 from tests.support.storage_fixtures import chrome_changed, edited, example_page, fetched
 
 T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)

@@ -16,8 +16,9 @@ from crawler.archiving import ingest, ingest_batches, ingest_many
 from crawler.parsers import parse_article as parse_page
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import IngestResult, finish_run, start_run
+from storage.ingest.pages import IngestResult
 from storage.models import Article, Body, Capture, CrawlRun, Version
+from storage.runs import finish_run, start_run
 from tests.support.storage_fixtures import (
     POSTGRES_ENV_VAR,
     chrome_changed,

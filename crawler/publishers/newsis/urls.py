@@ -14,7 +14,11 @@ NEWSIS_HOSTS = frozenset(
 )
 IMAGE_HOSTS = frozenset({"image.newsis.com", "img1.newsis.com"})
 
-CANONICAL_ARTICLE_URL = "https://www.newsis.com/view/{article_id}"
+# The publisher's real origin: records keep its URLs, whatever site a crawl fetches from.
+CANONICAL_ORIGIN = "https://www.newsis.com"
+# The path of an article page on any origin serving the site.
+ARTICLE_PATH = "/view/{article_id}"
+CANONICAL_ARTICLE_URL = CANONICAL_ORIGIN + ARTICLE_PATH
 
 # Query parameters that carry the article id in the older URL forms:
 # /view/?id=NISX…, /ar_detail/view.html?ar_id=NISX…, mobile view.html?ar_id=NISX…

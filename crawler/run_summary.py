@@ -1,0 +1,190 @@
+"""A crawl run's bookkeeping: open and close its crawl_runs row, judge it, say it in one line.
+
+Used by `newsarchive crawl` (crawler.crawl_run), plain `scrapy crawl` (the pipeline), scale-out
+workers and rounds alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
+from crawler.writer_process import MAX_BATCH
+from storage.models import Capture, CrawlRun
+from storage.runs import finish_run, start_run
+
+FAILED_EXIT_CODE = 1
+OUTCOMES = ("new_article", "new_version", "unchanged", "not_modified", "failed", "duplicate")
+# The crawl_runs kind of a scale-out round (crawler.scaleout.rounds); a crawl's is "crawl".
+ROUND_KIND = "round"
+
+# Pages in a row the archive could not store (disk full, database down or refusing writes):
+# past a batch's worth the crawl stops, rather than fetch the rest of the site only to lose
+# every page (each would be fetched again by the next run anyway).
+STORE_FAILURES_TO_STOP = MAX_BATCH
+# The finish reason of a crawl so stopped (judge_run words it).
+ARCHIVE_FAILING = "archive_failing"
+_OUTCOME_STAT = "newsarchive/outcome/"
+
+
+def counts_text(counts: dict[str, int], seconds: float) -> str:
+    """The fetches of a run by ingest outcome, in words: the body of every summary line."""
+    c = counts
+    return (
+        f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
+        f"{c.get('unchanged', 0)} unchanged, "
+        f"{c.get('not_modified', 0)} not modified, {c.get('failed', 0)} failed "
+        f"({sum(c.values())} fetches in {seconds:.1f} s)"
+    )
+
+
+def outcome_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """The pages stored by ingest outcome, as counted in a crawl's Scrapy stats."""
+    return {
+        key[len(_OUTCOME_STAT):]: value for key, value in stats.items()
+        if key.startswith(_OUTCOME_STAT)
+    }
+
+
+@dataclass
+class CrawlSummary:
+    crawl_run_id: int
+    outcome: str  # finished / failed / interrupted
+    counts: dict[str, int] = field(default_factory=dict)  # captures of the run by ingest outcome
+    seconds: float = 0.0
+    note: str | None = None
+    drift: DriftReport | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome != "finished":
+            return FAILED_EXIT_CODE
+        if self.drift is not None and self.drift.is_drift:
+            return DRIFT_EXIT_CODE
+        return 0
+
+    def line(self) -> str:
+        text = (
+            f"crawl run {self.crawl_run_id} {self.outcome}: "
+            f"{counts_text(self.counts, self.seconds)}"
+        )
+        return f"{text}; {self.note}" if self.note else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "crawl_run_id": self.crawl_run_id,
+            "outcome": self.outcome,
+            **{outcome: self.counts.get(outcome, 0) for outcome in OUTCOMES},
+            "seconds": round(self.seconds, 3),
+            "note": self.note,
+            "drift": None if self.drift is None else {
+                "share": round(self.drift.share, 4),
+                "pages": self.drift.pages,
+                "recent_median": self.drift.recent_median,
+                "is_drift": self.drift.is_drift,
+            },
+            "exit_code": self.exit_code,
+        }
+
+
+@dataclass
+class WorkerSummary:
+    worker_id: str
+    finish_reason: str
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    dropped: int = 0  # queue entries that were not requests of ours
+
+    def line(self) -> str:
+        return (
+            f"worker {self.worker_id} stopped ({self.finish_reason}): "
+            f"{counts_text(self.counts, self.seconds)}; "
+            f"{self.dropped} bad queue entries dropped"
+        )
+
+
+def begin_run(session: Session) -> int:
+    """Mark crawl runs left 'running' (their process died) as interrupted, open a new one.
+
+    Only called under the run lock, so no other crawl can be running on this database.
+    """
+    stale = session.scalars(
+        select(CrawlRun.crawl_run_id).where(
+            CrawlRun.kind == "crawl", CrawlRun.outcome == "running"
+        )
+    ).all()
+    for crawl_run_id in stale:
+        finish_run(session, crawl_run_id, outcome="interrupted")
+    return start_run(session)
+
+
+def run_counts(session: Session, crawl_run_id: int) -> dict[str, int]:
+    """The run's captures by ingest outcome, read back from the archive (what was really kept)."""
+    rows = session.execute(
+        select(Capture.outcome, func.count())
+        .where(Capture.crawl_run_id == crawl_run_id)
+        .group_by(Capture.outcome)
+    )
+    return {outcome: count for outcome, count in rows}
+
+
+def end_run(
+    session: Session, crawl_run_id: int, outcome: str, note: str | None, seconds: float
+) -> CrawlSummary:
+    """Close the run's crawl_runs row with its counts; check drift when it finished."""
+    counts = run_counts(session, crawl_run_id)
+    summary = CrawlSummary(crawl_run_id, outcome, counts, seconds, note)
+    if outcome == "finished":
+        summary.drift = check_drift(session, crawl_run_id)
+        if summary.drift.is_drift:
+            summary.note = "; ".join(filter(None, [note, summary.drift.message()]))
+    finish_run(session, crawl_run_id, outcome=outcome, note=summary.note)
+    return summary
+
+
+def judge_run(stats: dict[str, Any], base_url: str | None = None) -> tuple[str, str | None]:
+    """The run's outcome and why, from Scrapy's stats at the end of the crawl."""
+    reason = stats.get("finish_reason")
+    if reason == "shutdown":
+        return "interrupted", "stopped by a signal before the end"
+    if reason is None:
+        # Scrapy stopped without closing the spider: a second Ctrl-C or signal forces that.
+        return "interrupted", "stopped at once by a second signal"
+    if reason == ARCHIVE_FAILING:
+        return "failed", (
+            f"stopped: {STORE_FAILURES_TO_STOP} pages in a row could not be stored"
+            " (disk full? database down?); see the log"
+        )
+    if reason != "finished":
+        return "failed", f"crawl ended early: {reason}"
+    if stats.get("newsarchive/ingest_errors"):
+        return "failed", f"{stats['newsarchive/ingest_errors']} page(s) could not be stored"
+    refused = stats.get("newsarchive/robots_refused", 0)
+    site = urlsplit(base_url).netloc if base_url else "the site"
+    discovered = stats.get("newsarchive/feeds_read") or stats.get("newsarchive/list_pages_read")
+    if refused and not _article_fetches(stats):
+        if not discovered:
+            return "failed", (
+                f"robots.txt of {site} forbids every page we asked for:"
+                f" {refused} requests refused"
+            )
+        if stats.get("newsarchive/robots_refused_articles"):
+            return "failed", (
+                f"robots.txt of {site} forbids every article page we asked for:"
+                f" {refused} requests refused"
+            )
+    if not discovered:
+        return "failed", "no feed or list page could be read (site down or blocking us?)"
+    if refused:
+        return "finished", f"robots.txt of {site} refused {refused} of our requests"
+    return "finished", None
+
+
+def _article_fetches(stats: dict[str, Any]) -> int:
+    """Article fetches that reached the archive (stored or not), whatever became of them."""
+    return stats.get("newsarchive/ingest_errors", 0) + sum(outcome_counts(stats).values())
