@@ -16,7 +16,7 @@ from pathlib import Path
 import lxml.html
 
 from bench.common import machine, write_section
-from crawler.parsers import parse_article
+from crawler.publishers import parse_article
 from tests.fixtures.build_newsis_fixtures import side_chrome
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def main() -> None:
         "| what | pages/s |",
         "|---|---|",
         f"| bare `lxml.html.fromstring` | {lxml_rate:,.0f} |",
-        f"| `crawler.parsers.parse_article` | {parser_rate:,.0f} |",
+        f"| `crawler.publishers.parse_article` | {parser_rate:,.0f} |",
         f"| trafilatura `bare_extraction` | {trafilatura_rate:,.0f} |",
         "",
         f"- parser / lxml cost ratio: **{cost_ratio:.2f}x** (goal: at most 3x)",

@@ -23,7 +23,7 @@ from bench.common import DATABASE_NAMES, add_postgres_option, machine, write_par
 from bench.reparse_parsers import parse_as_next_version, parse_with_new_content
 from bench.storage_corpus import Archive, Crawl, parse_all, postgres_archive
 from crawler.archiving import reparse
-from crawler.parsers import parse_article as parse_page
+from crawler.publishers import parse_article as parse_page
 from storage.reparse import worker_start_method
 
 REPO = Path(__file__).resolve().parent.parent

@@ -25,7 +25,10 @@ from datetime import datetime
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import lxml.html
-from crawler.parsers import parse_article
+try:
+    from crawler.publishers import parse_article
+except ImportError:  # a checkout from before crawler/publishers/ (62d2df0 and older)
+    from crawler.parsers import parse_article
 
 pages = []
 for page in sorted(Path(sys.argv[2]).glob("*.html.gz")):

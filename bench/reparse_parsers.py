@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from crawler.parsers import parse_article
+from crawler.publishers import parse_article
 from storage.record import ArticleRecord
 
 BENCH_SUFFIX = "+bench"

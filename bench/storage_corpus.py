@@ -25,7 +25,7 @@ from warcio.warcwriter import WARCWriter
 from crawler.archiving import ingest
 from crawler.localsite import pages
 from crawler.localsite.server import NewsisSite
-from crawler.parsers import parse_article
+from crawler.publishers import parse_article
 from storage.db import make_session_factory, open_archive, sqlite_path, upgrade
 from storage.fetched_page import FetchedPage
 from tests.support.storage_fixtures import throwaway_postgres_database

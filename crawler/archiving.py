@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-import crawler.parsers
+import crawler.publishers
 from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
 from storage import reparse as reparsing
 from storage.fetched_page import FetchedPage
@@ -25,9 +25,9 @@ WEB_HOST = "www.newsis.com"
 
 
 def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
-    """crawler.parsers.parse_article, looked up at each call: the default parser of the write
+    """crawler.publishers.parse_article, looked up at each call: the default parser of the write
     path (a reparse's forked workers see a replacement made before they start)."""
-    return crawler.parsers.parse_article(body, url, fetched_at)
+    return crawler.publishers.parse_article(body, url, fetched_at)
 
 
 def filed(page: FetchedPage) -> FetchedPage:

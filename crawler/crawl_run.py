@@ -12,9 +12,10 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.drift import DRIFT_EXIT_CODE
+from crawler.origins import normalize_base_url
 from crawler.run_summary import CrawlSummary, begin_run, end_run, judge_run
 from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
-from crawler.spiders.newsis import NewsisSpider, normalize_base_url
+from crawler.spiders.newsis import NewsisSpider
 from crawler.writer_process import close_unclosed
 from storage.db import check_sqlite_file, make_session_factory, open_archive
 

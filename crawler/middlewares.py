@@ -21,6 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
+from crawler.origins import normalize_base_url
 from crawler.publishers.newsis.urls import CANONICAL_ORIGIN
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,6 @@ class SiteOnlyMiddleware:
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        from crawler.spiders.newsis import normalize_base_url
-
         self.crawler = crawler
         self.origin = SiteOrigin(normalize_base_url(crawler.settings["NEWSARCHIVE_BASE_URL"]))
 

@@ -10,7 +10,7 @@ from typing import Any
 from storage.record import ArticleRecord, ParseError
 
 # A parser: raw body, URL fetched, capture time -> record, or ParseError with `.reason`. The
-# crawler passes its publisher's (crawler.parsers.parse_article) to ingest and reparse.
+# crawler passes its publisher's (crawler.publishers.parse_article) to ingest and reparse.
 Parser = Callable[[bytes, str, datetime], ArticleRecord]
 
 

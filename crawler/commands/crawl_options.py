@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 import click
 
 from crawler.commands.common import check_time_range
-from crawler.spiders.newsis import REVISIT_MODES, normalize_base_url
+from crawler.origins import normalize_base_url
+from crawler.spiders.newsis import REVISIT_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
 

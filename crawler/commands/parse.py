@@ -11,7 +11,8 @@ import click
 
 from crawler.commands.common import check_time_range
 from crawler.commands.terminal import echo, json_safe
-from crawler.parsers import NotAnArticle, ParseError, parse_article
+from crawler.parsers import NotAnArticle, ParseError
+from crawler.publishers import parse_article
 from crawler.publishers.newsis.urls import article_id_from_url, is_newsis_host
 
 EXPECTED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"

@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -21,6 +20,7 @@ from twisted.python.failure import Failure
 
 from crawler.db_thread import DatabaseThread, KnownArticle, known_articles, revisit_batch
 from crawler.middlewares import RequestRefused
+from crawler.origins import normalize_base_url
 from crawler.publishers.newsis.answers import EXPECTED_STATUSES, looks_like_captcha
 from crawler.publishers.newsis.discovery import (
     FEED_SLUGS,
@@ -77,17 +77,6 @@ def fetch_error_of(failure: Failure) -> str:
     if not message:
         message = _SILENT_FAILURES.get(name, "")
     return f"{name}: {message}" if message else name
-
-
-def normalize_base_url(value: str) -> str:
-    """The base URL without a trailing slash; ValueError unless it is an http(s) origin."""
-    value = (value or "").strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"the base URL must be http(s)://host[:port], not {value!r}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"the base URL takes no query or fragment: {value!r}")
-    return value
 
 
 class NewsisSpider(scrapy.Spider):

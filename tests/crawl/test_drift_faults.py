@@ -8,7 +8,7 @@ import pytest
 
 from crawler.drift import DRIFT_EXIT_CODE, INCOMPLETE_BODY_REASONS
 from crawler.localsite.server import NewsisSite
-from crawler.parsers import parse_article as parse_page
+from crawler.publishers import parse_article as parse_page
 from tests.support.crawl_support import rows, run_crawl
 
 # Every kind of transport failure the local site makes, alone and mixed.

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.archiving import ingest
-from crawler.parsers import ParseError, parse_article
+from crawler.parsers import ParseError
+from crawler.publishers import parse_article
 from storage.db import open_archive, upgrade
 from storage.models import Capture, Version
 from tests.support.storage_fixtures import example_page, fetched

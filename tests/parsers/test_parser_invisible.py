@@ -8,8 +8,8 @@ import unicodedata
 
 import pytest
 
-from crawler.parsers import parse_article
 from crawler.parsers import text as kt
+from crawler.publishers import parse_article
 from tests.support.storage_fixtures import example_page
 
 INVISIBLE = (

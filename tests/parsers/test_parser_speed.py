@@ -9,7 +9,8 @@ from html import escape
 
 import pytest
 
-from crawler.parsers import ParseError, parse_article
+from crawler.parsers import ParseError
+from crawler.publishers import parse_article
 from tests.support.storage_fixtures import example_page
 
 # Text that makes a backtracking pattern try every start: long runs of word characters

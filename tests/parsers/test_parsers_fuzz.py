@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.parsers import NotAnArticle, ParseError, parse_article
+from crawler.parsers import NotAnArticle, ParseError
+from crawler.publishers import parse_article
 from storage.record import ArticleRecord
 from tests.support.paths import NEWSIS_EXAMPLES
 

@@ -13,8 +13,9 @@ import re
 import pytest
 from lxml import etree
 
-from crawler.parsers import NotAnArticle, parse_article
+from crawler.parsers import NotAnArticle
 from crawler.parsers.text import clean_text
+from crawler.publishers import parse_article
 from storage.record import ArticleRecord
 from tests.support.article_pages import BLOCK_START, article_bases, in_phrasing, insertion_points
 from tests.support.hostile_corpus import CAPTURE_BASE

@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from crawler.parsers import NotAnArticle, parse_article
+from crawler.parsers import NotAnArticle
 from crawler.parsers.runs import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS
+from crawler.publishers import parse_article
 from crawler.publishers.newsis.parser import MAX_PHOTOS
 from storage.record import ArticleRecord
 from tests.support.article_pages import article_bases, in_phrasing, insertion_points

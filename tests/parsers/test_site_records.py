@@ -8,7 +8,7 @@ import pytest
 
 from crawler.localsite.model import SiteArticle
 from crawler.localsite.server import NewsisSite
-from crawler.parsers import parse_article
+from crawler.publishers import parse_article
 
 URL_FORMS = (
     "https://www.newsis.com/view/{id}",

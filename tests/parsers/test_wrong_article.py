@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from crawler.archiving import ingest
 from crawler.localsite.server import NewsisSite
-from crawler.parsers import ParseError, parse_article
+from crawler.parsers import ParseError
+from crawler.publishers import parse_article
 from storage.db import open_archive, upgrade
 from storage.fetched_page import FetchedPage
 from storage.models import Capture, Version

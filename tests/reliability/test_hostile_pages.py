@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, text
 
 from crawler.archiving import ingest
-from crawler.parsers import ParseError, parse_article
+from crawler.parsers import ParseError
+from crawler.publishers import parse_article
 from crawler.publishers.newsis.urls import ARTICLE_ID_RE, canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage

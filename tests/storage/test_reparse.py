@@ -10,7 +10,7 @@ from sqlalchemy import Engine, event, select
 
 from crawler.archiving import ingest, reparse
 from crawler.cli import cli
-from crawler.parsers import parse_article as parse_page
+from crawler.publishers import parse_article as parse_page
 from storage.models import Article, Capture, Version
 from storage.record import ArticleRecord
 from storage.search import search

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from crawler.archiving import ingest, reparse
 from crawler.cli import cli
-from crawler.parsers import parse_article as parse_page
+from crawler.publishers import parse_article as parse_page
 from storage.chain_writes import _SHARED_VALUES_MIN, _update_many
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, Capture, Version

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete, event, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.archiving import ingest, ingest_batches, ingest_many
-from crawler.parsers import parse_article as parse_page
+from crawler.publishers import parse_article as parse_page
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.fetched_page import FetchedPage
 from storage.ingest.pages import IngestResult

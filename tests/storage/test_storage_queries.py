@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from crawler.parsers import parse_article
+from crawler.publishers import parse_article
 from storage import diff as diffs
 from storage import queries
 from tests.support.storage_fixtures import (

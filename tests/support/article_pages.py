@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from crawler.parsers import parse_article
+from crawler.publishers import parse_article
 from storage.record import ArticleRecord
 from tests.support.hostile_corpus import CAPTURE_BASE, BasePage, base_pages
 

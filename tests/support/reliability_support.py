@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from crawler.localsite.server import NewsisSite
-from crawler.parsers import parse_article as parse_page
+from crawler.publishers import parse_article as parse_page
 from storage.bodies.codec import body_hash_of
 from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.ingest.pages import load_body
@@ -339,10 +339,10 @@ def cli_reparse_command(db_url: str, workers: int) -> list[str]:
 
 
 def _cli_reparse_main(db_url: str, workers: str) -> None:
-    import crawler.parsers
+    import crawler.publishers
     from crawler.cli import cli
 
-    current = crawler.parsers.parse_article
+    current = crawler.publishers.parse_article
 
     def slow_v2(body: bytes, url: str, fetched_at: datetime | None = None) -> ArticleRecord:
         time.sleep(0.02)
@@ -353,7 +353,7 @@ def _cli_reparse_main(db_url: str, workers: str) -> None:
 
     # crawler.archiving.parse_page looks the parser up at each call; forked workers inherit
     # the replacement.
-    crawler.parsers.parse_article = slow_v2
+    crawler.publishers.parse_article = slow_v2
     cli.main(["reparse", "--db", db_url, "--workers", workers], prog_name="newsarchive")
 
 
