@@ -146,7 +146,12 @@ def diff_page(request: Request) -> Response:
             versions = queries.history(session, article_id).versions
         except queries.NotFound as error:
             raise not_found(str(error)) from None
-    old, new = found.from_version, found.to_version
+    # Times compared as a reader reads them, not as ISO text.
+    old, new = (
+        {**record, **{name: record[name] and respond.kst_text(record[name])
+                      for name in ("published_at", "modified_at")}}
+        for record in (found.from_version, found.to_version)
+    )
     data = {
         "article_id": article_id,
         "from": old["version"],
