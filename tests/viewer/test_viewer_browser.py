@@ -4,10 +4,15 @@ search → crawl health, each saved as a screenshot; hostile archived content st
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
+import pytest
 from selenium.webdriver.common.by import By
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from crawler.viewer.app import read_only_engine
 from tests.support.viewer_archive import HOSTILE_CAPTION, HOSTILE_HEADLINE
 
 
@@ -104,3 +109,34 @@ def test_hostile_content_shows_as_text_and_no_script_runs(viewer, browser, scree
         "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     )
     assert b"<script" not in raw.content and b"PWNED" not in raw.content.replace(b"PWNED</p>", b"")
+
+
+def test_every_page_answers_json_by_query_or_accept_header(viewer):
+    base, archive = viewer
+    paths = ["/", "/changes.atom", f"/article/{archive.edited_id}",
+             f"/article/{archive.edited_id}/diff", "/capture/1", "/capture/1/raw",
+             f"/search?q={archive.search_word}", "/health"]
+    for path in paths:
+        by_query = httpx.get(f"{base}{path}{'&' if '?' in path else '?'}format=json")
+        by_header = httpx.get(f"{base}{path}", headers={"Accept": "application/json"})
+        assert by_query.headers["content-type"] == "application/json", path
+        assert by_header.json() == by_query.json(), path
+    assert httpx.get(f"{base}/article/NISX20000101_0000000001?format=json").json()["status"] == 404
+
+
+def test_atom_feed_holds_an_entry_per_change(viewer):
+    base, _ = viewer
+    feed = httpx.get(f"{base}/changes.atom?kind=new_version")
+    entries = ElementTree.fromstring(feed.content).findall("{http://www.w3.org/2005/Atom}entry")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    assert len(entries) == 2
+
+
+def test_viewer_engine_refuses_to_write(viewer):
+    _, archive = viewer
+    engine = read_only_engine(archive.url)
+    try:
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text("UPDATE articles SET section = 'x'"))
+    finally:
+        engine.dispose()
