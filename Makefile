@@ -18,6 +18,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check crawler storage migrations tests bench
+	$(BIN)/deptry .
 	$(BIN)/pytest -n 2 -q
 
 bench: setup
