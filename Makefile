@@ -19,6 +19,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check crawler storage migrations tests bench
 	$(BIN)/lint-imports
+	$(BIN)/deptry .
 	$(BIN)/pytest -n 2 -q
 
 bench: setup

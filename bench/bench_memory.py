@@ -18,9 +18,9 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_crawl import REPO, SECTION, SINCE, local_site
 from sqlalchemy import insert, select
 
+from bench.bench_crawl import REPO, SECTION, SINCE, local_site
 from bench.common import machine, write_part
 from crawler.archiving import ingest
 from crawler.publishers.newsis.urls import canonical_article_url

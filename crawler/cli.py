@@ -62,6 +62,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Articles whose headline, subheadlines, body or captions hold TEXT, newest published"
         " first.",
     ),
+    "serve": (
+        "crawler.commands.serve:serve_command",
+        "Browse the archive in a web browser, read-only: changes, articles, diffs, captures,"
+        " search and crawl health, each also as JSON (?format=json).",
+    ),
     "show": (
         "crawler.commands.query:show_command",
         "One version of article ID (default: the current one), readable or as its record"

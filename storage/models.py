@@ -173,7 +173,7 @@ class Version(Base):
     parser_version: Mapped[str] = mapped_column(String(40))
     first_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.capture_id"))
     last_capture_id: Mapped[int] = mapped_column(ForeignKey("captures.capture_id"))
-    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     article: Mapped[Article] = relationship(back_populates="versions")

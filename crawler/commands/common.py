@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.commands.terminal import echo
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
 from storage.db import ArchiveError, one_line, open_archive, redact_url, resolve_db_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -167,9 +166,3 @@ def _where(db_url: str | None) -> str:
         return "the database"
 
 
-def article_id_of(text: str) -> str:
-    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
-    text = text.strip()
-    if ARTICLE_ID_RE.fullmatch(text):
-        return text
-    return article_id_from_url(text) or text

@@ -14,13 +14,13 @@ from crawler.archiving import ingest_batches, reparse
 from crawler.commands.common import (
     WORKERS_RANGE,
     CommandError,
-    article_id_of,
     db_option,
     handle_errors,
     open_db,
     parse_time,
 )
 from crawler.commands.terminal import echo, progress
+from crawler.publishers.newsis.urls import article_id_of
 from crawler.warc_reader import MAX_PAGE_BYTES, Lost, NotAWarc, check_warc, read_warc
 from crawler.writer_process import MAX_BATCH
 from storage import db

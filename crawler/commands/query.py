@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from crawler.commands.common import (
     LIMIT_RANGE,
     VERSION_RANGE,
-    article_id_of,
     check_time_range,
     db_option,
     fail,
@@ -24,6 +23,7 @@ from crawler.commands.common import (
     open_db,
 )
 from crawler.commands.terminal import echo, json_safe, styled
+from crawler.publishers.newsis.urls import article_id_of
 from storage import diff as diffs
 from storage import queries
 from storage.search import search, search_terms

@@ -54,3 +54,11 @@ def canonical_article_url(article_id: str) -> str:
     if not ARTICLE_ID_RE.fullmatch(article_id):
         raise ValueError(f"not a Newsis article id: {article_id!r}")
     return CANONICAL_ARTICLE_URL.format(article_id=article_id)
+
+
+def article_id_of(text: str) -> str:
+    """The article id in `text`: an id as is, or any Newsis URL form; else `text` unchanged."""
+    text = text.strip()
+    if ARTICLE_ID_RE.fullmatch(text):
+        return text
+    return article_id_from_url(text) or text

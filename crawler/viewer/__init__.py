@@ -1,0 +1,1 @@
+"""The archive's read-only web viewer: changes, articles, diffs, captures, search, crawl health."""

@@ -1,0 +1,276 @@
+"""The viewer's pages: each reads the archive, then answers HTML or the same data as JSON."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from crawler.publishers.newsis.urls import article_id_of
+from crawler.viewer import captured, changes, chart, diffview, respond
+from crawler.viewer.respond import KST, answer, bad_request, kst_iso, not_found
+from storage import diff, health, queries, timeline
+from storage.bodies.store import load_body
+from storage.search import search, search_terms
+
+MAX_LIMIT = 500
+
+
+# --- query parameters ----------------------------------------------------------------------------
+
+
+def _time(request: Request, name: str) -> datetime | None:
+    """YYYY-MM-DD (a day in KST; `until` includes it) or an ISO 8601 time with offset."""
+    value = (request.query_params.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"{name}: not a date (YYYY-MM-DD) or ISO 8601 time: {value!r}") from None
+    if when.utcoffset() is None:
+        if len(value) != 10:
+            raise bad_request(f"{name}: give a timezone offset, e.g. {value}+09:00")
+        when = when.replace(tzinfo=KST) + (timedelta(days=1) if name == "until" else timedelta())
+    return when
+
+
+def _int(request: Request, name: str, default: int | None, top: int = MAX_LIMIT) -> int | None:
+    value = (request.query_params.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= top:
+        raise bad_request(f"{name}: a whole number from 1 to {top}, not {value!r}")
+    return int(value)
+
+
+def _session(request: Request):
+    return request.app.state.sessions()
+
+
+def article_path(article_id: str) -> str:
+    return f"/article/{article_id}"
+
+
+# --- changes -------------------------------------------------------------------------------------
+
+
+def _changes(request: Request) -> dict[str, Any]:
+    kind = request.query_params.get("kind") or ""
+    if kind and kind not in changes.KINDS:
+        raise bad_request(f"kind: one of {', '.join(changes.KINDS)}, not {kind!r}")
+    publisher = request.query_params.get("publisher") or None
+    since, until = _time(request, "since"), _time(request, "until")
+    limit = _int(request, "limit", 50)
+    with _session(request) as session:
+        found = changes.list_changes(
+            session, kinds=(kind,) if kind else changes.KINDS, publisher=publisher,
+            since=since, until=until, limit=limit,
+        )
+    return {
+        "filters": {"kind": kind or None, "publisher": publisher, "since": kst_iso(since),
+                    "until": kst_iso(until), "limit": limit},
+        "kinds": list(changes.KINDS),
+        "publishers": list(changes.PUBLISHERS),
+        "changes": [changes.change_dict(change, kst_iso) for change in found],
+    }
+
+
+def changes_page(request: Request) -> Response:
+    return answer(request, "changes.html", _changes(request))
+
+
+def changes_feed(request: Request) -> Response:
+    """The changes page as an Atom feed, at a stable URL, with the same filters."""
+    data = _changes(request)
+    if respond.wants_json(request):
+        return JSONResponse(data)
+    base = str(request.base_url).rstrip("/")
+    page = request.app.state.templates.get_template("feed.xml")
+    updated = data["changes"][0]["at"] if data["changes"] else "1970-01-01T00:00:00+00:00"
+    xml = page.render(data=data, base=base, self_url=str(request.url), updated=updated)
+    return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+
+# --- article -------------------------------------------------------------------------------------
+
+
+def article_page(request: Request) -> Response:
+    article_id = article_id_of(request.path_params["article_id"])
+    version = _int(request, "version", None, top=1_000_000)
+    with _session(request) as session:
+        try:
+            found = queries.history(session, article_id)
+            record = queries.show(session, article_id, version)
+        except queries.NotFound as error:
+            raise not_found(str(error)) from None
+        captures = timeline.captures_of(session, article_id)
+    data = {
+        "article_id": found.article_id,
+        "url": found.url,
+        "current_version": found.current_version,
+        "first_seen_at": kst_iso(found.first_seen_at),
+        "last_checked_at": kst_iso(found.last_checked_at),
+        "record": record,
+        "timeline": [
+            {**summary.to_dict(), "first_seen_at": kst_iso(summary.first_seen_at),
+             "last_seen_at": kst_iso(summary.last_seen_at)}
+            for summary in found.versions
+        ],
+        "captures": [_capture_dict(item) for item in captures],
+    }
+    return answer(request, "article.html", data)
+
+
+def _capture_dict(item: timeline.CaptureSummary) -> dict[str, Any]:
+    data = asdict(item)
+    data["fetched_at"] = kst_iso(item.fetched_at)
+    data["has_body"] = item.body_hash is not None
+    del data["body_hash"]
+    return data
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+
+def diff_page(request: Request) -> Response:
+    article_id = article_id_of(request.path_params["article_id"])
+    from_no = _int(request, "from", None, top=1_000_000)
+    to_no = _int(request, "to", None, top=1_000_000)
+    with _session(request) as session:
+        try:
+            found = diff.diff(session, article_id, from_no, to_no)
+            versions = queries.history(session, article_id).versions
+        except queries.NotFound as error:
+            raise not_found(str(error)) from None
+    # Times compared as a reader reads them, not as ISO text.
+    old, new = (
+        {**record, **{name: record[name] and respond.kst_text(record[name])
+                      for name in ("published_at", "modified_at")}}
+        for record in (found.from_version, found.to_version)
+    )
+    data = {
+        "article_id": article_id,
+        "from": old["version"],
+        "to": new["version"],
+        "from_seen_at": kst_iso(datetime.fromisoformat(old["first_seen_at"])),
+        "to_seen_at": kst_iso(datetime.fromisoformat(new["first_seen_at"])),
+        "versions": [{"version": v.version, "first_seen_at": kst_iso(v.first_seen_at),
+                      "headline": v.headline} for v in versions],
+        "fields": diffview.side_by_side(old, new),
+        "changes": [change.to_dict() for change in found.changes],
+    }
+    return answer(request, "diff.html", data)
+
+
+# --- as captured ---------------------------------------------------------------------------------
+
+
+def _capture(request: Request, session) -> timeline.CaptureSummary:
+    found = timeline.capture(session, request.path_params["capture_id"])
+    if found is None:
+        raise not_found(f"no capture {request.path_params['capture_id']} in the archive")
+    return found
+
+
+def capture_page(request: Request) -> Response:
+    with _session(request) as session:
+        found = _capture(request, session)
+    data = _capture_dict(found)
+    data["raw_path"] = f"/capture/{found.capture_id}/raw"
+    return answer(request, "capture.html", data)
+
+
+def capture_raw(request: Request) -> Response:
+    """The page as fetched, made inert, under a sandboxing policy of its own."""
+    with _session(request) as session:
+        found = _capture(request, session)
+        if found.body_hash is None:
+            raise not_found(f"capture {found.capture_id} kept no page ({found.outcome})")
+        raw = load_body(session, found.body_hash)
+        page = captured.inert_page(
+            raw, found.url, found.content_type,
+            lambda ids: timeline.archived_ids(session, ids), article_path,
+        )
+    if respond.wants_json(request):
+        return JSONResponse({"capture_id": found.capture_id, "url": found.url,
+                             "html": page.decode("utf-8")})
+    return Response(page, media_type="text/html; charset=utf-8", headers={
+        "Content-Security-Policy": captured.RAW_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    })
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def search_page(request: Request) -> Response:
+    text = (request.query_params.get("q") or "").strip()
+    filters = {
+        "since": _time(request, "since"), "until": _time(request, "until"),
+        "section": request.query_params.get("section") or None,
+        "reporter": request.query_params.get("reporter") or None,
+    }
+    limit = _int(request, "limit", 20)
+    hits = []
+    if search_terms(text):
+        with _session(request) as session:
+            hits = search(session, text, limit=limit, **filters)
+    data = {
+        "q": text,
+        "filters": {**filters, "since": kst_iso(filters["since"]),
+                    "until": kst_iso(filters["until"]), "limit": limit},
+        "hits": [
+            {**asdict(hit), "published_at": kst_iso(hit.published_at),
+             "snippet_parts": highlight(hit.snippet, text)}
+            for hit in hits
+        ],
+    }
+    return answer(request, "search.html", data)
+
+
+def highlight(snippet: str, query: str) -> list[tuple[str, bool]]:
+    """`snippet` cut into (text, is_match) parts, the query's terms matched case-blind."""
+    terms = search_terms(query)
+    if not terms:
+        return [(snippet, False)]
+    pattern = re.compile("|".join(re.escape(term) for term in terms), re.I)
+    parts, at = [], 0
+    for match in pattern.finditer(snippet):
+        if match.start() > at:
+            parts.append((snippet[at : match.start()], False))
+        parts.append((match.group(0), True))
+        at = match.end()
+    if at < len(snippet):
+        parts.append((snippet[at:], False))
+    return parts
+
+
+# --- crawl health --------------------------------------------------------------------------------
+
+
+def health_page(request: Request) -> Response:
+    with _session(request) as session:
+        runs = health.recent_runs(session)
+        failures = health.failures(session)
+    run_dicts = [
+        {**asdict(run), "started_at": kst_iso(run.started_at),
+         "finished_at": kst_iso(run.finished_at), "drift": chart.is_drift(run)}
+        for run in runs
+    ]
+    data = {
+        "runs": run_dicts,
+        "last_run": run_dicts[-1] if run_dicts else None,
+        "failures": [
+            {**asdict(failure), "fetched_at": kst_iso(failure.fetched_at)} for failure in failures
+        ],
+    }
+    if respond.wants_json(request):
+        return JSONResponse(data)
+    data["chart"] = chart.chart(runs, respond.kst_day)
+    return answer(request, "health.html", data)
