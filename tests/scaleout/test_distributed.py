@@ -32,8 +32,7 @@ from tests.support.crawl_support import (
     rows,
     run_crawl,
 )
-from tests.support.crawl_support import wait_until as _wait_until
-from tests.support.reliability_support import finish_within
+from tests.support.processes import finish_within, wait_until
 from tests.support.storage_fixtures import POSTGRES_ENV_VAR, throwaway_postgres_database
 
 REDIS_ENV_VAR = "NEWSARCHIVE_TEST_REDIS"
@@ -248,7 +247,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
         victim = start_worker(redis_url, pg_url, prefix, site, "victim", *slow)
         client = redis.Redis.from_url(redis_url)
         keys = RedisKeys(prefix)
-        _wait_until(
+        wait_until(
             lambda: pg_rows(pg_url, "SELECT count(*) FROM captures")[0][0] >= 5
             and client.hlen(keys.taken("victim")) > 0,
             "the victim worker holds leased requests after some ingests",
@@ -288,7 +287,7 @@ def test_worker_stopped_by_two_ctrl_c_ends_at_once_and_its_requests_are_fetched_
         schedule(redis_url, pg_url, prefix, site)
         slow = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
         stopped = start_worker(redis_url, pg_url, prefix, site, "stopped", *slow, own_group=True)
-        _wait_until(
+        wait_until(
             lambda: pg_rows(pg_url, "SELECT count(*) FROM captures")[0][0] >= 5,
             "the worker's first ingests",
         )

@@ -24,7 +24,8 @@ from tests.scaleout.test_distributed import (
     reference_versions,
     start_worker,
 )
-from tests.support.crawl_support import CRAWL_TIMEOUT, wait_until
+from tests.support.crawl_support import CRAWL_TIMEOUT
+from tests.support.processes import wait_until
 from tests.support.queue_entries import (
     encoded,
     malformed_entries,

@@ -28,7 +28,8 @@ from tests.scaleout.test_distributed import (
     reference_versions,
     start_worker,
 )
-from tests.support.crawl_support import CRAWL_TIMEOUT, article_fetches, wait_until
+from tests.support.crawl_support import CRAWL_TIMEOUT, article_fetches
+from tests.support.processes import wait_until
 from tests.support.storage_fixtures import POSTGRES_ENV_VAR, throwaway_postgres_database
 
 redis_url = test_distributed.redis_url

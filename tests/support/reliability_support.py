@@ -1,15 +1,14 @@
-"""Helpers for the reliability tests: killable command subprocesses, archive dumps and checks."""
+"""Helpers for the reliability tests: seeds, archive dumps and checks, reparse and WARC inputs."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -25,12 +24,10 @@ from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.ingest.pages import load_body, parse_page
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
+from tests.support.processes import COMMAND_TIMEOUT, kill
 
-# A guard against a hung command, not a timing assertion.
-COMMAND_TIMEOUT = 300
 SEED_ENV_VAR = "NEWSARCHIVE_CRASH_SEED"
 WARC_T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- seeds ---------------------------------------------------------------------------------------
@@ -40,57 +37,6 @@ def choose_seed() -> int:
     """The seed of a randomised test: $NEWSARCHIVE_CRASH_SEED to replay a run, else a fresh one."""
     value = os.environ.get(SEED_ENV_VAR)
     return int(value) if value else random.SystemRandom().randrange(1, 2**31)
-
-
-# --- commands in subprocesses --------------------------------------------------------------------
-
-
-def newsarchive(*args: str) -> list[str]:
-    return [sys.executable, "-m", "crawler", *args]
-
-
-def crawl_args(db_url: str, site: NewsisSite, *extra: str) -> list[str]:
-    return newsarchive("crawl", "--db", db_url, "--base-url", site.base_url, "--fast", *extra)
-
-
-def start(command: Sequence[str]) -> subprocess.Popen[str]:
-    """A command in its own process group, so a kill takes its worker processes with it."""
-    return subprocess.Popen(
-        list(command), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )
-
-
-def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(command), cwd=REPO_ROOT, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=COMMAND_TIMEOUT)
-    return process.returncode, out, err
-
-
-def finish_within(process: subprocess.Popen[str], *, seconds: float) -> tuple[int, str, str]:
-    """The process's exit code and output; one still running after `seconds` (hung) is killed
-    with its process group and fails the test."""
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        kill(process)
-        raise AssertionError(f"still running {seconds} s later") from None
-    return finish(process)
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    """SIGKILL the process group we started (the command and any children of it), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.communicate(timeout=COMMAND_TIMEOUT)
 
 
 # --- reading the archive -------------------------------------------------------------------------
@@ -142,17 +88,6 @@ def kill_after(
             kill(process)
             raise AssertionError(f"{table} never reached {target} rows")
         time.sleep(0.01)
-
-
-def kill_after_delay(process: subprocess.Popen[str], seconds: float) -> bool:
-    """SIGKILL `process` after `seconds`; False when it had already exited by itself."""
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        kill(process)
-        return True
-    process.communicate(timeout=COMMAND_TIMEOUT)
-    return False
 
 
 def iso(value: datetime | None) -> str | None:
@@ -300,17 +235,6 @@ def expected_content_hash(site: NewsisSite, article_id: str) -> str:
     return ArticleRecord.from_dict(site.expected_record(article_id)).content_hash
 
 
-def feed_article_ids(site: NewsisSite) -> set[str]:
-    """The articles a crawl discovers: those listed in at least one of the 16 feeds."""
-    from crawler.localsite.server import FEED_SIZE, FEEDS
-
-    live = site.live_articles()
-    found: set[str] = set()
-    for _, wanted in FEEDS.values():
-        found.update(a.article_id for a in [a for a in live if wanted(a)][:FEED_SIZE])
-    return found
-
-
 # --- a parser change, for reparse ----------------------------------------------------------------
 
 
@@ -425,14 +349,6 @@ def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> lis
         write_warc(path, records)
         files.append(path)
     return files
-
-
-def wait_until(condition: Callable[[], bool], what: str, limit: float = COMMAND_TIMEOUT) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.02)
 
 
 if __name__ == "__main__":
