@@ -35,7 +35,7 @@ import textwrap
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -188,23 +188,8 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         database = db.execute(text("SELECT current_database()")).scalar_one()
         poll_pid = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
         db.commit()
-        redis_pids = pids_named("redis-server")
         meter_db = engine.connect()  # the meter samples on its own thread: its own connection
-
-        def groups() -> dict[str, list[int]]:
-            # The backends serving the workers (and the meter's own, a few queries a second);
-            # the benchmark's polling backend is left out.
-            backends = meter_db.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> :poll"),
-                {"name": database, "poll": poll_pid},
-            ).scalars().all()
-            meter_db.commit()
-            scrapy_pids = [p.pid for p in procs]
-            writers = with_descendants(scrapy_pids) - set(scrapy_pids)
-            return {"workers": scrapy_pids, "writers": list(writers), "site": [site_pid],
-                    "postgres": list(backends), "redis": redis_pids}
-
-        meter = CpuMeter(groups)
+        meter = CpuMeter(cpu_groups(meter_db, database, poll_pid, procs, site_pid))
         meter.start()
         schedule_round(redis_url, db_url, prefix=prefix, base_url=base_url, revisit="none")
         queued = time.monotonic()
@@ -220,19 +205,44 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         busy, _ = meter.machine
         cpu[OTHERS] = max(0.0, busy - sum(cpu.values()))
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)  # a clean stop: leases go back, writer drains
-        for proc in procs:
-            try:
-                proc.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+        stop_workers(procs)
     pages, distinct = db.execute(
         text("SELECT count(*), count(DISTINCT article_id) FROM captures")
     ).one()
     return Run(workers, pages, done - queued, ready - launched, cpu, pages - distinct)
+
+
+def cpu_groups(meter_db, database: str, poll_pid: int, procs: list[subprocess.Popen],
+               site_pid: int) -> Callable[[], dict[str, list[int]]]:
+    """The processes the meter samples, by component, looked up afresh at each sample."""
+    redis_pids = pids_named("redis-server")
+
+    def groups() -> dict[str, list[int]]:
+        # The backends serving the workers (and the meter's own, a few queries a second);
+        # the benchmark's polling backend is left out.
+        backends = meter_db.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> :poll"),
+            {"name": database, "poll": poll_pid},
+        ).scalars().all()
+        meter_db.commit()
+        scrapy_pids = [p.pid for p in procs]
+        writers = with_descendants(scrapy_pids) - set(scrapy_pids)
+        return {"workers": scrapy_pids, "writers": list(writers), "site": [site_pid],
+                "postgres": list(backends), "redis": redis_pids}
+
+    return groups
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # a clean stop: leases go back, writer drains
+    for proc in procs:
+        try:
+            proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
 
 
 def cpus_used(r: Run) -> float:
