@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from crawler.localsite.server import NewsisSite
@@ -167,42 +168,8 @@ def consistency_problems(db_url: str) -> list[str]:
             by_article: dict[str, list[Version]] = {}
             for version in session.scalars(select(Version).order_by(Version.version_no)):
                 by_article.setdefault(version.article_id, []).append(version)
-                for end in (version.first_capture_id, version.last_capture_id):
-                    capture = captures.get(end)
-                    if capture is None or capture.article_id != version.article_id:
-                        problems.append(
-                            f"version {version.article_id} v{version.version_no}: capture {end}"
-                            " missing or of another article"
-                        )
-            for article in session.scalars(select(Article)):
-                numbers = [v.version_no for v in by_article.get(article.article_id, [])]
-                if numbers != list(range(1, len(numbers) + 1)) or not numbers:
-                    problems.append(f"article {article.article_id}: version numbers {numbers}")
-                elif article.current_version_no != numbers[-1]:
-                    problems.append(
-                        f"article {article.article_id}: current_version_no "
-                        f"{article.current_version_no} but last version {numbers[-1]}"
-                    )
-            orphans = set(by_article) - set(session.scalars(select(Article.article_id)))
-            problems += [f"versions without an article: {sorted(orphans)}"] if orphans else []
-            for capture in captures.values():
-                if capture.outcome in ("new_article", "new_version", "unchanged"):
-                    hashes = {v.content_hash for v in by_article.get(capture.article_id, [])}
-                    if capture.content_hash not in hashes:
-                        problems.append(
-                            f"capture {capture.capture_id} ({capture.outcome}): no version of"
-                            f" {capture.article_id} has its content"
-                        )
-                if capture.body_hash is not None:
-                    try:
-                        raw = load_body(session, capture.body_hash)
-                    except (KeyError, ValueError) as error:
-                        problems.append(f"capture {capture.capture_id}: body {error}")
-                    else:
-                        # load_body checks a frame by its own checksum: the sha256 is checked
-                        # here too, the strongest test of what was kept.
-                        if body_hash_of(raw) != capture.body_hash:
-                            problems.append(f"capture {capture.capture_id}: body is not its hash")
+            problems += _version_problems(session, captures, by_article)
+            problems += _capture_problems(session, captures, by_article)
             running = session.scalar(
                 select(func.count()).where(CrawlRun.outcome == "running")
             )
@@ -214,6 +181,59 @@ def consistency_problems(db_url: str) -> list[str]:
                 problems.append(f"integrity_check: {verdict[:5]}")
     finally:
         engine.dispose()
+    return problems
+
+
+def _version_problems(
+    session: Session, captures: dict[int, Capture], by_article: dict[str, list[Version]]
+) -> list[str]:
+    """Versions whose captures are missing or of another article, broken numbering, orphans."""
+    problems: list[str] = []
+    for versions in by_article.values():
+        for version in versions:
+            for end in (version.first_capture_id, version.last_capture_id):
+                capture = captures.get(end)
+                if capture is None or capture.article_id != version.article_id:
+                    problems.append(
+                        f"version {version.article_id} v{version.version_no}: capture {end}"
+                        " missing or of another article"
+                    )
+    for article in session.scalars(select(Article)):
+        numbers = [v.version_no for v in by_article.get(article.article_id, [])]
+        if numbers != list(range(1, len(numbers) + 1)) or not numbers:
+            problems.append(f"article {article.article_id}: version numbers {numbers}")
+        elif article.current_version_no != numbers[-1]:
+            problems.append(
+                f"article {article.article_id}: current_version_no "
+                f"{article.current_version_no} but last version {numbers[-1]}"
+            )
+    orphans = set(by_article) - set(session.scalars(select(Article.article_id)))
+    return problems + ([f"versions without an article: {sorted(orphans)}"] if orphans else [])
+
+
+def _capture_problems(
+    session: Session, captures: dict[int, Capture], by_article: dict[str, list[Version]]
+) -> list[str]:
+    """Parsed captures with no version of their content; bodies that do not load as their hash."""
+    problems: list[str] = []
+    for capture in captures.values():
+        if capture.outcome in ("new_article", "new_version", "unchanged"):
+            hashes = {v.content_hash for v in by_article.get(capture.article_id, [])}
+            if capture.content_hash not in hashes:
+                problems.append(
+                    f"capture {capture.capture_id} ({capture.outcome}): no version of"
+                    f" {capture.article_id} has its content"
+                )
+        if capture.body_hash is not None:
+            try:
+                raw = load_body(session, capture.body_hash)
+            except (KeyError, ValueError) as error:
+                problems.append(f"capture {capture.capture_id}: body {error}")
+            else:
+                # load_body checks a frame by its own checksum: the sha256 is checked
+                # here too, the strongest test of what was kept.
+                if body_hash_of(raw) != capture.body_hash:
+                    problems.append(f"capture {capture.capture_id}: body is not its hash")
     return problems
 
 
