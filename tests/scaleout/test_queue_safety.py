@@ -14,16 +14,6 @@ from crawler.localsite.server import NewsisSite
 from crawler.scaleout.leased_scheduler import RedisKeys
 from crawler.scaleout.queue_codec import BadEntry, decode, encode
 from crawler.scaleout.rounds import _round_request_builder
-from tests.scaleout import test_distributed
-from tests.scaleout.test_distributed import (
-    PG_VERSIONS_SQL,
-    _command,
-    finish,
-    needs_both,
-    pg_rows,
-    reference_versions,
-    start_worker,
-)
 from tests.support.crawl_support import CRAWL_TIMEOUT
 from tests.support.processes import wait_until
 from tests.support.queue_entries import (
@@ -33,11 +23,15 @@ from tests.support.queue_entries import (
     pickled_traces,
     valid_entries,
 )
-
-# The scale-out tests' fixtures: real Redis under a prefix of the test's own, a fresh database.
-redis_url = test_distributed.redis_url
-prefix = test_distributed.prefix
-pg_url = test_distributed.pg_url
+from tests.support.scaleout_support import (
+    PG_VERSIONS_SQL,
+    _command,
+    finish,
+    needs_both,
+    pg_rows,
+    reference_versions,
+    start_worker,
+)
 
 BASE_URL = "http://127.0.0.1:8123"
 OTHER_ORIGIN = "http://127.0.0.1:8124"
