@@ -8,9 +8,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.ingest.pages import load_body, parse_page
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
+from tests.support.import_files import write_warc
 from tests.support.processes import COMMAND_TIMEOUT, kill
 
 SEED_ENV_VAR = "NEWSARCHIVE_CRASH_SEED"
@@ -317,32 +316,6 @@ def _reparse_main(db_url: str, workers: str) -> None:
 # --- WARC files ----------------------------------------------------------------------------------
 
 
-def write_warc(path: Path, records: Iterable[tuple[str, datetime, bytes]]) -> int:
-    """A gzipped WARC with one 200 response record per (url, fetched_at, body); the count."""
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
-
-    written = 0
-    with path.open("wb") as output:
-        writer = WARCWriter(output, gzip=True)
-        for url, fetched_at, body in records:
-            http_headers = StatusAndHeaders(
-                "200 OK", [("Content-Type", "text/html; charset=UTF-8")], protocol="HTTP/1.1"
-            )
-            record = writer.create_warc_record(
-                url,
-                "response",
-                payload=BytesIO(body),
-                # With a length warcio digests in place instead of spooling to a temp file it
-                # never closes (a ResourceWarning, an error under this suite's settings).
-                length=len(body),
-                http_headers=http_headers,
-                warc_headers_dict={"WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
-            )
-            writer.write_record(record)
-            written += 1
-    return written
-
 def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> list[Path]:
     """WARC files of one growing archive: first captures, unchanged and edited recaptures, each
     file in shuffled time order (so some captures arrive after later ones of their article)."""
@@ -366,7 +339,11 @@ def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> lis
             records.append((f"https://www.newsis.com/view/{article_id}", at, site.page(article_id)))
         rng.shuffle(records)
         path = folder / f"batch-{number:02d}.warc.gz"
-        write_warc(path, records)
+        write_warc(
+            path,
+            [(url, at.strftime("%Y-%m-%dT%H:%M:%SZ"), body, 200) for url, at, body in records],
+            headers=[("Content-Type", "text/html; charset=UTF-8")],
+        )
         files.append(path)
     return files
 
