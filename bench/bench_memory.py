@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.bench_crawl import REPO, SECTION, SINCE, local_site
-from bench.common import machine, write_part
+from bench.bench_crawl import REPO, SECTION, SINCE
+from bench.common import local_site, machine, write_part
 from crawler.publishers.newsis.urls import canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage

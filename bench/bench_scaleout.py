@@ -25,7 +25,6 @@ Both configurations are measured the same way, 1 then 3 workers, `--pairs` times
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -33,10 +32,8 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +41,7 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, text
 
-from bench.common import machine, write_section
+from bench.common import local_site, machine, write_section
 from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants
 from crawler.localsite.server import NewsisSite
 from crawler.scaleout.leased_scheduler import RedisKeys
@@ -81,28 +78,6 @@ class Run:
 
     def cpu_ms_per_page(self, component: str) -> float:
         return self.cpu.get(component, 0.0) / self.pages * 1000
-
-
-@contextmanager
-def local_site(articles: int, latency: float) -> Iterator[tuple[str, int]]:
-    """`python -m crawler.localsite` in its own process (its page rendering must not share the
-    benchmark's GIL), answering every page after `latency` seconds; yields (base URL, pid)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.localsite",
-         "--articles", str(articles), "--seed", str(SEED)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        base_url = process.stdout.readline().strip()
-        request = urllib.request.Request(
-            f"{base_url}/_control/faults", data=json.dumps({"latency": latency}).encode(),
-            headers={"Content-Type": "application/json"}, method="POST",
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def worker_command(redis_url: str, db_url: str, prefix: str, base_url: str, worker_id: str,
@@ -153,7 +128,8 @@ def run(workers: int, articles: int, latency: float, in_flight: int, redis_url: 
         upgrade(db_url)
         engine = create_engine(db_url)
         try:
-            with local_site(articles, latency) as (base_url, site_pid), engine.connect() as db:
+            site = local_site(articles, SEED, latency)
+            with site as (base_url, site_pid), engine.connect() as db:
                 return _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys,
                               client, base_url, site_pid, db, engine)
         finally:
