@@ -15,12 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from bench.common import machine, write_part
+from bench.common import local_site, machine, write_part
 from bench.proc_cpu import CpuMeter, with_descendants
 from crawler.crawl_run import FAST_SETTINGS
 
@@ -34,24 +32,6 @@ FAST_SETTINGS_TEXT = ", ".join(
     f"{name}={FAST_SETTINGS[name]}"
     for name in ("CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN")
 )
-
-
-@contextmanager
-def local_site(articles: int, seed: int = 3) -> Iterator[tuple[str, int]]:
-    """`python -m crawler.localsite` in its own process; yields its base URL and process id."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.localsite",
-         "--articles", str(articles), "--seed", str(seed)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        base_url = process.stdout.readline().strip()
-        if not base_url.startswith("http"):
-            raise SystemExit("the local site did not start")
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def run_metered(command: list[str], site_pid: int) -> tuple[float, str, str, dict[str, float]]:

@@ -122,10 +122,20 @@ def main() -> None:
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as temp:
         clocks = [one_pass(Path(temp), fetches, args.batch, args.turn) for _ in range(args.passes)]
+    report = "\n".join(report_lines(clocks, args, len(fetches), len(crawl.ids)))
+    print(report)
+    if args.write:
+        write_part(SECTION, report)
+
+
+def report_lines(
+    clocks: list[Clock], args: argparse.Namespace, pages: int, articles: int
+) -> list[str]:
+    """The "### Ingest speed" part: the pass with the median ratio, and every pass's ratios."""
     # Per pass: pages/s by the clock and by CPU time, per contender.
     passes = [
         {
-            name: (len(fetches) / clock.wall[name], len(fetches) / clock.cpu[name])
+            name: (pages / clock.wall[name], pages / clock.cpu[name])
             for name in clock.wall
         }
         for clock in clocks
@@ -140,7 +150,7 @@ def main() -> None:
         "### Ingest speed",
         "",
         f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
-        f"The {len(fetches)} fetches of bench/storage_corpus.py ({len(crawl.ids)} articles);"
+        f"The {pages} fetches of bench/storage_corpus.py ({articles} articles);"
         f" {args.passes} passes, each taking turns every {args.turn} pages (see one_pass);"
         " the pass with the median ratio of `ingest_many` is shown.",
         "Pages/s by the clock; pages per CPU second of the process, which load from elsewhere"
@@ -171,10 +181,7 @@ def main() -> None:
         f" every pass: {', '.join(f'{r:.2f}' for r in pipelined_ratios)}",
         "",
     ]
-    report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_part(SECTION, report)
+    return lines
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bench.bench_crawl import REPO, SECTION, SINCE, local_site
-from bench.common import machine, write_part
+from bench.bench_crawl import REPO, SECTION, SINCE
+from bench.common import local_site, machine, write_part
 from crawler.archiving import ingest
 from crawler.publishers.newsis.urls import canonical_article_url
 from storage.db import make_session_factory, open_archive
@@ -36,38 +36,44 @@ SITE_SEED = 5
 HELD_ID = "NISX20090101_{:010d}"
 
 
+def ingest_samples(session, crawled_ids: set[str]) -> list[tuple[Article, Version, Capture]]:
+    """The local site's sample pages ingested a month ago (none of `crawled_ids`); each
+    article with its version and its capture."""
+    from crawler.localsite.server import NewsisSite
+
+    fetched_at = datetime.now(UTC) - timedelta(days=30)
+    site = NewsisSite(seed=99, articles=SAMPLE_PAGES)
+    run_id = start_run(session)
+    for article in site.live_articles():
+        if article.article_id in crawled_ids:
+            continue
+        page = FetchedPage(
+            url=canonical_article_url(article.article_id), status=200,
+            headers={"Content-Type": "text/html; charset=UTF-8"},
+            body=site.page(article.article_id), fetched_at=fetched_at,
+            article_id=article.article_id,
+        )
+        ingest(session, page, crawl_run_id=run_id)
+    finish_run(session, run_id, outcome="finished")
+    return [
+        tuple(found)
+        for found in session.execute(
+            select(Article, Version, Capture)
+            .join(Version, Version.article_id == Article.article_id)
+            .join(Capture, Capture.capture_id == Version.first_capture_id)
+        )
+    ]
+
+
 def prefill(db_path: Path, held: int, crawled_ids: set[str]) -> None:
     """An archive of `held` articles, each with one version and one capture; none
     of them among `crawled_ids` (two seeds of the site can share an id)."""
-    from crawler.localsite.server import NewsisSite
-
     engine = open_archive(f"sqlite:///{db_path}", for_writing=True)
     sessions = make_session_factory(engine)
-    fetched_at = datetime.now(UTC) - timedelta(days=30)
-    site = NewsisSite(seed=99, articles=SAMPLE_PAGES)
     with sessions() as session:
-        run_id = start_run(session)
-        for article in site.live_articles():
-            if article.article_id in crawled_ids:
-                continue
-            page = FetchedPage(
-                url=canonical_article_url(article.article_id), status=200,
-                headers={"Content-Type": "text/html; charset=UTF-8"},
-                body=site.page(article.article_id), fetched_at=fetched_at,
-                article_id=article.article_id,
-            )
-            ingest(session, page, crawl_run_id=run_id)
-        finish_run(session, run_id, outcome="finished")
+        samples = ingest_samples(session, crawled_ids)
         # Clones share their sample's stored body (as captures of an identical page would): the
         # bodies are content-addressed and delta-chained, so made-up body rows would not decode.
-        samples = [
-            tuple(found)
-            for found in session.execute(
-                select(Article, Version, Capture)
-                .join(Version, Version.article_id == Article.article_id)
-                .join(Capture, Capture.capture_id == Version.first_capture_id)
-            )
-        ]
         next_capture = max(c.capture_id for _, _, c in samples) + 1
         columns = {model: [c.key for c in model.__table__.columns]
                    for model in (Article, Version, Capture)}

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,6 @@ def main() -> None:
     add_postgres_option(options, "reparse a PostgreSQL archive too")
     options.add_argument("--write", action="store_true", help="write bench/RESULTS.md's part")
     args = options.parse_args()
-    cores = os.cpu_count() or 1
 
     crawl = Crawl(args.articles)
     fetches = [fetch for one_round in crawl.fetch_rounds() for fetch in one_round]
@@ -53,19 +53,39 @@ def main() -> None:
     fetches += crawl.round(fresh_chrome=False)
     crawl.site.advance(60)
     fetches += crawl.round()
+    timings = measure(crawl, fetches, args.passes, args.postgres)
+    report = "\n".join(report_lines(timings, crawl, fetches, args.passes))
+    print(report)
+    if args.write:
+        write_part(SECTION, report)
+
+
+@dataclass
+class Timings:
+    """What the passes measured: runs of the parser alone, in `cores` processes, and reparses."""
+
+    cores: int
+    start_method: str = ""
+    loads: list[float] = field(default_factory=list)
+    parse_runs: list[tuple[Any, float, float]] = field(default_factory=list)
+    parallel_runs: list[tuple[Any, float, float]] = field(default_factory=list)
+    # (database, kind of reparse) -> timed runs
+    runs: dict[tuple[str, str], list[tuple[Any, float, float]]] = field(default_factory=dict)
+
+
+def measure(crawl: Crawl, fetches: list[Any], passes: int, postgres: str | None) -> Timings:
+    """Time the parser and the reparses of an archive of `fetches` (and a PostgreSQL one)."""
+    timings = Timings(cores=os.cpu_count() or 1)
+    cores = timings.cores
     with contextlib.ExitStack() as stack:
         temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-reparse-")))
         archives = [Archive.file(temp, "reparse")]
-        if args.postgres:
-            archives.append(stack.enter_context(postgres_archive(args.postgres)))
+        if postgres:
+            archives.append(stack.enter_context(postgres_archive(postgres)))
         for archive in archives:
             archive.ingest_all(fetches)
             archive.engine.dispose()  # as reparse does before it starts its workers
-        start_method = worker_start_method(archives[0].url)
-        loads = []
-        parse_runs, parallel_runs = [], []
-        # (database, kind of reparse) -> timed runs
-        runs: dict[tuple[str, str], list[tuple[Any, float, float]]] = {}
+        timings.start_method = worker_start_method(archives[0].url)
         # Each pass times the parser alone, the parser in `cores` processes, and reparses of
         # each archive: the same parser (nothing to write), a parser whose records differ only
         # in parser_version (every version and capture row updated) and one whose content
@@ -80,31 +100,37 @@ def main() -> None:
             (NEW_CONTENT, parse_with_new_content, cores),
             (ONE_WORKER, parse_with_new_content, 1),
         )
-        for _ in range(args.passes):
-            loads.append(os.getloadavg()[0])
-            parse_runs.append(timed(parse_all, fetches))
-            parallel_runs.append(timed(parse_in_processes, fetches, cores))
+        for _ in range(passes):
+            timings.loads.append(os.getloadavg()[0])
+            timings.parse_runs.append(timed(parse_all, fetches))
+            timings.parallel_runs.append(timed(parse_in_processes, fetches, cores))
             for archive in archives:
                 name = archive.engine.dialect.name
                 for kind, parser, workers in reparses:
                     run = timed(reparse, archive.engine, parser=parser, workers=workers)
                     changed = 0 if kind == SAME else len(crawl.ids)
                     assert run[0].changed == changed, (name, kind, run)
-                    runs.setdefault((name, kind), []).append(run)
+                    timings.runs.setdefault((name, kind), []).append(run)
                     if changed:
                         restored = reparse(archive.engine, parser=parse_page)
                         assert restored.changed == len(crawl.ids), restored
         for archive in archives:
             archive.close()
-    parser_seconds, parser_cpu = best(parse_runs)
-    parallel_seconds, _ = best(parallel_runs)
+    return timings
+
+
+def report_lines(timings: Timings, crawl: Crawl, fetches: list[Any], passes: int) -> list[str]:
+    """The "### Reparse speed" part: a table of pages/s, then the ratios against the parser."""
+    cores = timings.cores
+    parser_seconds, parser_cpu = best(timings.parse_runs)
+    parallel_seconds, _ = best(timings.parallel_runs)
     parser_rate = len(fetches) / parser_seconds
     parallel_rate = len(fetches) / parallel_seconds
     goal_rate = parser_rate * cores
     # database -> kind of reparse -> pages/s, and CPU seconds
     rate: dict[str, dict[str, float]] = {}
     cpu: dict[str, dict[str, float]] = {}
-    for (name, kind), timed_runs in runs.items():
+    for (name, kind), timed_runs in timings.runs.items():
         seconds, cpu_seconds = best(timed_runs)
         rate.setdefault(name, {})[kind] = len(fetches) / seconds
         cpu.setdefault(name, {})[kind] = cpu_seconds
@@ -119,50 +145,59 @@ def main() -> None:
         "",
         "| what | pages/s |",
         "|---|---|",
-        f"| `parse_article` alone, one process (best of {args.passes}) | {parser_rate:,.0f} |",
+        f"| `parse_article` alone, one process (best of {passes}) | {parser_rate:,.0f} |",
         f"| `parse_article` in {cores} processes at once, a share of the pages each"
-        f" (best of {args.passes}) | {parallel_rate:,.0f} |",
+        f" (best of {passes}) | {parallel_rate:,.0f} |",
     ]
     for name, rates in rate.items():
         database = DATABASE_NAMES[name]
         lines += [
-            f"| {database}: `reparse`, same parser, {cores} workers (best of {args.passes})"
+            f"| {database}: `reparse`, same parser, {cores} workers (best of {passes})"
             f" | {rates[SAME]:,.0f} |",
             f"| {database}: `reparse`, parser with new output (parser_version),"
-            f" {cores} workers (best of {args.passes}) | {rates[NEW_OUTPUT]:,.0f} |",
+            f" {cores} workers (best of {passes}) | {rates[NEW_OUTPUT]:,.0f} |",
             f"| {database}: `reparse`, parser with new content (headlines),"
-            f" {cores} workers (best of {args.passes}) | {rates[NEW_CONTENT]:,.0f} |",
+            f" {cores} workers (best of {passes}) | {rates[NEW_CONTENT]:,.0f} |",
             f"| {database}: `reparse`, parser with new content, 1 worker"
-            f" (best of {args.passes}) | {rates[ONE_WORKER]:,.0f} |",
+            f" (best of {passes}) | {rates[ONE_WORKER]:,.0f} |",
         ]
     lines.append("")
     for name, rates in rate.items():
-        database = DATABASE_NAMES[name]
-        lines += [
-            f"- {database}: reparse / (parser × {cores} cores): new output"
-            f" **{rates[NEW_OUTPUT] / goal_rate:.2f}**,"
-            f" new content **{rates[NEW_CONTENT] / goal_rate:.2f}**,"
-            f" same parser **{rates[SAME] / goal_rate:.2f}** (goal: at least {GOAL});"
-            f" / what the machine allowed (below):"
-            f" new output {rates[NEW_OUTPUT] / parallel_rate:.2f},"
-            f" new content {rates[NEW_CONTENT] / parallel_rate:.2f},"
-            f" same parser {rates[SAME] / parallel_rate:.2f};"
-            f" in one worker / the parser alone (new content):"
-            f" **{rates[ONE_WORKER] / parser_rate:.2f}**;"
-            f" CPU time / the parser alone's: new output {cpu[name][NEW_OUTPUT] / parser_cpu:.2f},"
-            f" same parser {cpu[name][SAME] / parser_cpu:.2f}",
-        ]
+        lines.append(ratio_line(DATABASE_NAMES[name], rates, cpu[name], cores,
+                                (parser_rate, parallel_rate, parser_cpu)))
     lines += [
         f"- what the machine allowed: the parser in {cores} processes / (parser × {cores} cores):"
         f" {parallel_rate / goal_rate:.2f}",
-        f"- workers started by {start_method}; 1-minute load average at each pass:"
-        f" {', '.join(f'{load:.1f}' for load in loads)} (the goal assumes {cores} idle cores)",
+        f"- workers started by {timings.start_method}; 1-minute load average at each pass:"
+        f" {', '.join(f'{load:.1f}' for load in timings.loads)} (the goal assumes {cores} idle"
+        " cores)",
         "",
     ]
-    report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_part(SECTION, report)
+    return lines
+
+
+def ratio_line(
+    database: str, rates: dict[str, float], cpu: dict[str, float], cores: int,
+    parser: tuple[float, float, float],
+) -> str:
+    """One database's reparse rates against the parser's (pages/s alone, in `cores` processes,
+    and its CPU seconds)."""
+    parser_rate, parallel_rate, parser_cpu = parser
+    goal_rate = parser_rate * cores
+    return (
+        f"- {database}: reparse / (parser × {cores} cores): new output"
+        f" **{rates[NEW_OUTPUT] / goal_rate:.2f}**,"
+        f" new content **{rates[NEW_CONTENT] / goal_rate:.2f}**,"
+        f" same parser **{rates[SAME] / goal_rate:.2f}** (goal: at least {GOAL});"
+        f" / what the machine allowed (below):"
+        f" new output {rates[NEW_OUTPUT] / parallel_rate:.2f},"
+        f" new content {rates[NEW_CONTENT] / parallel_rate:.2f},"
+        f" same parser {rates[SAME] / parallel_rate:.2f};"
+        f" in one worker / the parser alone (new content):"
+        f" **{rates[ONE_WORKER] / parser_rate:.2f}**;"
+        f" CPU time / the parser alone's: new output {cpu[NEW_OUTPUT] / parser_cpu:.2f},"
+        f" same parser {cpu[SAME] / parser_cpu:.2f}"
+    )
 
 
 def timed(work, *args, **kwargs) -> tuple[Any, float, float]:

@@ -25,7 +25,6 @@ Both configurations are measured the same way, 1 then 3 workers, `--pairs` times
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -33,10 +32,8 @@ import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +41,7 @@ from pathlib import Path
 import redis
 from sqlalchemy import create_engine, text
 
-from bench.common import machine, write_section
+from bench.common import local_site, machine, write_section
 from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants
 from crawler.localsite.server import NewsisSite
 from crawler.scaleout.rounds import schedule_round
@@ -81,28 +78,6 @@ class Run:
 
     def cpu_ms_per_page(self, component: str) -> float:
         return self.cpu.get(component, 0.0) / self.pages * 1000
-
-
-@contextmanager
-def local_site(articles: int, latency: float) -> Iterator[tuple[str, int]]:
-    """`python -m crawler.localsite` in its own process (its page rendering must not share the
-    benchmark's GIL), answering every page after `latency` seconds; yields (base URL, pid)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.localsite",
-         "--articles", str(articles), "--seed", str(SEED)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        base_url = process.stdout.readline().strip()
-        request = urllib.request.Request(
-            f"{base_url}/_control/faults", data=json.dumps({"latency": latency}).encode(),
-            headers={"Content-Type": "application/json"}, method="POST",
-        )
-        urllib.request.urlopen(request, timeout=10).close()
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def worker_command(redis_url: str, db_url: str, prefix: str, base_url: str, worker_id: str,
@@ -153,7 +128,8 @@ def run(workers: int, articles: int, latency: float, in_flight: int, redis_url: 
         upgrade(db_url)
         engine = create_engine(db_url)
         try:
-            with local_site(articles, latency) as (base_url, site_pid), engine.connect() as db:
+            site = local_site(articles, SEED, latency)
+            with site as (base_url, site_pid), engine.connect() as db:
                 return _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys,
                               client, base_url, site_pid, db, engine)
         finally:
@@ -188,23 +164,8 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         database = db.execute(text("SELECT current_database()")).scalar_one()
         poll_pid = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
         db.commit()
-        redis_pids = pids_named("redis-server")
         meter_db = engine.connect()  # the meter samples on its own thread: its own connection
-
-        def groups() -> dict[str, list[int]]:
-            # The backends serving the workers (and the meter's own, a few queries a second);
-            # the benchmark's polling backend is left out.
-            backends = meter_db.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> :poll"),
-                {"name": database, "poll": poll_pid},
-            ).scalars().all()
-            meter_db.commit()
-            scrapy_pids = [p.pid for p in procs]
-            writers = with_descendants(scrapy_pids) - set(scrapy_pids)
-            return {"workers": scrapy_pids, "writers": list(writers), "site": [site_pid],
-                    "postgres": list(backends), "redis": redis_pids}
-
-        meter = CpuMeter(groups)
+        meter = CpuMeter(cpu_groups(meter_db, database, poll_pid, procs, site_pid))
         meter.start()
         schedule_round(redis_url, db_url, prefix=prefix, base_url=base_url, revisit="none")
         queued = time.monotonic()
@@ -220,19 +181,44 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         busy, _ = meter.machine
         cpu[OTHERS] = max(0.0, busy - sum(cpu.values()))
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)  # a clean stop: leases go back, writer drains
-        for proc in procs:
-            try:
-                proc.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+        stop_workers(procs)
     pages, distinct = db.execute(
         text("SELECT count(*), count(DISTINCT article_id) FROM captures")
     ).one()
     return Run(workers, pages, done - queued, ready - launched, cpu, pages - distinct)
+
+
+def cpu_groups(meter_db, database: str, poll_pid: int, procs: list[subprocess.Popen],
+               site_pid: int) -> Callable[[], dict[str, list[int]]]:
+    """The processes the meter samples, by component, looked up afresh at each sample."""
+    redis_pids = pids_named("redis-server")
+
+    def groups() -> dict[str, list[int]]:
+        # The backends serving the workers (and the meter's own, a few queries a second);
+        # the benchmark's polling backend is left out.
+        backends = meter_db.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> :poll"),
+            {"name": database, "poll": poll_pid},
+        ).scalars().all()
+        meter_db.commit()
+        scrapy_pids = [p.pid for p in procs]
+        writers = with_descendants(scrapy_pids) - set(scrapy_pids)
+        return {"workers": scrapy_pids, "writers": list(writers), "site": [site_pid],
+                "postgres": list(backends), "redis": redis_pids}
+
+    return groups
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # a clean stop: leases go back, writer drains
+    for proc in procs:
+        try:
+            proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
 
 
 def cpus_used(r: Run) -> float:

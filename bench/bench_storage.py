@@ -102,7 +102,19 @@ def main() -> None:
         if args.postgres:
             with postgres_archive(args.postgres) as archive:
                 results.append(measure(archive, fetches, same, rechromed))
-    raw = sum(sizes)
+    rounds = {"fetches": fetches, "same": same, "rechromed": rechromed}
+    report = "\n".join(report_lines(results, rounds, len(crawl.ids), distinct, warc))
+    print(report)
+    if args.write:
+        write_part(SECTION, report)
+
+
+def report_lines(
+    results: list[Sizes], rounds: dict[str, list[Fetch]], articles: int, distinct: int, warc: int
+) -> list[str]:
+    """The "### Size" part: bytes per fetch of each archive, against the raw pages and a WARC."""
+    fetches, same, rechromed = rounds["fetches"], rounds["same"], rounds["rechromed"]
+    raw = sum(len(fetch.page.body) for fetch in fetches)
 
     outcomes = results[0].outcomes
     counts = {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
@@ -110,7 +122,7 @@ def main() -> None:
         "### Size",
         "",
         f"Machine: {machine()}. Run: {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}.",
-        f"Corpus (bench/storage_corpus.py): {len(crawl.ids)} local-site articles fetched"
+        f"Corpus (bench/storage_corpus.py): {articles} local-site articles fetched"
         f" {FETCHES} times each ({len(fetches)} fetches, {distinct} distinct bodies,"
         f" mean {raw // len(fetches) // KB} KB), each article edited once; ticker and ranking"
         f" boxes re-rendered every round. Ingest outcomes: {counts}.",
@@ -142,10 +154,7 @@ def main() -> None:
             + ", ".join(f"{kind} {n:,} ({size:,.0f} B)" for kind, n, size in result.kinds),
         ]
     lines.append("")
-    report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_part(SECTION, report)
+    return lines
 
 
 if __name__ == "__main__":

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,3 +71,31 @@ def write_part(section: str, report: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + body
     RESULTS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+@contextmanager
+def local_site(
+    articles: int, seed: int = 3, latency: float | None = None
+) -> Iterator[tuple[str, int]]:
+    """`python -m crawler.localsite` in its own process (its page rendering must not share the
+    benchmark's GIL), answering every page after `latency` seconds if given; yields its base
+    URL and process id."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crawler.localsite",
+         "--articles", str(articles), "--seed", str(seed)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        if not base_url.startswith("http"):
+            raise SystemExit("the local site did not start")
+        if latency is not None:
+            request = urllib.request.Request(
+                f"{base_url}/_control/faults", data=json.dumps({"latency": latency}).encode(),
+                headers={"Content-Type": "application/json"}, method="POST",
+            )
+            urllib.request.urlopen(request, timeout=10).close()
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,6 +1,6 @@
 """Benchmark: this checkout's parser against another checkout's, on the same fixture pages.
 
-Run: `.venv/bin/python bench/compare_parser.py OTHER_CHECKOUT [--runs 4]`, e.g. a worktree of the
+Run: `.venv/bin/python -m bench.compare_parser OTHER_CHECKOUT [--runs 4]`, e.g. a worktree of the
 last release (`git worktree add /tmp/before <commit>`). Each run parses every page of
 tests/fixtures/newsis 25 times in a fresh process per checkout, alternating, and keeps the best
 pass by process CPU time; a bare lxml parse is timed in the same process as the peer. Prints

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.localsite.server import NewsisSite
 from tests.support.crawl_support import rows, run_crawl, scalar
+from tests.support.processes import run_cli
 
 PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 
@@ -33,15 +32,8 @@ def crawled(tmp_path_factory: pytest.TempPathFactory):
     return db_path
 
 
-def newsarchive(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, timeout=600, check=False,
-    )
-
-
 def export(db_path: Path, out: Path, *args: str) -> list[dict]:
-    done = newsarchive("export", "--format", "warc", "-o", str(out), "--db", f"sqlite:///{db_path}",
+    done = run_cli("export", "--format", "warc", "-o", str(out), "--db", f"sqlite:///{db_path}",
                        *args)
     assert done.returncode == 0, done.stderr
     records = []
@@ -131,7 +123,7 @@ def test_export_imports_back_with_its_revisits_as_not_modified(crawled, tmp_path
     warc = tmp_path / "all.warc.gz"
     export(crawled, warc)
     copy = tmp_path / "copy.sqlite3"
-    done = newsarchive("import", str(warc), "--db", f"sqlite:///{copy}")
+    done = run_cli("import", str(warc), "--db", f"sqlite:///{copy}")
     assert done.returncode == 0, done.stdout + done.stderr
     query = "SELECT outcome, count(*) FROM captures GROUP BY outcome ORDER BY outcome"
     assert rows(copy, query) == rows(crawled, query)

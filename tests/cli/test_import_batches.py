@@ -6,8 +6,8 @@ import gzip
 from datetime import UTC, datetime, timedelta
 
 from crawler.commands.maintenance import IMPORT_BATCH
-from tests.cli.test_import_command import SEED_URL, run, table_counts, write_warc
-from tests.support.storage_fixtures import example_page
+from tests.support.import_files import run_import, table_counts, write_warc
+from tests.support.storage_fixtures import SEED_URL, example_page
 
 T0 = datetime(2024, 11, 15, tzinfo=UTC)
 
@@ -33,14 +33,14 @@ def test_import_of_more_pages_than_a_batch_counts_each_once_and_twice_changes_no
     count = IMPORT_BATCH * 2 + 5
     warc = tmp_path / "many.warc.gz"
     write_warc(warc, records(count), gz=True)
-    first = run(str(warc), "--db", db_url)
+    first = run_import(str(warc), "--db", db_url)
     assert first.exit_code == 0, first.output
     assert f"imported {count} pages" in first.output
     edits = (count - 1) // 10
     assert f"1 new article, {edits} new version, {count - 1 - edits} unchanged" in first.output
     after_first = table_counts(db_url)
     assert after_first["captures"] == count
-    second = run(str(warc), "--db", db_url)
+    second = run_import(str(warc), "--db", db_url)
     assert second.exit_code == 0, second.output
     assert f"{count} duplicate" in second.output
     assert table_counts(db_url) == after_first
@@ -55,7 +55,7 @@ def test_warc_broken_part_way_keeps_the_pages_read_before_the_break(
     # Each record is its own gzip member: a member that is no WARC record follows the last kept.
     with broken.open("ab") as output:
         output.write(gzip.compress(b"this is not a WARC record\r\n\r\n"))
-    result = run(str(broken), "--db", db_url)
+    result = run_import(str(broken), "--db", db_url)
     assert result.exit_code == 1
     assert result.output.startswith(f"newsarchive: {broken}:")
     assert table_counts(db_url)["captures"] == kept
@@ -71,7 +71,7 @@ def test_warc_cut_inside_a_record_is_one_clear_line_and_keeps_what_came_before(
     cut = tmp_path / "cut.warc"
     # warcio fails on this with an AttributeError of its own, not one of its I/O errors.
     cut.write_bytes(data[: last_record + 100])
-    result = run(str(cut), "--db", db_url)
+    result = run_import(str(cut), "--db", db_url)
     assert result.exit_code == 1
     assert result.output.startswith(f"newsarchive: {cut}:"), result.output
     assert "Traceback" not in result.output

@@ -4,58 +4,14 @@ from __future__ import annotations
 
 import gzip
 from datetime import UTC, datetime
-from io import BytesIO
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import func, select
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
+from sqlalchemy import select
 
-from crawler.cli import cli
 from storage.db import make_engine, make_session_factory
-from storage.models import Article, Body, Capture, Version
-from tests.support.storage_fixtures import example_page
-
-SEED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"
-
-
-def write_warc(path, records: list[tuple[str, str, bytes, int]], *, gz: bool) -> None:
-    """A WARC with one response record per (url, WARC-Date, body, status)."""
-    with open(path, "wb") as output:
-        writer = WARCWriter(output, gzip=gz)
-        for url, date, body, status in records:
-            http_headers = StatusAndHeaders(
-                f"{status} OK",
-                [("Content-Type", "text/html; charset=utf-8"), ("ETag", '"e1"')],
-                protocol="HTTP/1.1",
-            )
-            record = writer.create_warc_record(
-                url,
-                "response",
-                payload=BytesIO(body),
-                # With a length warcio digests in place instead of spooling to a temp file it
-                # never closes (a ResourceWarning, an error under this suite's settings).
-                length=len(body),
-                http_headers=http_headers,
-                warc_headers_dict={"WARC-Date": date},
-            )
-            writer.write_record(record)
-
-
-def table_counts(db_url: str) -> dict[str, int]:
-    engine = make_engine(db_url)
-    with make_session_factory(engine)() as session:
-        counts = {
-            model.__tablename__: session.scalar(select(func.count()).select_from(model))
-            for model in (Article, Version, Capture, Body)
-        }
-    engine.dispose()
-    return counts
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, ["import", *args])
+from storage.models import Capture
+from tests.support.import_files import run_import, table_counts, write_warc
+from tests.support.storage_fixtures import SEED_URL, example_page
 
 
 @pytest.mark.parametrize("suffix", [".warc", ".warc.gz"])
@@ -73,13 +29,13 @@ def test_warc_import_twice_changes_nothing(db_url, archive_engine, tmp_path, suf
         ],
         gz=suffix.endswith(".gz"),
     )
-    first = run(str(warc), "--db", db_url)
+    first = run_import(str(warc), "--db", db_url)
     assert first.exit_code == 0, first.output
     assert "imported 3 pages" in first.output
     assert "2 new article" in first.output and "1 new version" in first.output
     after_first = table_counts(db_url)
     assert after_first["versions"] == 3
-    second = run(str(warc), "--db", db_url)
+    second = run_import(str(warc), "--db", db_url)
     assert second.exit_code == 0, second.output
     assert "3 duplicate" in second.output
     assert table_counts(db_url) == after_first
@@ -102,11 +58,11 @@ def test_html_import_twice_changes_nothing(db_url, archive_engine, tmp_path):
         "--db",
         db_url,
     ]
-    first = run(*args)
+    first = run_import(*args)
     assert first.exit_code == 0, first.output
     assert "1 new article" in first.output
     after_first = table_counts(db_url)
-    second = run(*args)
+    second = run_import(*args)
     assert "1 duplicate" in second.output
     assert table_counts(db_url) == after_first
 
@@ -114,7 +70,7 @@ def test_html_import_twice_changes_nothing(db_url, archive_engine, tmp_path):
 def test_html_import_without_url_is_one_clear_line(db_url, tmp_path):
     page = tmp_path / "page.html"
     page.write_bytes(b"<html></html>")
-    result = run(str(page), "--fetched-at", "2024-11-15T09:00:00+09:00", "--db", db_url)
+    result = run_import(str(page), "--fetched-at", "2024-11-15T09:00:00+09:00", "--db", db_url)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"newsarchive: {page}: an HTML file needs --url and --fetched-at"
@@ -124,7 +80,7 @@ def test_html_import_without_url_is_one_clear_line(db_url, tmp_path):
 def test_bad_date_is_one_clear_line(db_url, tmp_path):
     page = tmp_path / "page.html"
     page.write_bytes(b"<html></html>")
-    result = run(str(page), "--url", SEED_URL, "--fetched-at", "yesterday", "--db", db_url)
+    result = run_import(str(page), "--url", SEED_URL, "--fetched-at", "yesterday", "--db", db_url)
     assert result.exit_code == 2  # a usage error naming the option (issue 16)
     assert "'--fetched-at'" in result.output
     assert "not an ISO 8601 time: 'yesterday'" in result.output
@@ -132,7 +88,7 @@ def test_bad_date_is_one_clear_line(db_url, tmp_path):
 
 
 def test_missing_file_is_one_clear_line(db_url, tmp_path):
-    result = run(str(tmp_path / "nothing.warc"), "--db", db_url)
+    result = run_import(str(tmp_path / "nothing.warc"), "--db", db_url)
     assert result.exit_code == 1
     assert "cannot read" in result.output and "Traceback" not in result.output
 
@@ -140,7 +96,7 @@ def test_missing_file_is_one_clear_line(db_url, tmp_path):
 def test_unreadable_warc_is_one_clear_line(db_url, archive_engine, tmp_path):
     broken = tmp_path / "broken.warc.gz"
     broken.write_bytes(gzip.compress(b"this is not a WARC record\r\n\r\n"))
-    result = run(str(broken), "--db", db_url)
+    result = run_import(str(broken), "--db", db_url)
     assert result.exit_code == 1
     assert result.output.startswith(f"newsarchive: {broken}:")
     assert len(result.output.strip().splitlines()) == 1
@@ -155,6 +111,8 @@ def test_import_refuses_a_database_not_at_head(tmp_path):
     engine.dispose()
     page = tmp_path / "page.html"
     page.write_bytes(b"<html></html>")
-    result = run(str(page), "--url", SEED_URL, "--fetched-at", "2024-11-15T09:00:00Z", "--db", url)
+    result = run_import(
+        str(page), "--url", SEED_URL, "--fetched-at", "2024-11-15T09:00:00Z", "--db", url
+    )
     assert result.exit_code == 1
     assert f"run `newsarchive db upgrade --db {url}`" in result.output

@@ -17,8 +17,8 @@ from tests.support.crawl_support import (
     run_crawl,
     scalar,
     start_crawl,
-    wait_until,
 )
+from tests.support.processes import wait_until
 
 ONE_AT_A_TIME = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
 

@@ -17,8 +17,13 @@ from crawler.parsers import NotAnArticle
 from crawler.parsers.text import clean_text
 from crawler.publishers import parse_article
 from storage.record import ArticleRecord
-from tests.support.article_pages import BLOCK_START, article_bases, in_phrasing, insertion_points
-from tests.support.hostile_corpus import CAPTURE_BASE
+from tests.support.article_pages import (
+    BLOCK_START,
+    CAPTURE_BASE,
+    article_bases,
+    in_phrasing,
+    insertion_points,
+)
 
 SEED = 16_6
 SECRET = "숨은글{n}XYZ"

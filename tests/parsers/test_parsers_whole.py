@@ -20,8 +20,7 @@ from crawler.parsers.runs import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS
 from crawler.publishers import parse_article
 from crawler.publishers.newsis.parser import MAX_PHOTOS
 from storage.record import ArticleRecord
-from tests.support.article_pages import article_bases, in_phrasing, insertion_points
-from tests.support.hostile_corpus import CAPTURE_BASE
+from tests.support.article_pages import CAPTURE_BASE, article_bases, in_phrasing, insertion_points
 
 SEED = 168
 INLINE_TAGS = ("span", "font", "b", "a", "em", "i", "strong")

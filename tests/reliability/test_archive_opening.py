@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +15,9 @@ from sqlalchemy.exc import OperationalError
 
 from crawler.archiving import ingest
 from storage import db
+from tests.support.processes import run_cli
 from tests.support.storage_fixtures import example_page, fetched
 
-REPO = Path(__file__).resolve().parents[2]
-# A guard against a hung command, not a timing assertion.
-COMMAND_TIMEOUT = 180
 KNOWN_ID = "NISX20241115_0002960118"  # examples/seed-l3
 EXAMPLES = ("seed-l3", "older-l2", "photo-item")
 
@@ -43,15 +39,6 @@ MISSING_NAMES = (
     "odd#name [1] ~.sqlite3",
     "sub/archive.sqlite3",
 )
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("NEWSARCHIVE_DB", None)
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=COMMAND_TIMEOUT, check=False,
-    )
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:

@@ -25,25 +25,20 @@ from crawler.archiving import reparse
 from crawler.cli import cli
 from crawler.localsite.server import NewsisSite
 from storage.db import open_archive, upgrade
-from tests.support.crawl_support import rows
+from tests.support.crawl_support import crawl_args, rows
+from tests.support.processes import finish_within, newsarchive, run, start, wait_until
 from tests.support.reliability_support import (
     Reader,
     choose_seed,
     cli_reparse_command,
     consistency_problems,
-    crawl_args,
     dump,
     expected_content_hash,
-    finish_within,
     import_batches,
     kill_after,
-    newsarchive,
     parser_v2,
     reparse_command,
-    run,
     sqlite_checkpoint,
-    start,
-    wait_until,
 )
 
 pytestmark = pytest.mark.crash

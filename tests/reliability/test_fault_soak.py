@@ -11,15 +11,13 @@ from sqlalchemy import select
 from crawler.localsite.server import NewsisSite
 from storage.db import make_engine, make_session_factory
 from storage.models import Capture, CrawlRun
+from tests.support.crawl_support import crawl_args, feed_article_ids
+from tests.support.processes import run, wait_until
 from tests.support.reliability_support import (
     choose_seed,
     consistency_problems,
-    crawl_args,
     dump,
     expected_content_hash,
-    feed_article_ids,
-    run,
-    wait_until,
 )
 
 FAULT_RATES = {"5xx": 0.10, "slow": 0.05, "reset": 0.02, "truncate": 0.02, "429": 0.03}

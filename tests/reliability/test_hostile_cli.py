@@ -7,7 +7,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,24 +19,14 @@ from crawler.archiving import ingest
 from crawler.localsite.server import NewsisSite
 from crawler.publishers.newsis.discovery import article_id_of_link
 from storage.db import make_session_factory, open_archive
+from tests.support.paths import REPO_ROOT
+from tests.support.processes import COMMAND_TIMEOUT, newsarchive, run_cli
 from tests.support.storage_fixtures import example_page, fetched
 
-REPO = Path(__file__).resolve().parents[2]
-# A guard against a hung command, not a timing assertion.
-COMMAND_TIMEOUT = 120
 KNOWN_ID = "NISX20241115_0002960118"  # examples/seed-l3
 UNKNOWN_ID = "NISX20991231_0000000001"
 # click's own usage-error frame around its single "Error: …" line (exit code 2).
 CLICK_FRAME = re.compile(r"^(Usage: .*|Try '.*' for help\.|)$")
-
-
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("NEWSARCHIVE_DB", None)
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=COMMAND_TIMEOUT, check=False,
-    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -226,9 +215,9 @@ def test_output_to_a_reader_that_left_ends_quietly(command: tuple[str, ...], pla
     reader, writer = os.pipe()
     os.close(reader)
     try:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         result = subprocess.run(
-            [sys.executable, "-m", "crawler", *command, "--db", place["db"]],
+            newsarchive(*command, "--db", place["db"]),
             stdout=writer, stderr=subprocess.PIPE, text=True, env=env, cwd=place["root"],
             timeout=COMMAND_TIMEOUT, check=False,
         )
@@ -365,11 +354,8 @@ def test_crawl_never_contacts_another_host(tmp_path: Path) -> None:
     try:
         with HostileFeedSite(seed=41, articles=20, trap=trap_url) as site:
             db = tmp_path / "archive.sqlite3"
-            result = subprocess.run(
-                [sys.executable, "-m", "crawler", "crawl", "--db", f"sqlite:///{db}",
-                 "--base-url", site.base_url, "--fast"],
-                capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False,
-                cwd=REPO,
+            result = run_cli(
+                "crawl", "--db", f"sqlite:///{db}", "--base-url", site.base_url, "--fast"
             )
             assert result.returncode == 0, result.stderr
             assert "Traceback" not in result.stderr

@@ -20,14 +20,9 @@ from storage.fetched_page import FetchedPage
 from storage.ingest.pages import load_body
 from storage.models import OUTCOME_FAILED, Capture, Version
 from storage.record import ArticleRecord
-from tests.support.hostile_corpus import (
-    CAPTURE_BASE,
-    CHARSET_VARIANTS,
-    HostilePage,
-    base_pages,
-    build_corpus,
-    charset_variant,
-)
+from tests.support.article_pages import CAPTURE_BASE, base_pages
+from tests.support.hostile_corpus import HostilePage, build_corpus
+from tests.support.hostile_mutations import CHARSET_VARIANTS, charset_variant
 
 CORPUS_SIZE = 1000
 # Ingest compresses every page (zstd level 12): four shards let `pytest -n 2` share the work.

@@ -11,7 +11,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.warc_reader import Lost, read_warc
-from tests.cli.test_import_command import run, table_counts
+from tests.support.import_files import run_import as run
+from tests.support.import_files import table_counts
 from tests.support.storage_fixtures import example_page
 
 RECORDS = 6

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +13,9 @@ from sqlalchemy.engine import make_url
 
 from crawler.localsite.server import NewsisSite
 from storage import db
+from tests.support.processes import run_cli
 from tests.support.storage_fixtures import POSTGRES_ENV_VAR, example_page
 
-REPO = Path(__file__).resolve().parents[2]
-# A guard against a hung command, not a timing assertion.
-COMMAND_TIMEOUT = 180
 PASSWORD = "S3cretPW"
 # The same password percent-encoded in the URL, with characters URLs must escape: neither the
 # encoded nor the decoded form may leak.
@@ -72,16 +68,6 @@ def _real_database_with_wrong_password() -> Iterator[str]:
         admin.dispose()
 
 
-def run_cli(args: list[str], cwd: Path, env_extra: dict[str, str] | None = None):
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
-    if not env_extra or "NEWSARCHIVE_DB" not in env_extra:
-        env.pop("NEWSARCHIVE_DB", None)
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=COMMAND_TIMEOUT, check=False,
-    )
-
-
 def leaks(*texts: str) -> list[str]:
     return [secret for secret in SECRETS for chunk in texts if secret in chunk]
 
@@ -108,7 +94,7 @@ def command_args(command: str, url: str, tmp_path: Path, site: NewsisSite) -> li
 def test_database_password_never_appears(command: str, secret_db_url: str, tmp_path, site):
     args = command_args(command, secret_db_url, tmp_path, site)
     env = {"NEWSARCHIVE_DB": secret_db_url} if command == "env-var" else None
-    result = run_cli(args, tmp_path, env)
+    result = run_cli(*args, cwd=tmp_path, env=env)
     written = [path.read_text(errors="replace") for path in tmp_path.iterdir() if path.is_file()
                and path.suffix in (".log", ".jsonl")]
     assert leaks(result.stdout, result.stderr, *written) == [], (
@@ -154,7 +140,7 @@ def test_redis_password_never_appears(command: str, redis_kind: str, tmp_path) -
             "--base-url", "http://127.0.0.1:1"]
     if command == "worker":
         args += ["--idle-exit", "1", "-s", f"LOG_FILE={tmp_path / 'worker.log'}"]
-    result = run_cli(args, tmp_path)
+    result = run_cli(*args, cwd=tmp_path)
     written = [path.read_text(errors="replace") for path in tmp_path.glob("*.log")]
     assert leaks(result.stdout, result.stderr, *written) == [], (
         f"{command}: exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"

@@ -6,19 +6,15 @@ from __future__ import annotations
 import os
 import random
 import string
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from storage.db_url import redact_url
+from tests.support.processes import run_cli
 from tests.support.storage_fixtures import example_page
 
-REPO = Path(__file__).resolve().parents[2]
-# A guard against a hung command, not a timing assertion.
-COMMAND_TIMEOUT = 180
 SEED = 1516
 KNOWN_ID = "NISX20241115_0002960118"
 FRAGMENT = 4  # no piece of the password this long may show
@@ -74,17 +70,6 @@ def fragments(secret: str) -> set[str]:
     return {secret[i : i + FRAGMENT] for i in range(len(secret) - FRAGMENT + 1)}
 
 
-def run_cli(args: list[str], cwd: Path, env_extra: dict[str, str]):
-    env = {**os.environ, "PYTHONPATH": str(REPO), **env_extra}
-    for name in ("NEWSARCHIVE_DB", "NEWSARCHIVE_REDIS"):
-        if name not in env_extra:
-            env.pop(name, None)
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, cwd=cwd, env=env, timeout=COMMAND_TIMEOUT, check=False,
-    )
-
-
 def assert_one_clean_line(result, secret: str) -> None:
     shown = f"exit {result.returncode}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
     output = result.stdout + result.stderr
@@ -121,9 +106,9 @@ def test_a_database_password_never_shows(command: str, form: str, secret: str, t
     args = fill(DB_COMMANDS[command], tmp_path, reachable_redis())
     # Half the cases pass the URL in the environment, as the README recommends.
     if hash((command, form)) % 2:
-        result = run_cli(args, tmp_path, {"NEWSARCHIVE_DB": url})
+        result = run_cli(*args, cwd=tmp_path, env={"NEWSARCHIVE_DB": url})
     else:
-        result = run_cli([*args, "--db", url], tmp_path, {})
+        result = run_cli(*args, "--db", url, cwd=tmp_path)
     assert_one_clean_line(result, secret)
 
 
@@ -140,7 +125,7 @@ def test_a_redis_password_never_shows(command: str, form: str, secret: str, tmp_
     redis_url = form.format(secret=secret)
     args = fill(DB_COMMANDS[command], tmp_path, redis_url)
     db_url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    result = run_cli([*args, "--db", db_url], tmp_path, {})
+    result = run_cli(*args, "--db", db_url, cwd=tmp_path)
     assert_one_clean_line(result, secret)
 
 

@@ -14,8 +14,16 @@ from crawler.localsite.server import NewsisSite
 from crawler.scaleout.queue_codec import BadEntry, decode, encode
 from crawler.scaleout.rounds import _round_request_builder
 from crawler.scaleout.shared_queue import RedisKeys
-from tests.scaleout import test_distributed
-from tests.scaleout.test_distributed import (
+from tests.support.crawl_support import CRAWL_TIMEOUT
+from tests.support.processes import wait_until
+from tests.support.queue_entries import (
+    encoded,
+    malformed_entries,
+    mutated_one_way,
+    pickled_traces,
+    valid_entries,
+)
+from tests.support.scaleout_support import (
     PG_VERSIONS_SQL,
     _command,
     finish,
@@ -24,19 +32,6 @@ from tests.scaleout.test_distributed import (
     reference_versions,
     start_worker,
 )
-from tests.support.crawl_support import CRAWL_TIMEOUT, wait_until
-from tests.support.queue_entries import (
-    encoded,
-    malformed_entries,
-    mutated_one_way,
-    pickled_traces,
-    valid_entries,
-)
-
-# The scale-out tests' fixtures: real Redis under a prefix of the test's own, a fresh database.
-redis_url = test_distributed.redis_url
-prefix = test_distributed.prefix
-pg_url = test_distributed.pg_url
 
 BASE_URL = "http://127.0.0.1:8123"
 OTHER_ORIGIN = "http://127.0.0.1:8124"

@@ -18,8 +18,9 @@ from crawler.runlock import LOCKED_EXIT_CODE
 from crawler.scaleout.rounds import SCHEDULE_LOCK_TTL
 from crawler.scaleout.shared_queue import RedisKeys
 from storage import db
-from tests.scaleout import test_distributed
-from tests.scaleout.test_distributed import (
+from tests.support.crawl_support import CRAWL_TIMEOUT, article_fetches
+from tests.support.processes import wait_until
+from tests.support.scaleout_support import (
     PG_VERSIONS_SQL,
     _command,
     finish,
@@ -28,12 +29,7 @@ from tests.scaleout.test_distributed import (
     reference_versions,
     start_worker,
 )
-from tests.support.crawl_support import CRAWL_TIMEOUT, article_fetches, wait_until
 from tests.support.storage_fixtures import POSTGRES_ENV_VAR, throwaway_postgres_database
-
-redis_url = test_distributed.redis_url
-prefix = test_distributed.prefix
-pg_url = test_distributed.pg_url
 
 
 def _schedule(redis_url, db_url, prefix, site, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,15 +1,24 @@
-"""Article pages for parser tests: the examples and local-site pages with their records, and
-the places inside their article where markup can be inserted without changing what they show."""
+"""Article pages for the parser and hostile-page tests: the examples and local-site pages with
+their records, and the places inside their article where markup can be inserted without changing
+what they show."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 
 from crawler.publishers import parse_article
 from storage.record import ArticleRecord
-from tests.support.hostile_corpus import CAPTURE_BASE, BasePage, base_pages
+from tests.support.paths import NEWSIS_EXAMPLES
 
+EXAMPLES = NEWSIS_EXAMPLES
+EXAMPLE_PAGES = ("seed-l3", "older-l2", "photo-item", "not-found")
+SITE_ARTICLES = 24
+# Local-site pages are rendered for 2024-11-15 (crawler/localsite/server.py DEFAULT_NOW).
+CAPTURE_BASE = datetime(2024, 11, 15, 1, 0, tzinfo=UTC)
 BASES_SEED = 166
 
 # A block start tag closes an open `<p>` (in a browser as in libxml2), and a visible block
@@ -17,6 +26,54 @@ BASES_SEED = 166
 # breaks anyway (before a `<br>`), and nowhere inside a paragraph or the headline.
 BLOCK_START = re.compile(r"<(?:div|p)[\s>]")
 _OPEN_PHRASING = re.compile(r"<(?:p|h1)[\s>]|</(?:p|h1)>")
+
+
+@dataclass(frozen=True, slots=True)
+class BasePage:
+    """A real page the corpus starts from: its bytes, URL, and the texts it shows."""
+
+    name: str
+    url: str
+    body: bytes
+    headline: str | None
+    body_texts: tuple[str, ...]
+    caption_texts: tuple[str, ...]
+
+
+def base_pages(seed: int) -> list[BasePage]:
+    """The shared example pages and a few local-site pages (both designs, photo items)."""
+    bases = []
+    for stem in EXAMPLE_PAGES:
+        meta = json.loads((EXAMPLES / f"{stem}.meta.json").read_text(encoding="utf-8"))
+        expected_path = EXAMPLES / f"{stem}.json"
+        expected = (
+            json.loads(expected_path.read_text(encoding="utf-8")) if expected_path.exists() else {}
+        )
+        bases.append(_base(stem, meta["url"], (EXAMPLES / f"{stem}.html").read_bytes(), expected))
+    from crawler.localsite.server import NewsisSite
+
+    site = NewsisSite(seed=seed % 10_000, articles=SITE_ARTICLES)
+    for article in site.live_articles():
+        bases.append(
+            _base(
+                f"site-{article.design}-{article.article_id}",
+                f"https://www.newsis.com/view/{article.article_id}",
+                site.page(article.article_id),
+                site.expected_record(article.article_id),
+            )
+        )
+    return bases
+
+
+def _base(name: str, url: str, body: bytes, expected: dict) -> BasePage:
+    return BasePage(
+        name=name,
+        url=url,
+        body=body,
+        headline=expected.get("headline"),
+        body_texts=tuple(expected.get("body") or ()),
+        caption_texts=tuple(c["text"] for c in expected.get("captions") or () if c.get("text")),
+    )
 
 
 @cache

@@ -5,28 +5,25 @@ from __future__ import annotations
 import re
 import sqlite3
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from crawler.localsite.server import NewsisSite
+from tests.support.processes import newsarchive
 
 # A guard against a hung crawl, not a timing assertion.
 CRAWL_TIMEOUT = 300
 _VIEW_PATH = re.compile(r"^/view/(NIS[XI]\d{8}_\d{10})$")
 
 
+def crawl_args(db_url: str, site: NewsisSite, *extra: str) -> list[str]:
+    """`newsarchive crawl` of the local site into `db_url`, at test speed."""
+    return newsarchive("crawl", "--db", db_url, "--base-url", site.base_url, "--fast", *extra)
+
+
 def crawl_command(db_path: Path, site: NewsisSite, *args: str) -> list[str]:
-    return [
-        sys.executable, "-m", "crawler", "crawl",
-        "--db", f"sqlite:///{db_path}",
-        "--base-url", site.base_url,
-        "--fast",
-        *args,
-    ]
+    return crawl_args(f"sqlite:///{db_path}", site, *args)
 
 
 def run_crawl(db_path: Path, site: NewsisSite, *args: str) -> subprocess.CompletedProcess[str]:
@@ -76,22 +73,22 @@ def clear_requests(site: NewsisSite) -> None:
         site.faults_fired.clear()
 
 
-def wait_until(condition: Callable[[], bool], what: str, limit: float = CRAWL_TIMEOUT) -> None:
-    """Poll until `condition` holds; fail (not hang) if it never does."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
+def feed_listings(site: NewsisSite) -> dict[str, list[str]]:
+    """Each feed's slug with the article ids its current XML lists."""
+    from crawler.localsite.server import FEED_SIZE, FEEDS
+
+    live = site.live_articles()
+    return {
+        slug: [a.article_id for a in live if wanted(a)][:FEED_SIZE]
+        for slug, (_, wanted) in FEEDS.items()
+    }
 
 
 def feeds_of(site: NewsisSite, article_id: str) -> list[str]:
     """The feeds whose current XML lists this article."""
-    from crawler.localsite.server import FEED_SIZE, FEEDS
+    return [slug for slug, listed in feed_listings(site).items() if article_id in listed]
 
-    live = site.live_articles()
-    return [
-        slug
-        for slug, (_, wanted) in FEEDS.items()
-        if article_id in [a.article_id for a in live if wanted(a)][:FEED_SIZE]
-    ]
+
+def feed_article_ids(site: NewsisSite) -> set[str]:
+    """The articles a crawl discovers: those listed in at least one of the feeds."""
+    return {article_id for listed in feed_listings(site).values() for article_id in listed}

@@ -1,22 +1,20 @@
-"""Helpers for the reliability tests: killable command subprocesses, archive dumps and checks."""
+"""Helpers for the reliability tests: seeds, archive dumps and checks, reparse and WARC inputs."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from crawler.localsite.server import NewsisSite
@@ -26,12 +24,11 @@ from storage.db import is_sqlite, make_engine, make_session_factory
 from storage.ingest.pages import load_body
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
+from tests.support.import_files import write_warc
+from tests.support.processes import COMMAND_TIMEOUT, kill
 
-# A guard against a hung command, not a timing assertion.
-COMMAND_TIMEOUT = 300
 SEED_ENV_VAR = "NEWSARCHIVE_CRASH_SEED"
 WARC_T0 = datetime(2024, 11, 15, 0, 0, tzinfo=UTC)
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- seeds ---------------------------------------------------------------------------------------
@@ -41,57 +38,6 @@ def choose_seed() -> int:
     """The seed of a randomised test: $NEWSARCHIVE_CRASH_SEED to replay a run, else a fresh one."""
     value = os.environ.get(SEED_ENV_VAR)
     return int(value) if value else random.SystemRandom().randrange(1, 2**31)
-
-
-# --- commands in subprocesses --------------------------------------------------------------------
-
-
-def newsarchive(*args: str) -> list[str]:
-    return [sys.executable, "-m", "crawler", *args]
-
-
-def crawl_args(db_url: str, site: NewsisSite, *extra: str) -> list[str]:
-    return newsarchive("crawl", "--db", db_url, "--base-url", site.base_url, "--fast", *extra)
-
-
-def start(command: Sequence[str]) -> subprocess.Popen[str]:
-    """A command in its own process group, so a kill takes its worker processes with it."""
-    return subprocess.Popen(
-        list(command), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )
-
-
-def run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(command), cwd=REPO_ROOT, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=COMMAND_TIMEOUT)
-    return process.returncode, out, err
-
-
-def finish_within(process: subprocess.Popen[str], *, seconds: float) -> tuple[int, str, str]:
-    """The process's exit code and output; one still running after `seconds` (hung) is killed
-    with its process group and fails the test."""
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        kill(process)
-        raise AssertionError(f"still running {seconds} s later") from None
-    return finish(process)
-
-
-def kill(process: subprocess.Popen[str]) -> None:
-    """SIGKILL the process group we started (the command and any children of it), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.communicate(timeout=COMMAND_TIMEOUT)
 
 
 # --- reading the archive -------------------------------------------------------------------------
@@ -143,17 +89,6 @@ def kill_after(
             kill(process)
             raise AssertionError(f"{table} never reached {target} rows")
         time.sleep(0.01)
-
-
-def kill_after_delay(process: subprocess.Popen[str], seconds: float) -> bool:
-    """SIGKILL `process` after `seconds`; False when it had already exited by itself."""
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        kill(process)
-        return True
-    process.communicate(timeout=COMMAND_TIMEOUT)
-    return False
 
 
 def iso(value: datetime | None) -> str | None:
@@ -233,42 +168,8 @@ def consistency_problems(db_url: str) -> list[str]:
             by_article: dict[str, list[Version]] = {}
             for version in session.scalars(select(Version).order_by(Version.version_no)):
                 by_article.setdefault(version.article_id, []).append(version)
-                for end in (version.first_capture_id, version.last_capture_id):
-                    capture = captures.get(end)
-                    if capture is None or capture.article_id != version.article_id:
-                        problems.append(
-                            f"version {version.article_id} v{version.version_no}: capture {end}"
-                            " missing or of another article"
-                        )
-            for article in session.scalars(select(Article)):
-                numbers = [v.version_no for v in by_article.get(article.article_id, [])]
-                if numbers != list(range(1, len(numbers) + 1)) or not numbers:
-                    problems.append(f"article {article.article_id}: version numbers {numbers}")
-                elif article.current_version_no != numbers[-1]:
-                    problems.append(
-                        f"article {article.article_id}: current_version_no "
-                        f"{article.current_version_no} but last version {numbers[-1]}"
-                    )
-            orphans = set(by_article) - set(session.scalars(select(Article.article_id)))
-            problems += [f"versions without an article: {sorted(orphans)}"] if orphans else []
-            for capture in captures.values():
-                if capture.outcome in ("new_article", "new_version", "unchanged"):
-                    hashes = {v.content_hash for v in by_article.get(capture.article_id, [])}
-                    if capture.content_hash not in hashes:
-                        problems.append(
-                            f"capture {capture.capture_id} ({capture.outcome}): no version of"
-                            f" {capture.article_id} has its content"
-                        )
-                if capture.body_hash is not None:
-                    try:
-                        raw = load_body(session, capture.body_hash)
-                    except (KeyError, ValueError) as error:
-                        problems.append(f"capture {capture.capture_id}: body {error}")
-                    else:
-                        # load_body checks a frame by its own checksum: the sha256 is checked
-                        # here too, the strongest test of what was kept.
-                        if body_hash_of(raw) != capture.body_hash:
-                            problems.append(f"capture {capture.capture_id}: body is not its hash")
+            problems += _version_problems(session, captures, by_article)
+            problems += _capture_problems(session, captures, by_article)
             running = session.scalar(
                 select(func.count()).where(CrawlRun.outcome == "running")
             )
@@ -280,6 +181,59 @@ def consistency_problems(db_url: str) -> list[str]:
                 problems.append(f"integrity_check: {verdict[:5]}")
     finally:
         engine.dispose()
+    return problems
+
+
+def _version_problems(
+    session: Session, captures: dict[int, Capture], by_article: dict[str, list[Version]]
+) -> list[str]:
+    """Versions whose captures are missing or of another article, broken numbering, orphans."""
+    problems: list[str] = []
+    for versions in by_article.values():
+        for version in versions:
+            for end in (version.first_capture_id, version.last_capture_id):
+                capture = captures.get(end)
+                if capture is None or capture.article_id != version.article_id:
+                    problems.append(
+                        f"version {version.article_id} v{version.version_no}: capture {end}"
+                        " missing or of another article"
+                    )
+    for article in session.scalars(select(Article)):
+        numbers = [v.version_no for v in by_article.get(article.article_id, [])]
+        if numbers != list(range(1, len(numbers) + 1)) or not numbers:
+            problems.append(f"article {article.article_id}: version numbers {numbers}")
+        elif article.current_version_no != numbers[-1]:
+            problems.append(
+                f"article {article.article_id}: current_version_no "
+                f"{article.current_version_no} but last version {numbers[-1]}"
+            )
+    orphans = set(by_article) - set(session.scalars(select(Article.article_id)))
+    return problems + ([f"versions without an article: {sorted(orphans)}"] if orphans else [])
+
+
+def _capture_problems(
+    session: Session, captures: dict[int, Capture], by_article: dict[str, list[Version]]
+) -> list[str]:
+    """Parsed captures with no version of their content; bodies that do not load as their hash."""
+    problems: list[str] = []
+    for capture in captures.values():
+        if capture.outcome in ("new_article", "new_version", "unchanged"):
+            hashes = {v.content_hash for v in by_article.get(capture.article_id, [])}
+            if capture.content_hash not in hashes:
+                problems.append(
+                    f"capture {capture.capture_id} ({capture.outcome}): no version of"
+                    f" {capture.article_id} has its content"
+                )
+        if capture.body_hash is not None:
+            try:
+                raw = load_body(session, capture.body_hash)
+            except (KeyError, ValueError) as error:
+                problems.append(f"capture {capture.capture_id}: body {error}")
+            else:
+                # load_body checks a frame by its own checksum: the sha256 is checked
+                # here too, the strongest test of what was kept.
+                if body_hash_of(raw) != capture.body_hash:
+                    problems.append(f"capture {capture.capture_id}: body is not its hash")
     return problems
 
 
@@ -299,17 +253,6 @@ def sqlite_checkpoint(db_path: Path) -> None:
 
 def expected_content_hash(site: NewsisSite, article_id: str) -> str:
     return ArticleRecord.from_dict(site.expected_record(article_id)).content_hash
-
-
-def feed_article_ids(site: NewsisSite) -> set[str]:
-    """The articles a crawl discovers: those listed in at least one of the 16 feeds."""
-    from crawler.localsite.server import FEED_SIZE, FEEDS
-
-    live = site.live_articles()
-    found: set[str] = set()
-    for _, wanted in FEEDS.values():
-        found.update(a.article_id for a in [a for a in live if wanted(a)][:FEED_SIZE])
-    return found
 
 
 # --- a parser change, for reparse ----------------------------------------------------------------
@@ -375,32 +318,6 @@ def _reparse_main(db_url: str, workers: str) -> None:
 # --- WARC files ----------------------------------------------------------------------------------
 
 
-def write_warc(path: Path, records: Iterable[tuple[str, datetime, bytes]]) -> int:
-    """A gzipped WARC with one 200 response record per (url, fetched_at, body); the count."""
-    from warcio.statusandheaders import StatusAndHeaders
-    from warcio.warcwriter import WARCWriter
-
-    written = 0
-    with path.open("wb") as output:
-        writer = WARCWriter(output, gzip=True)
-        for url, fetched_at, body in records:
-            http_headers = StatusAndHeaders(
-                "200 OK", [("Content-Type", "text/html; charset=UTF-8")], protocol="HTTP/1.1"
-            )
-            record = writer.create_warc_record(
-                url,
-                "response",
-                payload=BytesIO(body),
-                # With a length warcio digests in place instead of spooling to a temp file it
-                # never closes (a ResourceWarning, an error under this suite's settings).
-                length=len(body),
-                http_headers=http_headers,
-                warc_headers_dict={"WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ")},
-            )
-            writer.write_record(record)
-            written += 1
-    return written
-
 def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> list[Path]:
     """WARC files of one growing archive: first captures, unchanged and edited recaptures, each
     file in shuffled time order (so some captures arrive after later ones of their article)."""
@@ -424,17 +341,13 @@ def import_batches(seed: int, folder: Path, batches: int, per_batch: int) -> lis
             records.append((f"https://www.newsis.com/view/{article_id}", at, site.page(article_id)))
         rng.shuffle(records)
         path = folder / f"batch-{number:02d}.warc.gz"
-        write_warc(path, records)
+        write_warc(
+            path,
+            [(url, at.strftime("%Y-%m-%dT%H:%M:%SZ"), body, 200) for url, at, body in records],
+            headers=[("Content-Type", "text/html; charset=UTF-8")],
+        )
         files.append(path)
     return files
-
-
-def wait_until(condition: Callable[[], bool], what: str, limit: float = COMMAND_TIMEOUT) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.02)
 
 
 if __name__ == "__main__":

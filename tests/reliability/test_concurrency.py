@@ -11,18 +11,15 @@ from crawler.cli import cli
 from crawler.localsite.server import NewsisSite
 from crawler.runlock import LOCKED_EXIT_CODE
 from storage.db import upgrade
+from tests.support.crawl_support import crawl_args
+from tests.support.processes import finish, newsarchive, run, start
 from tests.support.reliability_support import (
     Reader,
     choose_seed,
     consistency_problems,
-    crawl_args,
     dump,
     expected_content_hash,
-    finish,
     import_batches,
-    newsarchive,
-    run,
-    start,
 )
 
 
