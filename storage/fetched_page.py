@@ -23,6 +23,10 @@ class FetchedPage:
     extra: dict[str, str] = field(default_factory=dict)
     # The article the URL that answered names (a redirect's target), when it names one.
     served_article_id: str | None = None
+    # The publisher says the article is gone: its page redirects to the error page, answers 404
+    # or 410, or is the error page itself. Set by the crawler's publisher rules, never for a
+    # failed fetch (5xx, timeout, 429, captcha): a deletion is recorded only on this word.
+    gone: bool = False
 
     def __post_init__(self) -> None:
         if self.fetched_at.utcoffset() is None:
