@@ -135,6 +135,9 @@ def left_open(container: etree._Element, markers: list[etree._Element]) -> bool:
     return any(container in found.iterancestors() for found in markers)
 
 
+_CONTROLS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
     """Take the markers' text out of every text node and attribute that holds one."""
     found = etree.XPath(
@@ -145,6 +148,8 @@ def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
         cleaned = str(value)
         for text in markers:
             cleaned = cleaned.replace(text, "")
+        # libxml2 keeps C0 controls it read, lxml refuses to set them: they show nothing.
+        cleaned = _CONTROLS_RE.sub("", cleaned)
         owner = value.getparent()
         if value.is_attribute:
             owner.set(value.attrname, cleaned)
