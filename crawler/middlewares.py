@@ -139,12 +139,13 @@ class AnswerLimitsMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         headers = response.headers
-        lines = sum(len(headers.getlist(name)) for name in headers)
+        lines = size = 0
+        for name in headers:  # one look-up of each name's values for both counts
+            values = headers.getlist(name)
+            lines += len(values)
+            size += len(name) + sum(map(len, values))
         if lines > self.max_headers:
             raise BrokenAnswer(f"{lines} response header lines (more than {self.max_headers})")
-        size = sum(
-            len(name) + sum(len(value) for value in headers.getlist(name)) for name in headers
-        )
         if size > self.max_header_bytes:
             raise BrokenAnswer(f"{size} bytes of response headers (more than "
                                f"{self.max_header_bytes})")

@@ -48,7 +48,7 @@ def decode_page(body: bytes | str) -> bytes:
         raise TypeError(f"page body must be bytes or str, not {type(body).__name__}")
     if len(body) > MAX_PAGE_BYTES:
         raise NotAnArticle("page too large")
-    if not body.strip():
+    if not body or body.isspace():  # `strip` would copy the whole page to say the same
         raise NotAnArticle("empty page")
     text, body = _from_bom(body)
     if text is None:

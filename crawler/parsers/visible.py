@@ -25,8 +25,8 @@ HIDING_CLASSES = frozenset(
 )
 
 # --- the page's end -------------------------------------------------------------------------------
-_HTML_END_RE = re.compile(rb"</html\s*>", re.I)
-_BODY_END_RE = re.compile(rb"</body\s*>", re.I)
+# What closes an end tag after its name (`</html >`).
+_CLOSE_RE = re.compile(rb"\s*>")
 END_WINDOW = 16384
 END_TAG = "newsarchive-end"
 # Elements that may follow `</body>` without being read as page content: browsers move them
@@ -51,14 +51,19 @@ def parse_whole(
     # every open element there, a never-closed container included; a stray `</body>` earlier is
     # refused on its own); before the last `</html>`, where the one that proves the end goes.
     tail = max(0, len(data) - END_WINDOW)
-    html_ends = [m.start() for m in _HTML_END_RE.finditer(data, tail)]
-    if not html_ends:
+    # The last `</html>` and `</body>`: `rfind` in a lower-case copy of the page's end costs a
+    # fifth of a case-blind regex that finds them all.
+    window = data[tail:].lower()
+    html_end = _last_end_tag(window, b"html", tail)
+    if html_end is None:
         raise NotAnArticle("truncated page (no closing </html>)")
-    body_ends = [m.start() for m in _BODY_END_RE.finditer(data, tail)]
+    body_end = _last_end_tag(window, b"body", tail)
     after = _end_tags(data, watched)
     last = marker.replace(b" n=", b" last n=", 1)
-    inserts = [(at, marker) for at in after] + [(at, marker) for at in body_ends[-1:]]
-    inserts.append((html_ends[-1], last))
+    inserts = [(at, marker) for at in after]
+    if body_end is not None:
+        inserts.append((body_end, marker))
+    inserts.append((html_end, last))
     root = _parse(_insert(data, sorted(inserts, key=lambda item: item[0])))
     markers = [found for found in root.iter(END_TAG) if found.get("n") == nonce]
     if not any(found.get("last") is not None for found in markers):
@@ -101,6 +106,17 @@ def _end_tag_pattern(tags: tuple[str, ...]) -> re.Pattern[bytes]:
     return re.compile(rb"</(?:%s)\s*>" % names, re.IGNORECASE)
 
 
+def _last_end_tag(window: bytes, name: bytes, offset: int) -> int | None:
+    """Where in the page the last end tag `name` of a lower-case `window` at `offset` begins."""
+    opening = b"</" + name
+    end = len(window)
+    while (at := window.rfind(opening, 0, end)) >= 0:
+        if _CLOSE_RE.match(window, at + len(opening)):
+            return offset + at
+        end = at
+    return None
+
+
 def _insert(data: bytes, inserts: list[tuple[int, bytes]]) -> bytes:
     parts = []
     start = 0
@@ -119,6 +135,9 @@ def left_open(container: etree._Element, markers: list[etree._Element]) -> bool:
     return any(container in found.iterancestors() for found in markers)
 
 
+_CONTROLS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
     """Take the markers' text out of every text node and attribute that holds one."""
     found = etree.XPath(
@@ -129,6 +148,8 @@ def _scrub(root: etree._Element, markers: tuple[str, ...]) -> None:
         cleaned = str(value)
         for text in markers:
             cleaned = cleaned.replace(text, "")
+        # libxml2 keeps C0 controls it read, lxml refuses to set them: they show nothing.
+        cleaned = _CONTROLS_RE.sub("", cleaned)
         owner = value.getparent()
         if value.is_attribute:
             owner.set(value.attrname, cleaned)
@@ -249,17 +270,19 @@ def _hides(node: etree._Element, visibility: bool = True) -> bool:
 def is_hidden(element: etree._Element, visibility: bool = True) -> bool:
     """Whether the element's own attributes hide it (not its tag, not its ancestors);
     `visibility=False` leaves its `visibility` style out (see `visibility_of`)."""
-    names = element.keys()
-    if not names:
-        return False  # most elements: one call instead of four
-    if "hidden" in names:
-        return True
-    if (element.get("aria-hidden") or "").strip().lower() == "true":
-        return True
-    classes = element.get("class")
-    if classes and not HIDING_CLASSES.isdisjoint(classes.lower().split()):
-        return True
-    style = element.get("style")
+    # One call for all attributes, most elements have one or two (libxml2 keeps one of each name).
+    style = None
+    for name, value in element.items():
+        if name == "hidden":
+            return True
+        if name == "aria-hidden":
+            if value.strip().lower() == "true":
+                return True
+        elif name == "class":
+            if value and not HIDING_CLASSES.isdisjoint(value.lower().split()):
+                return True
+        elif name == "style":
+            style = value
     return bool(style) and hides_text(declarations(style), visibility)
 
 

@@ -33,39 +33,40 @@ def _has(token: str) -> str:
 # Any other article claiming to be the body, or an article inside the container: a page with two
 # bodies is refused, not guessed at (issue 16 #6).
 NESTED_ARTICLE = etree.XPath(".//article")
-CUR_HEADLINE = etree.XPath(f"//div[{_has('top')}]/h1[{_has('title_area')}]")
-CUR_SECTION = etree.XPath(f"//div[{_has('top')}]/p[{_has('tit')}]")
-CUR_TIMES = etree.XPath(f"//div[{_has('infoLine')}]//p[{_has('txt')}]/span")
+CUR_HEADLINE = etree.XPath(f"/descendant::div[{_has('top')}]/h1[{_has('title_area')}]")
+CUR_SECTION = etree.XPath(f"/descendant::div[{_has('top')}]/p[{_has('tit')}]")
+CUR_TIMES = etree.XPath(f"/descendant::div[{_has('infoLine')}]/descendant::p[{_has('txt')}]/span")
 # Any depth: unclosed inline tags before it (a browser shows it the same) must not lose it.
-CUR_SUMMARY = etree.XPath(f".//div[{_has('summury')}]")
+CUR_SUMMARY = etree.XPath(f"descendant::div[{_has('summury')}]")
 # Beside (or inside) the article: the hidden #textBody copy and the .copyright line are not body.
 CUR_SKIP_ATTR = re.compile(r"\btextBody\b|copyright", re.IGNORECASE)
 
 # --- Selectors, older design (mid-2017 – 2022): STRUCTURE.md § Article page, older design ---------
 # The body: `div#textBody`. Both designs' containers are found in one walk of the page (a walk
 # costs a tenth of a parse): `div.viewer` (its `article` children) and `div#textBody`.
-BODY_HOLDERS = etree.XPath(f"//div[@id='textBody' or {_has('viewer')}]")
-OLD_HEADLINE = etree.XPath(f"//div[{_has('article_tbx')}]/h1")
-OLD_SECTION = etree.XPath(f"//div[{_has('subMenu')}]/div/p/a")
-OLD_DATES = etree.XPath(f"//div[{_has('article_tbx')}]//*[{_has('date')}]")
+BODY_HOLDERS = etree.XPath(f"/descendant::div[@id='textBody' or {_has('viewer')}]")
+OLD_HEADLINE = etree.XPath(f"/descendant::div[{_has('article_tbx')}]/h1")
+OLD_SECTION = etree.XPath(f"/descendant::div[{_has('subMenu')}]/div/p/a")
+OLD_DATES = etree.XPath(f"/descendant::div[{_has('article_tbx')}]/descendant::*[{_has('date')}]")
 OLD_SKIP_ATTR = re.compile(r"copyright", re.IGNORECASE)
 
 # --- Both designs ---------------------------------------------------------------------------------
 # Attribute values as plain strings: lxml's "smart" strings keep their whole document alive, and
 # urlsplit's cache of recent URLs held up to 128 parsed pages (freed, cold, 128 parses later).
 META_PUBLISHED = etree.XPath(
-    "//meta[@property='article:published_time']/@content", smart_strings=False
+    "/descendant::meta[@property='article:published_time']/@content", smart_strings=False
 )
 PAGE_URLS = etree.XPath(
-    "//link[@rel='canonical']/@href | //meta[@property='og:url']/@content", smart_strings=False
+    "/descendant::link[@rel='canonical']/@href | /descendant::meta[@property='og:url']/@content",
+    smart_strings=False,
 )
-ERROR_BOX = etree.XPath(f"//div[{_has('errorBox')}]")
+ERROR_BOX = etree.XPath(f"/descendant::div[{_has('errorBox')}]")
 # Photo blocks: `div.thumCont` (caption `p.photojournal`), older `div.view_img` (caption `.desc`).
 PHOTO_BOXES = etree.XPath(
-    f".//*[{_has('thumCont')} or {_has('view_img')}]"
-    f" | .//*[{_has('photojournal')} or {_has('desc')}]/.."
+    f"descendant::*[{_has('thumCont')} or {_has('view_img')}]"
+    f" | descendant::*[{_has('photojournal')} or {_has('desc')}]/.."
 )
-PHOTO_CAPTION = etree.XPath(f".//*[{_has('photojournal')} or {_has('desc')}]")
+PHOTO_CAPTION = etree.XPath(f"descendant::*[{_has('photojournal')} or {_has('desc')}]")
 PHOTO_IMAGE = etree.XPath(".//img")
 # Boxes and buttons inside the text that are not body: ads (#view_ad), related/ranking boxes,
 # share/font buttons, the subheadline block (handled apart), banners.
