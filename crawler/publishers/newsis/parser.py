@@ -15,7 +15,12 @@ from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
 from crawler.parsers.runs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url, canonical_article_url
+from crawler.publishers.newsis.body_text import lead_byline, until_closing_line
+from crawler.publishers.newsis.urls import (
+    canonical_article_url,
+    is_error_url,
+    page_article_id,
+)
 from storage.record import ArticleRecord, Caption, Reporter
 
 
@@ -82,8 +87,6 @@ ERROR_MARKER = b"GISA FILE NOT EXISTS"
 WEB_HOST = "https://www.newsis.com"
 
 
-
-
 def _text(element: etree._Element | None) -> str:
     return kt.clean_text("".join(element.itertext())) if element is not None else ""
 
@@ -124,13 +127,13 @@ class NewsisParser2017:
     def _parse(self, data: bytes, url: str) -> ArticleRecord:
         if ERROR_MARKER in data:
             raise NotAnArticle("error page (GISA FILE NOT EXISTS)")
-        if _is_error_url(url):
+        if is_error_url(url):
             raise NotAnArticle("error page (/error/)")
         root, end_markers = parse_whole(data, watched=("article",))
         page_urls = PAGE_URLS(root)
-        if ERROR_BOX(root) or any(_is_error_url(page_url) for page_url in page_urls):
+        if ERROR_BOX(root) or any(is_error_url(page_url) for page_url in page_urls):
             raise NotAnArticle("error page")
-        article_id = _article_id(url, page_urls)
+        article_id = page_article_id(url, page_urls)
         page = self._find(root)
         if page is None or not page.headline:
             raise NotAnArticle("no headline")
@@ -170,13 +173,7 @@ class NewsisParser2017:
         if len(boxes) > MAX_PHOTOS:
             raise NotAnArticle(f"more than {MAX_PHOTOS} photos")
         box_set = set(boxes)
-        captions = []
-        for box in boxes:
-            if any(ancestor in box_set for ancestor in box.iterancestors()):
-                continue  # a caption inside a box already read
-            caption = _caption(box)
-            if caption is not None:
-                captions.append(caption)
+        captions = _captions(boxes, box_set)
 
         def skip(element: etree._Element) -> bool:
             if element in box_set:
@@ -193,8 +190,8 @@ class NewsisParser2017:
             p for p in text_runs(page.container, skip)
             if not kt.is_photo_desk_footer(p) and not kt.is_copyright_line(p)
         ]
-        body, closing_email = _until_closing_line(paragraphs)
-        dateline = None
+        body, closing_email = until_closing_line(paragraphs)
+        dateline: str | None = None
         reporters: tuple[Reporter, ...] = ()
         if article_id.startswith("NISI"):
             # A photo item: one photo and its caption, which is its content (RECORD.md § Body).
@@ -202,15 +199,7 @@ class NewsisParser2017:
             if not any(caption.text for caption in captions):
                 raise NotAnArticle("photo item without caption")
         else:
-            if body:
-                lead = kt.split_lead(body[0])
-                if lead.dateline is not None:
-                    dateline = lead.dateline
-                    reporters = tuple(
-                        Reporter(name, lead.title or "", closing_email if index == 0 else None)
-                        for index, name in enumerate(lead.names)
-                    )
-                    body = ([lead.rest] if lead.rest else []) + body[1:]
+            dateline, reporters, body = lead_byline(body, closing_email)
             if not body:
                 raise NotAnArticle("no body")
         return ArticleRecord(
@@ -273,24 +262,6 @@ def parser_for(fetched_at: datetime | None = None) -> NewsisParser2017:
     return chosen
 
 
-def _until_closing_line(paragraphs: list[str]) -> tuple[list[str], str | None]:
-    """The paragraphs before the closing `◎공감언론 뉴시스 EMAIL` line, and its email.
-
-    The closing line ends the article (STRUCTURE.md): text after it is something else (a second
-    article, a page's chrome caught in the container), so the page is refused, not guessed at.
-    """
-    body: list[str] = []
-    for number, paragraph in enumerate(paragraphs):
-        rest, email, closed = kt.split_closing(paragraph)
-        if rest:
-            body.append(rest)
-        if closed:
-            if number + 1 < len(paragraphs):
-                raise NotAnArticle("text after the article's closing line")
-            return body, email
-    return body, None
-
-
 def _only(*found: list[etree._Element]) -> etree._Element | None:
     """The one article container a reader sees, its hidden parts dropped (content is what a
     reader sees, issue 16 #6); two different ones refuse the page."""
@@ -337,38 +308,6 @@ def _shown_text(elements: list[etree._Element]) -> str:
     return _text(element)
 
 
-def _is_error_url(url: str) -> bool:
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        return False
-    return path == "/error" or path.startswith("/error/")
-
-
-def _article_id(url: str, page_urls: list[str]) -> str:
-    """The article the URL fetched asks for (any Newsis form, else an id in a mirror's URL), or
-    when it names none the page's own (canonical link, og:url). A page whose own id is another
-    article (a redirect, a mislinked page) is that article's text: never a record of this one."""
-    asked = _upper(article_id_from_url(url))
-    if asked is None:
-        match = ARTICLE_ID_RE.search(url)
-        asked = match.group(0) if match else None
-    own = sorted({_upper(article_id_from_url(page_url)) or "" for page_url in page_urls} - {""})
-    if len(own) > 1:
-        raise ParseError(f"page names several articles: {', '.join(own)}")
-    if asked and own and own[0] != asked:
-        raise ParseError(f"page is article {own[0]}, not {asked}")
-    found = asked or (own[0] if own else None)
-    if not found:
-        raise NotAnArticle("no article id in the URL or the page")
-    return found
-
-
-def _upper(article_id: str | None) -> str | None:
-    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
-    return article_id.upper() if article_id else None
-
-
 def _caption(box: etree._Element) -> Caption | None:
     image = _first(PHOTO_IMAGE(box))
     image_url = _image_url(image.get("src") or image.get("data-src")) if image is not None else None
@@ -404,3 +343,14 @@ def _image_url(src: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return urlunsplit(("https", parts.netloc.lower(), parts.path, "", ""))
+
+
+def _captions(boxes: list[etree._Element], box_set: set[etree._Element]) -> list[Caption]:
+    captions = []
+    for box in boxes:
+        if any(ancestor in box_set for ancestor in box.iterancestors()):
+            continue  # a caption inside a box already read
+        caption = _caption(box)
+        if caption is not None:
+            captions.append(caption)
+    return captions

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from crawler.parsers.errors import NotAnArticle, ParseError
+
 # NISX20241115_0002960118 (text article) / NISI20241114_0020593301 (photo item): STRUCTURE.md.
 ARTICLE_ID_RE = re.compile(r"NIS[XI]\d{8}_\d{10}")
 
@@ -62,3 +64,35 @@ def article_id_of(text: str) -> str:
     if ARTICLE_ID_RE.fullmatch(text):
         return text
     return article_id_from_url(text) or text
+
+
+def is_error_url(url: str) -> bool:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return path == "/error" or path.startswith("/error/")
+
+
+def page_article_id(url: str, page_urls: list[str]) -> str:
+    """The article the URL fetched asks for (any Newsis form, else an id in a mirror's URL), or
+    when it names none the page's own (canonical link, og:url). A page whose own id is another
+    article (a redirect, a mislinked page) is that article's text: never a record of this one."""
+    asked = upper_id(article_id_from_url(url))
+    if asked is None:
+        match = ARTICLE_ID_RE.search(url)
+        asked = match.group(0) if match else None
+    own = sorted({upper_id(article_id_from_url(page_url)) or "" for page_url in page_urls} - {""})
+    if len(own) > 1:
+        raise ParseError(f"page names several articles: {', '.join(own)}")
+    if asked and own and own[0] != asked:
+        raise ParseError(f"page is article {own[0]}, not {asked}")
+    found = asked or (own[0] if own else None)
+    if not found:
+        raise NotAnArticle("no article id in the URL or the page")
+    return found
+
+
+def upper_id(article_id: str | None) -> str | None:
+    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
+    return article_id.upper() if article_id else None
