@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from crawler.db_thread import DatabaseThread, KnownArticle, known_articles, revisit_batch
 from crawler.middlewares import RequestRefused
 from crawler.origins import normalize_base_url
-from crawler.publishers.newsis.answers import EXPECTED_STATUSES, looks_like_captcha
+from crawler.publishers.newsis.answers import EXPECTED_STATUSES, is_gone, looks_like_captcha
 from crawler.publishers.newsis.discovery import (
     FEED_SLUGS,
     LIST_LINK_SELECTORS,
@@ -42,10 +42,6 @@ REVISIT_MODES = ("due", "all", "none")
 SPIDER_ARGUMENTS = ("since", "revisit", "base_url")
 
 _REVISIT_BATCH = 500
-
-# Keep the headers revisits and the archive need; the rest of the response is in the body.
-KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
-
 
 # Keep the headers revisits and the archive need; the rest of the response is in the body.
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
@@ -247,6 +243,9 @@ class NewsisSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterable[FetchedPage]:
         fetch_error = None
+        if self.says_gone(response):
+            yield self.fetched_page(response.request, response, None, gone=True)
+            return
         if response.status == 200 and looks_like_captcha(response.body):
             # A bot check answered instead of the article: never a version (issue 4).
             fetch_error = "captcha page instead of the article"
@@ -263,10 +262,25 @@ class NewsisSpider(scrapy.Spider):
         if self.refused_by_robots(failure):
             return
         response = failure.value.response if failure.check(HttpError) else None
+        if response is not None and self.says_gone(response):
+            # A redirect to the error page, not followed (EveryHopRedirectMiddleware).
+            yield self.fetched_page(request, response, None, gone=True)
+            return
         yield self.fetched_page(request, response, fetch_error_of(failure))
 
+    def says_gone(self, response: Response) -> bool:
+        """The publisher's word that the article was taken down (answers.is_gone)."""
+        location = response.headers.get("Location")
+        # The URL asked for, not a redirect's: /error/ is judged against the article's origin.
+        asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
+        if not is_gone(response.status, location, response.body, asked):
+            return False
+        self.crawler.stats.inc_value("newsarchive/gone")
+        return True
+
     def fetched_page(
-        self, request: scrapy.Request, response: Response | None, fetch_error: str | None
+        self, request: scrapy.Request, response: Response | None, fetch_error: str | None,
+        gone: bool = False,
     ) -> FetchedPage:
         """The FetchedPage of the article `request` asked for, whichever URL answered."""
         article_id = request.meta["article_id"]
@@ -283,6 +297,7 @@ class NewsisSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC),
             article_id=article_id,
             fetch_error=None if fetch_error is None else fetch_error[:1000],
+            gone=gone,
             extra={
                 "fetched_url": request.url if response is None else response.url,
                 "discovered_by": request.meta["discovered_by"],
