@@ -67,6 +67,7 @@ def run_crawl(
     base_url: str | None = None,
     since: date | None = None,
     revisit: str = "due",
+    revisit_budget: int | None = None,
     fast: bool = False,
     overrides: dict[str, Any] | None = None,
     on_fetch: Callable[[], None] | None = None,
@@ -94,7 +95,10 @@ def run_crawl(
                 crawler.signals.connect(
                     lambda **_: on_fetch(), signal=signals.response_received, weak=False
                 )
-            process.crawl(crawler, since=since, revisit=revisit)
+            arguments: dict[str, Any] = {"since": since, "revisit": revisit}
+            if revisit_budget is not None:
+                arguments["revisit_budget"] = revisit_budget
+            process.crawl(crawler, **arguments)
             try:
                 process.start()
                 outcome, note = judge_run(

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from scrapy.crawler import Crawler
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import make_session_factory, open_archive, resolve_db_url
-from storage.models import Article
+from storage.models import Article, CrawlRun
 
 T = TypeVar("T")
 
@@ -32,6 +32,14 @@ class KnownArticle:
     next_check_at: datetime | None
     etag: str | None
     last_modified: str | None
+    # When it was last fetched: a sitemap <lastmod> later than this is a change not yet seen.
+    last_checked_at: datetime | None = None
+
+
+_KNOWN_COLUMNS = (
+    Article.article_id, Article.next_check_at, Article.etag, Article.last_modified,
+    Article.last_checked_at,
+)
 
 
 class DatabaseThread:
@@ -84,10 +92,7 @@ def known_articles(session: Session, article_ids: Iterable[str]) -> dict[str, Kn
     found: dict[str, KnownArticle] = {}
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start : start + _LOOKUP_CHUNK]
-        rows = session.execute(
-            select(Article.article_id, Article.next_check_at, Article.etag, Article.last_modified)
-            .where(Article.article_id.in_(chunk))
-        )
+        rows = session.execute(select(*_KNOWN_COLUMNS).where(Article.article_id.in_(chunk)))
         for row in rows:
             found[row.article_id] = KnownArticle(*row)
     return found
@@ -97,10 +102,28 @@ def revisit_batch(
     session: Session, due_by: datetime | None, after_id: str, limit: int
 ) -> list[KnownArticle]:
     """The next `limit` archived articles after `after_id` (id order), due by `due_by` if given."""
-    query = select(
-        Article.article_id, Article.next_check_at, Article.etag, Article.last_modified
-    ).where(Article.article_id > after_id)
+    query = select(*_KNOWN_COLUMNS).where(Article.article_id > after_id)
     if due_by is not None:
         query = query.where(Article.next_check_at.is_not(None), Article.next_check_at <= due_by)
     query = query.order_by(Article.article_id).limit(limit)
     return [KnownArticle(*row) for row in session.execute(query)]
+
+
+def most_overdue(session: Session, due_by: datetime, limit: int) -> list[KnownArticle]:
+    """At most `limit` articles due by `due_by`, the longest overdue first: a run's budget."""
+    query = (
+        select(*_KNOWN_COLUMNS)
+        .where(Article.next_check_at.is_not(None), Article.next_check_at <= due_by)
+        .order_by(Article.next_check_at, Article.article_id)
+        .limit(limit)
+    )
+    return [KnownArticle(*row) for row in session.execute(query)]
+
+
+def last_crawl_started_at(session: Session) -> datetime | None:
+    """When the last finished crawl started: sitemaps changed since then are read again."""
+    return session.scalar(
+        select(func.max(CrawlRun.started_at)).where(
+            CrawlRun.kind == "crawl", CrawlRun.outcome == "finished"
+        )
+    )

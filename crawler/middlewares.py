@@ -22,6 +22,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from crawler.origins import normalize_base_url
+from crawler.publishers.newsis.answers import REDIRECT_STATUSES, is_error_redirect
 from crawler.publishers.newsis.urls import CANONICAL_ORIGIN
 
 logger = logging.getLogger(__name__)
@@ -153,14 +154,23 @@ class AnswerLimitsMiddleware:
 
 
 class EveryHopRedirectMiddleware(RedirectMiddleware):
-    """Scrapy's redirects, each hop exempt from the duplicate filter.
+    """Scrapy's redirects, each hop exempt from the duplicate filter, save an article's redirect
+    to the error page, which is not followed.
 
-    A hop is part of the fetch asked for, not a new page: two deleted articles both sent to
-    /error/, or a loop back to the first URL, would otherwise be dropped without a word, and
-    their fetch would leave nothing behind. REDIRECT_MAX_TIMES bounds a loop instead.
+    A hop is part of the fetch asked for, not a new page: a loop back to the first URL would
+    otherwise be dropped without a word, and its fetch would leave nothing behind
+    (REDIRECT_MAX_TIMES bounds a loop instead). An article sent to /error/ is gone: the 302 and
+    its Location are the evidence, kept as they came (the spider's errback gets them), and
+    fetching the same error page once per deleted article would tell nothing more.
     """
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
+        if (
+            "article_id" in request.meta
+            and response.status in REDIRECT_STATUSES
+            and is_error_redirect(response.headers.get("Location"), request.url)
+        ):
+            return response
         try:
             result = super().process_response(request, response)
         except ValueError as error:  # a Location no URL parser takes (a port of "80:81" …)

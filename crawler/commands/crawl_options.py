@@ -10,7 +10,7 @@ import click
 
 from crawler.commands.common import check_time_range
 from crawler.origins import normalize_base_url
-from crawler.spiders.newsis import REVISIT_MODES
+from crawler.spiders.newsis import DEFAULT_REVISIT_BUDGET, REVISIT_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,15 @@ since_option = click.option(
 )
 revisit_option = click.option(
     "--revisit", type=click.Choice(REVISIT_MODES), default="due", show_default=True,
-    help="Archived articles to fetch again: those due by their schedule, all, or none.",
+    help="Archived articles to fetch again: those due by their schedule (at most"
+    " --revisit-budget, the longest overdue first; and any a sitemap's <lastmod> says changed"
+    " since its last check), all (every one, no budget), or none.",
+)
+revisit_budget_option = click.option(
+    "--revisit-budget", type=click.IntRange(min=0), default=DEFAULT_REVISIT_BUDGET,
+    show_default=True, metavar="N",
+    help="At most N due revisits a run, the longest overdue first; the rest wait for the"
+    " next run.",
 )
 
 _scrapy_options = (

@@ -12,6 +12,7 @@ import click
 from crawler.commands.common import db_option, fail, handle_errors
 from crawler.commands.crawl_options import (
     base_url_option,
+    revisit_budget_option,
     revisit_option,
     scrapy_options,
     since_option,
@@ -27,6 +28,7 @@ from storage.db import redact_url, resolve_db_url
 @base_url_option
 @since_option
 @revisit_option
+@revisit_budget_option
 @scrapy_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @handle_errors
@@ -35,13 +37,20 @@ def crawl_command(
     base_url: str | None,
     since: datetime | None,
     revisit: str,
+    revisit_budget: int,
     fast: bool,
     overrides: dict[str, Any],
     log_level: str,
     as_json: bool,
 ) -> None:
-    """Crawl Newsis once: new articles from the 16 RSS feeds (and the lists with --since), due
-    revisits with conditional requests, every fetch stored. Prints one summary line.
+    """Crawl Newsis once: new articles from the 16 RSS feeds, the sitemaps robots.txt names
+    (and the lists with --since); due revisits with conditional requests (a 304 when unchanged);
+    every fetch stored. Prints one summary line.
+
+    Revisits: at most --revisit-budget due ones (storage's schedule), the longest overdue
+    first, and every archived article whose sitemap <lastmod> is later than its last check.
+    A 404, 410 or redirect to the error page is recorded as a deletion; a failed fetch (5xx,
+    429, timeout, captcha) never is. README: "Crawl from cron".
 
     Safe under cron: a run started while another is going on the same database exits at once.
     A run killed half-way leaves only whole captures; the next run marks it interrupted.
@@ -64,6 +73,7 @@ def crawl_command(
                 base_url=base_url,
                 since=since.date() if since else None,
                 revisit=revisit,
+                revisit_budget=revisit_budget,
                 fast=fast,
                 overrides={"LOG_LEVEL": log_level, **overrides},
                 on_fetch=lambda: bar.update(1),

@@ -12,6 +12,7 @@ import click
 from crawler.commands.common import SecondsRange, shared_db_option
 from crawler.commands.crawl_options import (
     base_url_option,
+    revisit_budget_option,
     revisit_option,
     scrapy_options,
     since_option,
@@ -46,13 +47,16 @@ def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
 @base_url_option
 @since_option
 @revisit_option
+@revisit_budget_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 def schedule_command(
     redis_url: str, db_url: str, key_prefix: str, base_url: str | None, since: datetime | None,
-    revisit: str, as_json: bool,
+    revisit: str, revisit_budget: int, as_json: bool,
 ) -> None:
     """Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)
-    and the due revisits on the shared Redis queue, then exit. Run it from cron.
+    and the due revisits (at most --revisit-budget) on the shared Redis queue, then exit. Run
+    it from cron. Sitemaps are not read by rounds: run a plain `newsarchive crawl` for them
+    (docs/DEPLOYMENT.md).
 
     It also closes the previous round (a crawl_runs row of kind "round") and puts requests
     taken by workers that died back on the queue. Requests the last round still has queued
@@ -71,6 +75,7 @@ def schedule_command(
             redis_url, resolve_db_url(db_url), prefix=key_prefix,
             base_url=base_url or "https://www.newsis.com",
             since=since.date() if since else None, revisit=revisit,
+            revisit_budget=revisit_budget,
         )
     except ScheduleBusy as error:
         _fail("schedule", f"{error} ({redact_url(redis_url)}); exiting", BUSY_EXIT_CODE)

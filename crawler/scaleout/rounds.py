@@ -2,12 +2,15 @@
 
 It closes the previous round (a crawl_runs row of kind "round"), puts dead workers' requests
 back on the queue, seeds the new round's filter with what is still queued (carried over, not
-queued twice), then queues the feeds, the backfill's first list pages and the due revisits.
+queued twice), then queues the feeds, the backfill's first list pages and the due revisits
+(at most the revisit budget, the longest overdue first). Sitemaps are left to the single crawl
+(docs/DEPLOYMENT.md).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +19,7 @@ import scrapy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.db_thread import KnownArticle, revisit_batch
+from crawler.db_thread import KnownArticle, most_overdue, revisit_batch
 from crawler.run_summary import ROUND_KIND, end_run
 from crawler.runlock import RunLockBusy, redis_lock
 from crawler.scaleout.queue_codec import BadEntry, decode
@@ -32,6 +35,7 @@ from crawler.scaleout.shared_queue import (
     reclaim_dead,
 )
 from crawler.scaleout.worker_spider import NewsisWorkerSpider
+from crawler.spiders.newsis import DEFAULT_REVISIT_BUDGET
 from storage.db import make_session_factory, open_archive
 from storage.models import Capture, CrawlRun
 from storage.runs import start_run
@@ -92,6 +96,7 @@ def schedule_round(
     since: date | None = None,
     revisit: str = "due",
     lock_ttl: float = SCHEDULE_LOCK_TTL,
+    revisit_budget: int = DEFAULT_REVISIT_BUDGET,
 ) -> RoundPlan:
     """Start a round and queue its work; return what was queued. Safe to run from cron.
 
@@ -105,13 +110,14 @@ def schedule_round(
         engine = open_archive(db_url, for_writing=True)
         try:
             return _plan_round(client, keys, make_session_factory(engine), base_url, since,
-                               revisit)
+                               revisit, revisit_budget)
         finally:
             engine.dispose()
 
 
 def _plan_round(
-    client, keys: RedisKeys, sessions, base_url: str, since: date | None, revisit: str
+    client, keys: RedisKeys, sessions, base_url: str, since: date | None, revisit: str,
+    revisit_budget: int,
 ) -> RoundPlan:
     spider = _round_request_builder(base_url)
     recovered = reclaim_dead(client, keys)
@@ -139,26 +145,33 @@ def _plan_round(
         push_request(client, keys, request, spider)
         return True
 
-    for request in spider.discovery_requests(since):
+    # Sitemaps stay with the single crawl: their <lastmod> revisits need the archive's last
+    # check at fetch time, which workers (revisit="none") do not look up.
+    for request in spider.discovery_requests(since, sitemaps=False):
         if request.callback == spider.parse_feed:
             plan.feeds += queue(request)
         else:
             plan.list_pages += queue(request)
-    if revisit != "none":
-        due_by = None if revisit == "all" else datetime.now(UTC)
-        after_id = ""
-        while True:
-            with sessions() as session:
-                known: list[KnownArticle] = revisit_batch(
-                    session, due_by, after_id, _REVISIT_BATCH
-                )
-            if not known:
-                break
-            after_id = known[-1].article_id
-            for article in known:
-                request = spider.article_request(article.article_id, article, "revisit")
-                plan.revisits += queue(request, planned=True)
+    for article in _round_revisits(sessions, revisit, revisit_budget):
+        request = spider.article_request(article.article_id, article, "revisit")
+        plan.revisits += queue(request, planned=True)
     return plan
+
+
+def _round_revisits(sessions, revisit: str, budget: int) -> Iterator[KnownArticle]:
+    """due: at most `budget`, the longest overdue first; all: every article; none: none."""
+    if revisit == "due":
+        with sessions() as session:
+            yield from most_overdue(session, datetime.now(UTC), budget)
+        return
+    after_id = ""
+    while revisit == "all":
+        with sessions() as session:
+            known: list[KnownArticle] = revisit_batch(session, None, after_id, _REVISIT_BATCH)
+        if not known:
+            return
+        after_id = known[-1].article_id
+        yield from known
 
 
 def _close_round(session: Session, round_id: int | None, carried: int) -> str | None:

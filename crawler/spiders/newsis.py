@@ -18,10 +18,17 @@ from scrapy.selector import Selector
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.db_thread import DatabaseThread, KnownArticle, known_articles, revisit_batch
+from crawler.db_thread import (
+    DatabaseThread,
+    KnownArticle,
+    known_articles,
+    last_crawl_started_at,
+    most_overdue,
+    revisit_batch,
+)
 from crawler.middlewares import RequestRefused
 from crawler.origins import normalize_base_url
-from crawler.publishers.newsis.answers import EXPECTED_STATUSES, looks_like_captcha
+from crawler.publishers.newsis.answers import EXPECTED_STATUSES, is_gone, looks_like_captcha
 from crawler.publishers.newsis.discovery import (
     FEED_SLUGS,
     LIST_LINK_SELECTORS,
@@ -33,19 +40,18 @@ from crawler.publishers.newsis.discovery import (
     registration_date,
 )
 from crawler.publishers.newsis.urls import ARTICLE_PATH, canonical_article_url
+from crawler.spiders.sitemaps import SitemapReading
 from storage.fetched_page import FetchedPage
 
 logger = logging.getLogger(__name__)
 
 REVISIT_MODES = ("due", "all", "none")
 # What `scrapy crawl newsis -a name=value` accepts; anything else is refused.
-SPIDER_ARGUMENTS = ("since", "revisit", "base_url")
+SPIDER_ARGUMENTS = ("since", "revisit", "revisit_budget", "base_url")
+# Due revisits fetched per run at most, the longest overdue first (`--revisit-budget`).
+DEFAULT_REVISIT_BUDGET = 500
 
 _REVISIT_BATCH = 500
-
-# Keep the headers revisits and the archive need; the rest of the response is in the body.
-KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
-
 
 # Keep the headers revisits and the archive need; the rest of the response is in the body.
 KEPT_HEADERS = ("ETag", "Last-Modified", "Content-Type", "Retry-After", "Location")
@@ -79,12 +85,18 @@ def fetch_error_of(failure: Failure) -> str:
     return f"{name}: {message}" if message else name
 
 
-class NewsisSpider(scrapy.Spider):
-    """Feeds and list pages give article ids; each id is fetched once a run from the base URL.
+class NewsisSpider(SitemapReading, scrapy.Spider):
+    """Feeds, sitemaps and list pages give article ids; each id is fetched once a run.
+
+    New articles are fetched wherever they are found. An archived one is fetched again when it
+    is due (the longest overdue first, `revisit_budget` a run at most), or when a sitemap's
+    <lastmod> for it is later than its last check, whatever its schedule.
 
     Arguments (`-a name=value` under `scrapy crawl`): `since=YYYY-MM-DD` pages back through the
     section lists and /realnews/ to that registration date; `revisit=due|all|none` picks which
-    archived articles are fetched again (default due: those whose next_check_at has passed);
+    archived articles are fetched again (default due: those whose next_check_at has passed;
+    all: every archived article, no budget; none: none, <lastmod> changes included);
+    `revisit_budget=N` caps due revisits (default 500);
     `base_url=http(s)://host[:port]` fetches from there instead of NEWSARCHIVE_BASE_URL.
     """
 
@@ -98,6 +110,7 @@ class NewsisSpider(scrapy.Spider):
         since: str | date | None = None,
         revisit: str = "due",
         base_url: str | None = None,
+        revisit_budget: int | str = DEFAULT_REVISIT_BUDGET,
         **kwargs: Any,
     ):
         # Every `-a name=value` lands here: a misspelt one must stop the crawl, not be ignored.
@@ -113,6 +126,10 @@ class NewsisSpider(scrapy.Spider):
         if revisit not in REVISIT_MODES:
             raise ValueError(f"revisit must be one of {', '.join(REVISIT_MODES)}, not {revisit!r}")
         self.revisit = revisit
+        budget = str(revisit_budget).strip()
+        if not budget.isdigit():
+            raise ValueError(f"revisit_budget must be a whole number >= 0, not {revisit_budget!r}")
+        self.revisit_budget = int(budget)
         self.base_url = normalize_base_url(base_url) if base_url else ""
         self.claimed_ids: set[str] = set()
 
@@ -130,10 +147,16 @@ class NewsisSpider(scrapy.Spider):
 
     # --- discovery -------------------------------------------------------------------------
 
-    def discovery_requests(self, since: date | None) -> Iterator[scrapy.Request]:
-        """Where a run starts: every feed, and with `since` the first page of every list.
+    def discovery_requests(
+        self, since: date | None, sitemaps: bool = True
+    ) -> Iterator[scrapy.Request]:
+        """Where a run starts: every feed, robots.txt for its sitemaps, and with `since` the
+        first page of every list.
 
-        The scale-out scheduling job queues the same requests (crawler.scaleout.rounds)."""
+        The scale-out scheduling job queues the same requests, sitemaps left out
+        (crawler.scaleout.rounds; docs/DEPLOYMENT.md)."""
+        if sitemaps:
+            yield from self.sitemap_requests()
         for slug in FEED_SLUGS:
             yield scrapy.Request(
                 self.base_url + feed_path(slug), callback=self.parse_feed,
@@ -144,22 +167,29 @@ class NewsisSpider(scrapy.Spider):
                 yield self.list_request(template, 1, since)
 
     async def start(self) -> AsyncIterator[Any]:
+        self.previous_crawl_at = await self.db_thread.call(last_crawl_started_at)
         for request in self.discovery_requests(self.since):
             yield request
-        if self.revisit == "none":
+        if self.revisit == "due":
+            due = await self.db_thread.call(most_overdue, self.started_at, self.revisit_budget)
+            for request in self.revisit_requests(due):
+                yield request
             return
-        due_by = None if self.revisit == "all" else self.started_at
         after_id = ""
-        while True:
-            batch = await self.db_thread.call(revisit_batch, due_by, after_id, _REVISIT_BATCH)
+        while self.revisit == "all":
+            batch = await self.db_thread.call(revisit_batch, None, after_id, _REVISIT_BATCH)
             if not batch:
                 break
             after_id = batch[-1].article_id
-            for known in batch:
-                if known.article_id not in self.claimed_ids:
-                    self.claimed_ids.add(known.article_id)
-                    self.crawler.stats.inc_value("newsarchive/discovered/revisit")
-                    yield self.article_request(known.article_id, known, "revisit")
+            for request in self.revisit_requests(batch):
+                yield request
+
+    def revisit_requests(self, known: Iterable[KnownArticle]) -> Iterator[scrapy.Request]:
+        for archived in known:
+            if archived.article_id not in self.claimed_ids:
+                self.claimed_ids.add(archived.article_id)
+                self.crawler.stats.inc_value("newsarchive/discovered/revisit")
+                yield self.article_request(archived.article_id, archived, "revisit")
 
     def list_request(
         self, path_template: str, page: int, since: date | None = None
@@ -205,8 +235,12 @@ class NewsisSpider(scrapy.Spider):
         if list_reaches_back(ids, oldest) and page < MAX_LIST_PAGES:
             yield self.list_request(path_template, page + 1, oldest)
 
-    async def article_requests(self, ids: Iterable[str], source: str) -> AsyncIterator[Any]:
-        """Requests for the ids not yet claimed this run: new ones always, archived ones as due."""
+    async def article_requests(
+        self, ids: Iterable[str], source: str,
+        lastmods: dict[str, datetime | None] | None = None,
+    ) -> AsyncIterator[Any]:
+        """Requests for the ids not yet claimed this run: new ones always, archived ones when
+        `lastmods` (a sitemap's) says they changed since their last check."""
         fresh = [i for i in dict.fromkeys(ids) if i not in self.claimed_ids]
         # Claimed before the look-up, so a second feed listing the same id meanwhile skips it.
         self.claimed_ids.update(fresh)
@@ -215,18 +249,25 @@ class NewsisSpider(scrapy.Spider):
         known = await self.db_thread.call(known_articles, fresh)
         for article_id in fresh:
             archived = known.get(article_id)
-            if archived is not None and not self.wants_revisit(archived):
-                self.crawler.stats.inc_value("newsarchive/skipped_not_due")
-                continue
-            self.crawler.stats.inc_value(f"newsarchive/discovered/{source}")
-            yield self.article_request(article_id, archived, source)
+            how = source
+            if archived is not None:
+                how = self.revisit_reason(archived, (lastmods or {}).get(article_id))
+                if how is None:
+                    # Due ones come from the budgeted revisit list (start), not from here.
+                    self.claimed_ids.discard(article_id)
+                    self.crawler.stats.inc_value("newsarchive/skipped_not_due")
+                    continue
+            self.crawler.stats.inc_value(f"newsarchive/discovered/{how}")
+            yield self.article_request(article_id, archived, how)
 
-    def wants_revisit(self, archived: KnownArticle) -> bool:
+    def revisit_reason(self, archived: KnownArticle, lastmod: datetime | None) -> str | None:
+        """Why an archived article found in a feed, list or sitemap is fetched now, or None."""
         if self.revisit == "all":
-            return True
-        if self.revisit == "none" or archived.next_check_at is None:
-            return False
-        return archived.next_check_at <= self.started_at
+            return "revisit"
+        if self.revisit == "none" or lastmod is None:
+            return None
+        checked = archived.last_checked_at
+        return "lastmod" if checked is None or lastmod > checked else None
 
     def article_request(
         self, article_id: str, archived: KnownArticle | None, source: str
@@ -247,6 +288,9 @@ class NewsisSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterable[FetchedPage]:
         fetch_error = None
+        if self.says_gone(response):
+            yield self.fetched_page(response.request, response, None, gone=True)
+            return
         if response.status == 200 and looks_like_captcha(response.body):
             # A bot check answered instead of the article: never a version (issue 4).
             fetch_error = "captcha page instead of the article"
@@ -263,10 +307,25 @@ class NewsisSpider(scrapy.Spider):
         if self.refused_by_robots(failure):
             return
         response = failure.value.response if failure.check(HttpError) else None
+        if response is not None and self.says_gone(response):
+            # A redirect to the error page, not followed (EveryHopRedirectMiddleware).
+            yield self.fetched_page(request, response, None, gone=True)
+            return
         yield self.fetched_page(request, response, fetch_error_of(failure))
 
+    def says_gone(self, response: Response) -> bool:
+        """The publisher's word that the article was taken down (answers.is_gone)."""
+        location = response.headers.get("Location")
+        # The URL asked for, not a redirect's: /error/ is judged against the article's origin.
+        asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
+        if not is_gone(response.status, location, response.body, asked):
+            return False
+        self.crawler.stats.inc_value("newsarchive/gone")
+        return True
+
     def fetched_page(
-        self, request: scrapy.Request, response: Response | None, fetch_error: str | None
+        self, request: scrapy.Request, response: Response | None, fetch_error: str | None,
+        gone: bool = False,
     ) -> FetchedPage:
         """The FetchedPage of the article `request` asked for, whichever URL answered."""
         article_id = request.meta["article_id"]
@@ -283,6 +342,7 @@ class NewsisSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC),
             article_id=article_id,
             fetch_error=None if fetch_error is None else fetch_error[:1000],
+            gone=gone,
             extra={
                 "fetched_url": request.url if response is None else response.url,
                 "discovered_by": request.meta["discovered_by"],

@@ -84,7 +84,9 @@ def test_killed_run_then_next_run_loses_nothing_and_duplicates_nothing(tmp_path:
 def test_run_that_reads_no_feed_fails_with_exit_code_one(tmp_path: Path) -> None:
     db_path = tmp_path / "archive.sqlite3"
     with NewsisSite(seed=43, articles=10) as site:
-        site.set_faults(rules=[{"path": "/RSS/*", "fault": "503"}])
+        # The sitemaps too: they alone would find the articles.
+        down = ("/RSS/*", "/sitemap*", "/newsis_news_google.xml")
+        site.set_faults(rules=[{"path": path, "fault": "503"} for path in down])
         result = run_crawl(db_path, site)
     assert result.returncode == 1
     assert result.stdout.startswith("crawl run 1 failed: 0 new articles,")

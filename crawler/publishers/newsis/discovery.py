@@ -68,3 +68,13 @@ def list_reaches_back(ids: Iterable[str], oldest: date) -> bool:
     # Photo items (NISI) carry the photo's date, which can be older than the list around it.
     dated = [i for i in ids if i.startswith("NISX")] or ids
     return bool(dated) and min(map(registration_date, dated)) >= oldest
+
+
+# STRUCTURE.md § Lists, feeds, sitemaps: robots.txt names /sitemap.xml (an index of child
+# sitemaps) and the Google News sitemap /newsis_news_google.xml; a crawl reads what it names.
+ROBOTS_PATH = "/robots.txt"
+# Child sitemaps of an index read per run: those whose <lastmod> is after the last finished
+# crawl's start, and always the newest few (a first run: the newest, up to the cap). The newest
+# by <lastmod> come first, so a month with a late edit is read before quiet ones.
+NEWEST_CHILD_SITEMAPS = 2
+MAX_CHILD_SITEMAPS = 6
