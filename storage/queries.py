@@ -292,6 +292,9 @@ def _run_summary(run: CrawlRun) -> dict[str, Any]:
         "failed": run.failed_count,
         "duplicates": run.duplicate_count,
         "missing_fields": run.missing_field_count,
+        "deleted": run.deleted_count,
+        "restored": run.restored_count,
+        "touched": run.touched_count,
     }
 
 

@@ -8,6 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
+    EVENT_DELETED,
+    EVENT_RESTORED,
+    EVENT_TOUCHED,
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,
     OUTCOME_NEW_ARTICLE,
@@ -16,6 +19,7 @@ from storage.models import (
     OUTCOME_UNCHANGED,
     Capture,
     CrawlRun,
+    Event,
 )
 
 _COUNT_COLUMNS = {
@@ -26,6 +30,23 @@ _COUNT_COLUMNS = {
     OUTCOME_FAILED: CrawlRun.failed_count,
     OUTCOME_DUPLICATE: CrawlRun.duplicate_count,
 }
+# The events a run counts (the others are its captures' outcomes already).
+_EVENT_COUNT_COLUMNS = {
+    EVENT_DELETED: CrawlRun.deleted_count,
+    EVENT_RESTORED: CrawlRun.restored_count,
+    EVENT_TOUCHED: CrawlRun.touched_count,
+}
+
+
+def run_event_counts(session: Session, crawl_run_id: int) -> dict[str, int]:
+    """The run's deleted, restored and touched events (each kind present, zero or not)."""
+    rows = session.execute(
+        select(Event.kind, func.count())
+        .where(Event.crawl_run_id == crawl_run_id, Event.kind.in_(list(_EVENT_COUNT_COLUMNS)))
+        .group_by(Event.kind)
+    )
+    found = dict(rows.all())
+    return {kind: found.get(kind, 0) for kind in _EVENT_COUNT_COLUMNS}
 
 
 def _fill_counts(session: Session, run: CrawlRun) -> None:
@@ -44,13 +65,15 @@ def _fill_counts(session: Session, run: CrawlRun) -> None:
         if outcome != OUTCOME_DUPLICATE:
             setattr(run, column.key, by_outcome.get(outcome, 0))
     run.missing_field_count = sum(missing for _, _, missing in rows)
+    for kind, count in run_event_counts(session, run.crawl_run_id).items():
+        setattr(run, _EVENT_COUNT_COLUMNS[kind].key, count)
 
 
 
 def start_run(session: Session, *, kind: str = "crawl", note: str | None = None) -> int:
     """Open a crawl run (committed) and return its id for the captures it makes."""
     run = CrawlRun(kind=kind, started_at=datetime.now(UTC), outcome="running", note=note)
-    for column in _COUNT_COLUMNS.values():
+    for column in (*_COUNT_COLUMNS.values(), *_EVENT_COUNT_COLUMNS.values()):
         setattr(run, column.key, 0)
     run.missing_field_count = 0
     session.add(run)

@@ -12,34 +12,8 @@ from crawler.archiving import ingest, reparse
 from storage.changes import list_changes
 from storage.fetched_page import FetchedPage
 from storage.models import Article, Capture, Event
-from tests.support.storage_fixtures import SEED_ID, SEED_URL, T0, seed_v1, seed_v2
-
-ERROR_PAGE = "<html><body><p>삭제된 기사입니다</p></body></html>".encode()
-
-
-def page(body: bytes, hours: float, *, status: int | None = 200, **more) -> FetchedPage:
-    return FetchedPage(
-        url=SEED_URL,
-        status=status,
-        headers={"Content-Type": "text/html; charset=utf-8"},
-        body=body,
-        fetched_at=T0 + timedelta(hours=hours),
-        **more,
-    )
-
-
-def gone(hours: float, status: int) -> FetchedPage:
-    """A takedown as the crawler's publisher rules report it: 404, 410, or the error page
-    a redirect led to."""
-    return page(ERROR_PAGE, hours, status=status, gone=True)
-
-
-def touched_v1() -> bytes:
-    """The seed page with a new 수정 time and nothing else changed."""
-    raw = seed_v1()
-    moved = raw.replace("수정 2024.11.15 06:34:16".encode(), "수정 2024.11.15 09:00:00".encode())
-    assert moved != raw
-    return moved
+from tests.support.event_pages import ERROR_PAGE, gone, page, touched_v1
+from tests.support.storage_fixtures import SEED_ID, T0, seed_v1, seed_v2
 
 
 def store(session_factory, pages: list[FetchedPage]) -> list[str]:
