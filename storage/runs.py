@@ -98,3 +98,32 @@ def finish_run(
         run.note = note
     session.commit()
     return run
+
+
+# Values of CrawlRun.notify_state: the run's events wait for a webhook, or were delivered.
+NOTIFY_PENDING = "pending"
+NOTIFY_DELIVERED = "delivered"
+
+
+def pending_notifications(session: Session, crawl_run_id: int) -> list[int]:
+    """Mark the run's events as waiting for the webhook (committed); every run whose events
+    wait, this one included, oldest first: a failed delivery goes with the next one."""
+    run = session.get(CrawlRun, crawl_run_id)
+    if run is None:
+        raise KeyError(f"no crawl run {crawl_run_id}")
+    run.notify_state = NOTIFY_PENDING
+    session.commit()
+    return list(
+        session.scalars(
+            select(CrawlRun.crawl_run_id)
+            .where(CrawlRun.notify_state == NOTIFY_PENDING)
+            .order_by(CrawlRun.crawl_run_id)
+        )
+    )
+
+
+def mark_notified(session: Session, crawl_run_ids: list[int]) -> None:
+    """The runs' events were delivered (committed)."""
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.crawl_run_id.in_(crawl_run_ids))):
+        run.notify_state = NOTIFY_DELIVERED
+    session.commit()
