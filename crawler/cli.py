@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         " crawl again, and print an edited article's history and diff.",
     ),
     "diff": (
-        "crawler.commands.query:diff_command",
+        "crawler.commands.diffing:diff_command",
         "What changed in article ID between two versions (default: the last two), field by field.",
     ),
     "export": (

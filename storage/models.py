@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -142,7 +143,8 @@ class Capture(Base):
     missing_fields: Mapped[str | None] = mapped_column(Text)
     # The publisher said the article is taken down (FetchedPage.gone): kept so that a reparse
     # re-derives deletions from captures alone.
-    is_gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A server default, not a Python one: the ORM leaves it out of rows that do not set it.
+    is_gone: Mapped[bool] = mapped_column(Boolean, server_default=false())
     outcome: Mapped[str] = mapped_column(String(20))
 
     crawl_run: Mapped[CrawlRun | None] = relationship(back_populates="captures")

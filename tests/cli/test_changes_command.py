@@ -75,3 +75,26 @@ def test_changes_atom_is_a_feed_with_one_entry_per_event(db_url):
     assert [e.find(f"{ATOM}category").get("term") for e in entries] == [
         "restored", "deleted", "new_version", "touched", "new_article"
     ]
+
+
+def test_history_show_search_and_export_say_the_article_is_deleted(db_url, tmp_path):
+    upgrade(db_url)
+    engine = open_archive(db_url, for_writing=True)
+    with Session(engine) as session:
+        for one in [page(seed_v1(), 0), page(touched_v1(), 1), gone(2, 404)]:
+            ingest(session, one)
+    engine.dispose()
+    runner = CliRunner()
+    history = json.loads(runner.invoke(cli, ["history", SEED_ID, "--json", "--db", db_url]).output)
+    deleted_at = (T0 + timedelta(hours=2)).isoformat()
+    assert history["deleted_at"] == deleted_at
+    assert [event["kind"] for event in history["events"]] == ["touched", "deleted"]
+    text = runner.invoke(cli, ["history", SEED_ID, "--db", db_url]).output
+    assert "deleted since" in text and "touched" in text
+    shown = json.loads(runner.invoke(cli, ["show", SEED_ID, "--json", "--db", db_url]).output)
+    assert shown["deleted_at"] == deleted_at and shown["version"] == 1
+    hits = runner.invoke(cli, ["search", "엔비디아", "--db", db_url]).output
+    assert "[deleted]" in hits
+    out = tmp_path / "records.jsonl"
+    runner.invoke(cli, ["export", "--format", "jsonl", "-o", str(out), "--db", db_url])
+    assert json.loads(out.read_text(encoding="utf-8"))["deleted_at"] == deleted_at
