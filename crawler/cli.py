@@ -12,6 +12,11 @@ import click
 # every subprocess the tests start. `newsarchive --help` lists the sentences kept here, so that
 # it loads no command at all; tests/cli/test_cli.py checks each against its docstring.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "changes": (
+        "crawler.commands.changes:changes_command",
+        "Every change seen, oldest first: new articles, new versions, deletions, restorations"
+        " and touches.",
+    ),
     "crawl": (
         "crawler.commands.crawling:crawl_command",
         "Crawl Newsis once: new articles from the 16 RSS feeds (and the lists with --since),"
@@ -28,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         " crawl again, and print an edited article's history and diff.",
     ),
     "diff": (
-        "crawler.commands.query:diff_command",
+        "crawler.commands.diffing:diff_command",
         "What changed in article ID between two versions (default: the last two), field by field.",
     ),
     "export": (

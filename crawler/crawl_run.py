@@ -12,6 +12,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.drift import DRIFT_EXIT_CODE
+from crawler.notify import notify_run
 from crawler.origins import normalize_base_url
 from crawler.run_summary import CrawlSummary, begin_run, end_run, judge_run
 from crawler.runlock import LOCKED_EXIT_CODE, RunLockBusy, run_lock
@@ -71,9 +72,12 @@ def run_crawl(
     fast: bool = False,
     overrides: dict[str, Any] | None = None,
     on_fetch: Callable[[], None] | None = None,
+    notify_url: str | None = None,
 ) -> CrawlSummary:
     """Crawl once under the run lock and return the summary (RunLockBusy if a crawl is running).
-    `on_fetch` is called after every response received (a progress counter).
+    `on_fetch` is called after every response received (a progress counter). With `notify_url`,
+    the run's events are POSTed there once the run is closed (crawler.notify), still under
+    the lock, so that two runs never send the same waiting events.
 
     Each page is stored by its own ingest transaction as it arrives, so a run killed at any
     point leaves whole captures behind; the next run marks it interrupted and goes on.
@@ -109,6 +113,9 @@ def run_crawl(
             finally:
                 close_unclosed()
             with sessions() as session:
-                return end_run(session, crawl_run_id, outcome, note, time.monotonic() - started)
+                summary = end_run(session, crawl_run_id, outcome, note, time.monotonic() - started)
+            if notify_url:
+                summary.notify_note = notify_run(sessions, crawl_run_id, notify_url)
+            return summary
         finally:
             engine.dispose()

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 from crawler.drift import DRIFT_EXIT_CODE, DriftReport, check_drift
 from crawler.writer_process import MAX_BATCH
 from storage.models import Capture, CrawlRun
-from storage.runs import finish_run, start_run
+from storage.runs import finish_run, run_event_counts, start_run
 
 FAILED_EXIT_CODE = 1
 OUTCOMES = ("new_article", "new_version", "unchanged", "not_modified", "failed", "duplicate")
+# Events a summary names when there are any (deleted, restored, touched).
+EVENT_COUNTS = ("deleted", "restored", "touched")
 # The crawl_runs kind of a scale-out round (crawler.scaleout.rounds); a crawl's is "crawl".
 ROUND_KIND = "round"
 
@@ -32,13 +34,19 @@ ARCHIVE_FAILING = "archive_failing"
 _OUTCOME_STAT = "newsarchive/outcome/"
 
 
-def counts_text(counts: dict[str, int], seconds: float) -> str:
-    """The fetches of a run by ingest outcome, in words: the body of every summary line."""
+def counts_text(
+    counts: dict[str, int], seconds: float, events: dict[str, int] | None = None
+) -> str:
+    """The fetches of a run by ingest outcome, in words, and its deletions, restorations and
+    touches when there are any: the body of every summary line."""
     c = counts
+    happened = "".join(
+        f", {count} {kind}" for kind in EVENT_COUNTS if (count := (events or {}).get(kind))
+    )
     return (
         f"{c.get('new_article', 0)} new articles, {c.get('new_version', 0)} new versions, "
         f"{c.get('unchanged', 0)} unchanged, "
-        f"{c.get('not_modified', 0)} not modified, {c.get('failed', 0)} failed "
+        f"{c.get('not_modified', 0)} not modified, {c.get('failed', 0)} failed{happened} "
         f"({sum(c.values())} fetches in {seconds:.1f} s)"
     )
 
@@ -59,6 +67,8 @@ class CrawlSummary:
     seconds: float = 0.0
     note: str | None = None
     drift: DriftReport | None = None
+    events: dict[str, int] = field(default_factory=dict)  # deleted / restored / touched
+    notify_note: str | None = None  # how the webhook delivery went, when one was asked
 
     @property
     def exit_code(self) -> int:
@@ -71,15 +81,16 @@ class CrawlSummary:
     def line(self) -> str:
         text = (
             f"crawl run {self.crawl_run_id} {self.outcome}: "
-            f"{counts_text(self.counts, self.seconds)}"
+            f"{counts_text(self.counts, self.seconds, self.events)}"
         )
-        return f"{text}; {self.note}" if self.note else text
+        return "; ".join(filter(None, [text, self.note, self.notify_note]))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "crawl_run_id": self.crawl_run_id,
             "outcome": self.outcome,
             **{outcome: self.counts.get(outcome, 0) for outcome in OUTCOMES},
+            **{kind: self.events.get(kind, 0) for kind in EVENT_COUNTS},
             "seconds": round(self.seconds, 3),
             "note": self.note,
             "drift": None if self.drift is None else {
@@ -88,6 +99,7 @@ class CrawlSummary:
                 "recent_median": self.drift.recent_median,
                 "is_drift": self.drift.is_drift,
             },
+            "notify": self.notify_note,
             "exit_code": self.exit_code,
         }
 
@@ -139,6 +151,7 @@ def end_run(
     """Close the run's crawl_runs row with its counts; check drift when it finished."""
     counts = run_counts(session, crawl_run_id)
     summary = CrawlSummary(crawl_run_id, outcome, counts, seconds, note)
+    summary.events = run_event_counts(session, crawl_run_id)
     if outcome == "finished":
         summary.drift = check_drift(session, crawl_run_id)
         if summary.drift.is_drift:

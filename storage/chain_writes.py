@@ -11,12 +11,16 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.bulk_writes import insert_versions, update_rows
-from storage.models import Article, Capture, Version
+from storage.models import Article, Capture, Event, Version
 from storage.record import CONTENT_FIELDS
 
 _captures = Capture.__table__
 _versions = Version.__table__
 _articles = Article.__table__
+_events = Event.__table__
+# An event's columns a chain sets, but its key (capture_id, kind) and article.
+EVENT_COLUMNS = ("at", "version_no", "fields", "crawl_run_id")
+EventKey = tuple[int, str]
 # The capture columns a chain sets (the rest is what was fetched, never rewritten).
 CAPTURE_PARSE_COLUMNS = (
     "parse_error",
@@ -36,6 +40,7 @@ class Chain:
     versions: list[dict[str, Any]] = field(default_factory=list)
     captures: dict[int, dict[str, Any]] = field(default_factory=dict)
     article: dict[str, Any] | None = None
+    events: dict[EventKey, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -46,6 +51,7 @@ class StoredArticle:
     captures: dict[int, dict[str, Any]] = field(default_factory=dict)
     versions: dict[int, dict[str, Any]] = field(default_factory=dict)
     article: dict[str, Any] | None = None
+    events: dict[EventKey, dict[str, Any]] = field(default_factory=dict)  # with event_id
 
 
 @dataclass(slots=True)
@@ -60,10 +66,16 @@ class Changes:
     article_insert: dict[str, Any] | None = None
     article_update: dict[str, Any] | None = None
     article_delete: bool = False
+    event_inserts: list[dict[str, Any]] = field(default_factory=list)
+    event_updates: list[dict[str, Any]] = field(default_factory=list)  # event_id_ + columns
+    event_deletes: list[int] = field(default_factory=list)  # event ids
 
     def __bool__(self) -> bool:
         return bool(
-            self.captures
+            self.event_inserts
+            or self.event_updates
+            or self.event_deletes
+            or self.captures
             or self.version_updates
             or self.version_inserts
             or self.version_deletes
@@ -103,6 +115,16 @@ def load_stored(
         ).mappings()
         for row in version_rows:
             stored[row["article_id"]].versions[row["version_no"]] = dict(row)
+        event_rows = session.execute(
+            select(
+                _events.c.article_id, _events.c.event_id, _events.c.capture_id, _events.c.kind,
+                *(_events.c[name] for name in EVENT_COLUMNS),
+            ).where(_events.c.article_id.in_(chunk))
+        ).mappings()
+        for row in event_rows:
+            values = dict(row)
+            key = (values.pop("capture_id"), values.pop("kind"))
+            stored[values.pop("article_id")].events[key] = values
     return stored
 
 
@@ -122,6 +144,7 @@ def plan_changes(article_id: str, stored: StoredArticle, chain: Chain) -> Change
         differing = _differing(stored.captures[capture_id], wanted)
         if differing:
             changes.captures.append({"capture_id_": capture_id, **differing})
+    _plan_events(changes, stored, chain)
     wanted_numbers = {version["version_no"] for version in chain.versions}
     keep = chain.article is not None
     changes.version_deletes = [
@@ -150,6 +173,25 @@ def plan_changes(article_id: str, stored: StoredArticle, chain: Chain) -> Change
     return changes
 
 
+def _plan_events(changes: Changes, stored: StoredArticle, chain: Chain) -> None:
+    """Events matched by (capture, kind): one that stays keeps its id (and so its webhook
+    delivery), one that differs is updated, the others inserted or deleted."""
+    for key, wanted in chain.events.items():
+        now = stored.events.get(key)
+        if now is None:
+            capture_id, kind = key
+            changes.event_inserts.append(
+                {"article_id": changes.article_id, "capture_id": capture_id, "kind": kind, **wanted}
+            )
+            continue
+        differing = _differing(now, wanted)
+        if differing:
+            changes.event_updates.append({"event_id_": now["event_id"], **differing})
+    changes.event_deletes = [
+        row["event_id"] for key, row in stored.events.items() if key not in chain.events
+    ]
+
+
 def write_changes(session: Session, planned: Iterable[Changes]) -> None:
     """Write many articles' changes with one executemany per kind of row, in foreign-key order."""
     planned = [changes for changes in planned if changes]
@@ -158,6 +200,10 @@ def write_changes(session: Session, planned: Iterable[Changes]) -> None:
     article_inserts = [c.article_insert for c in planned if c.article_insert is not None]
     if article_inserts:
         session.execute(insert(_articles), article_inserts)
+    event_deletes = [event_id for c in planned for event_id in c.event_deletes]
+    for start in range(0, len(event_deletes), IDS_CHUNK):
+        chunk = event_deletes[start : start + IDS_CHUNK]
+        session.execute(delete(_events).where(_events.c.event_id.in_(chunk)))
     deletes = [version_id for c in planned for version_id in c.version_deletes]
     for start in range(0, len(deletes), IDS_CHUNK):
         chunk = deletes[start : start + IDS_CHUNK]
@@ -172,6 +218,10 @@ def write_changes(session: Session, planned: Iterable[Changes]) -> None:
         "article_id",
         [c.article_update for c in planned if c.article_update is not None],
     )
+    _update_many(session, _events, "event_id", [r for c in planned for r in c.event_updates])
+    event_inserts = [row for c in planned for row in c.event_inserts]
+    if event_inserts:
+        session.execute(insert(_events), event_inserts)
     gone = [c.article_id for c in planned if c.article_delete]
     if gone:
         session.execute(delete(_articles).where(_articles.c.article_id.in_(gone)))

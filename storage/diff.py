@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from typing import Any
@@ -70,7 +70,7 @@ def diff(
     return Diff(article_id, old, new, diff_records(old, new))
 
 
-def diff_records(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+def diff_records(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     """Field-level changes from record `old` to record `new`; lists aligned by SequenceMatcher."""
     changes: list[Change] = []
     for name in DIFF_FIELD_ORDER:
@@ -87,6 +87,13 @@ def diff_records(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
             )
             changes.append(Change(name, None, kind, before, after))
     return changes
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The fields diff_records finds changed, in diff order: two versions' columns or records
+    (what a new_version event names)."""
+    changed = {change.field for change in diff_records(old, new)}
+    return [name for name in DIFF_FIELD_ORDER if name in changed]
 
 
 def _item_key(item: Any) -> str:

@@ -23,7 +23,7 @@ from storage.queries import EXPORT_FIELDS
 # Record fields that are lists or objects: one JSON string per CSV cell.
 JSON_FIELDS = frozenset({"subheadlines", "reporters", "captions", "body"})
 # CSV cells of these fields are empty when the record holds null.
-NULLABLE_FIELDS = frozenset({"section", "modified_at", "dateline"})
+NULLABLE_FIELDS = frozenset({"section", "modified_at", "dateline", "deleted_at"})
 SOFTWARE = "newsarchive"
 
 

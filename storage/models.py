@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -32,7 +34,19 @@ OUTCOME_NEW_VERSION = "new_version"
 OUTCOME_UNCHANGED = "unchanged"
 OUTCOME_NOT_MODIFIED = "not_modified"
 OUTCOME_FAILED = "failed"
+# A capture on which the publisher says the article is taken down (FetchedPage.gone): DELETED
+# when the article was live, GONE when it was deleted already (or never seen).
+OUTCOME_DELETED = "deleted"
+OUTCOME_GONE = "gone"
 OUTCOME_DUPLICATE = "duplicate"
+
+# Values of Event.kind, in the order a capture makes them.
+EVENT_NEW_ARTICLE = "new_article"
+EVENT_RESTORED = "restored"
+EVENT_NEW_VERSION = "new_version"
+EVENT_DELETED = "deleted"
+EVENT_TOUCHED = "touched"
+EVENT_KINDS = (EVENT_NEW_ARTICLE, EVENT_NEW_VERSION, EVENT_DELETED, EVENT_RESTORED, EVENT_TOUCHED)
 
 # Values of Body.compression.
 COMPRESSION_ZSTD = "zstd"  # standalone zstd frame
@@ -65,6 +79,12 @@ class CrawlRun(Base):
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
     # Pages that parsed but lack a field nearly every article has: a sign of layout drift.
     missing_field_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Events of the run's captures (the table events).
+    deleted_count: Mapped[int] = mapped_column(Integer, default=0)
+    restored_count: Mapped[int] = mapped_column(Integer, default=0)
+    touched_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The webhook delivery of the run's events: None (none asked), pending, delivered.
+    notify_state: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
 
     captures: Mapped[list[Capture]] = relationship(back_populates="crawl_run")
@@ -121,6 +141,10 @@ class Capture(Base):
     content_hash: Mapped[str | None] = mapped_column(Hash)
     # Comma-separated record fields that came out empty although nearly every article has them.
     missing_fields: Mapped[str | None] = mapped_column(Text)
+    # The publisher said the article is taken down (FetchedPage.gone): kept so that a reparse
+    # re-derives deletions from captures alone.
+    # A server default, not a Python one: the ORM leaves it out of rows that do not set it.
+    is_gone: Mapped[bool] = mapped_column(Boolean, server_default=false())
     outcome: Mapped[str] = mapped_column(String(20))
 
     crawl_run: Mapped[CrawlRun | None] = relationship(back_populates="captures")
@@ -140,6 +164,10 @@ class Article(Base):
     last_checked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     current_version_no: Mapped[int] = mapped_column(Integer)
+    # The 수정 time its page showed last (a touch moves it without a new version).
+    modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set while the publisher has it taken down; its last version stays readable.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     # For conditional requests on the next revisit (If-None-Match / If-Modified-Since).
     etag: Mapped[str | None] = mapped_column(Text)
@@ -179,3 +207,28 @@ class Version(Base):
     article: Mapped[Article] = relationship(back_populates="versions")
     first_capture: Mapped[Capture] = relationship(foreign_keys=[first_capture_id])
     last_capture: Mapped[Capture] = relationship(foreign_keys=[last_capture_id])
+
+
+class Event(Base):
+    """One change seen on an article, made by one capture: new_article, new_version, deleted,
+    restored or touched (storage.versioning derives them; reparse re-derives them)."""
+
+    __tablename__ = "events"
+    # A capture makes each kind at most once (a restoration with an edit: restored, new_version).
+    __table_args__ = (
+        UniqueConstraint("capture_id", "kind"),
+        Index("ix_events_at_event_id", "at", "event_id"),
+    )
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.article_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)  # the capture's time
+    # The version it made (new_article, new_version) or concerns (the current one after it).
+    version_no: Mapped[int | None] = mapped_column(Integer)
+    # Comma-separated record fields a new_version changed (storage.diff.changed_fields).
+    fields: Mapped[str | None] = mapped_column(Text)
+    capture_id: Mapped[int] = mapped_column(ForeignKey("captures.capture_id"))
+    crawl_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.crawl_run_id"), index=True
+    )

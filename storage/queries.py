@@ -12,7 +12,17 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from storage.models import Article, Body, Capture, CrawlRun, Version
+from storage.models import (
+    EVENT_DELETED,
+    EVENT_RESTORED,
+    EVENT_TOUCHED,
+    Article,
+    Body,
+    Capture,
+    CrawlRun,
+    Event,
+    Version,
+)
 from storage.record import SOURCE
 
 # Newsis prints its times in KST; records carry them so (RECORD.md), the database keeps UTC.
@@ -35,7 +45,8 @@ RECORD_FIELDS = (
     "parser_version",
     "content_hash",
 )
-ARCHIVE_FIELDS = ("version", "first_seen_at", "last_seen_at")
+# deleted_at: when the publisher took the article down (null while it is live).
+ARCHIVE_FIELDS = ("version", "first_seen_at", "last_seen_at", "deleted_at")
 EXPORT_FIELDS = RECORD_FIELDS + ARCHIVE_FIELDS
 
 class NotFound(LookupError):
@@ -87,6 +98,18 @@ class VersionSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleEvent:
+    """A deletion, restoration or touch of an article (versions list the other events)."""
+
+    at: datetime
+    kind: str
+    version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": utc_iso(self.at), "kind": self.kind, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
 class History:
     article_id: str
     url: str
@@ -94,6 +117,8 @@ class History:
     last_checked_at: datetime
     current_version: int
     versions: list[VersionSummary]
+    deleted_at: datetime | None = None
+    events: list[ArticleEvent] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,17 +127,30 @@ class History:
             "first_seen_at": utc_iso(self.first_seen_at),
             "last_checked_at": utc_iso(self.last_checked_at),
             "current_version": self.current_version,
+            "deleted_at": utc_iso(self.deleted_at),
             "versions": [version.to_dict() for version in self.versions],
+            "events": [event.to_dict() for event in self.events or []],
         }
 
 
 def history(session: Session, article_id: str) -> History:
-    """The versions of an article, oldest first, with when each was first and last seen."""
+    """The versions of an article, oldest first, with when each was first and last seen; its
+    deletions, restorations and touches in time order; when it is deleted, since when."""
     article = get_article(session, article_id)
     versions = session.scalars(
         select(Version).where(Version.article_id == article_id).order_by(Version.version_no)
     ).all()
+    events = session.execute(
+        select(Event.at, Event.kind, Event.version_no)
+        .where(
+            Event.article_id == article_id,
+            Event.kind.in_((EVENT_DELETED, EVENT_RESTORED, EVENT_TOUCHED)),
+        )
+        .order_by(Event.at, Event.event_id)
+    ).all()
     return History(
+        deleted_at=article.deleted_at,
+        events=[ArticleEvent(*event) for event in events],
         article_id=article.article_id,
         url=article.url,
         first_seen_at=article.first_seen_at,
@@ -138,9 +176,11 @@ def history(session: Session, article_id: str) -> History:
 # --- show ----------------------------------------------------------------------------------------
 
 
-def version_record(version: Version | Row, url: str) -> dict[str, Any]:
-    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`;
-    `url` is its article's (the article row's).
+def version_record(
+    version: Version | Row, url: str, deleted_at: datetime | None = None
+) -> dict[str, Any]:
+    """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`
+    and `deleted_at`; `url` and `deleted_at` are its article's (the article row's).
 
     Times go back to KST as the page showed them; seen times are the archive's own, in UTC.
     """
@@ -162,6 +202,7 @@ def version_record(version: Version | Row, url: str) -> dict[str, Any]:
         "version": version.version_no,
         "first_seen_at": utc_iso(version.first_seen_at),
         "last_seen_at": utc_iso(version.last_seen_at),
+        "deleted_at": utc_iso(deleted_at),
     }
 
 
@@ -177,14 +218,14 @@ def show(session: Session, article_id: str, version_no: int | None = None) -> di
             f"article {article_id} has no version {wanted} "
             f"(versions 1..{article.current_version_no})"
         )
-    return version_record(version, article.url)
+    return version_record(version, article.url, article.deleted_at)
 
 
 # --- export --------------------------------------------------------------------------------------
 
 
 def _records_statement(since: datetime | None, all_versions: bool):
-    statement = select(*Version.__table__.columns, Article.url)
+    statement = select(*Version.__table__.columns, Article.url, Article.deleted_at)
     joined = Article.article_id == Version.article_id
     if not all_versions:
         joined &= Article.current_version_no == Version.version_no
@@ -201,7 +242,7 @@ def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
         Version.article_id == article_id
     )
     row = session.execute(statement).first()
-    return None if row is None else version_record(row, row.url)
+    return None if row is None else version_record(row, row.url, row.deleted_at)
 
 
 def count_records(
@@ -238,7 +279,7 @@ def iter_records(
     # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
     # yield_per streams (a server-side cursor on PostgreSQL).
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
-        yield version_record(row, row.url)
+        yield version_record(row, row.url, row.deleted_at)
 
 
 # --- stats ---------------------------------------------------------------------------------------
@@ -292,6 +333,9 @@ def _run_summary(run: CrawlRun) -> dict[str, Any]:
         "failed": run.failed_count,
         "duplicates": run.duplicate_count,
         "missing_fields": run.missing_field_count,
+        "deleted": run.deleted_count,
+        "restored": run.restored_count,
+        "touched": run.touched_count,
     }
 
 

@@ -21,12 +21,15 @@ from storage.parsing import (
 )
 from storage.record import ArticleRecord
 from storage.versioning import (
-    Current,
     Outcome,
     Sighting,
     article_after,
+    current_of,
+    event_rows,
+    events_of,
     new_version_columns,
     outcome_of,
+    version_fields,
 )
 
 
@@ -42,6 +45,8 @@ class CaptureFacts:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    is_gone: bool = False
+    crawl_run_id: int | None = None
     body: bytes | None = None
 
 
@@ -72,15 +77,22 @@ def derive_chain(
             fact.last_modified,
             record,
             content_hash if record is not None else None,
+            bool(fact.is_gone),
         )
         last = chain.versions[-1] if chain.versions else None
         current = None
-        if last is not None:
-            current = Current(last["version_no"], last["content_hash"], last["last_seen_at"])
+        if last is not None and chain.article is not None:
+            current = current_of(
+                chain.article, last["version_no"], last["content_hash"], last["last_seen_at"]
+            )
         outcome = outcome_of(sighting, current)
         assert outcome is not Outcome.OUT_OF_ORDER, "captures are replayed in time order"
+        kinds = events_of(sighting, current, outcome)
+        fields = None
         if outcome.adds_version:
             version = new_version_columns(sighting, len(chain.versions) + 1)
+            if last is not None:
+                fields = version_fields(last, version)
             chain.versions.append(
                 {"first_capture_id": fact.capture_id, "last_capture_id": fact.capture_id, **version}
             )
@@ -88,6 +100,7 @@ def derive_chain(
             last["last_capture_id"] = fact.capture_id
             last["last_seen_at"] = fact.fetched_at
         chain.article = article_after(chain.article, sighting, outcome)
+        _add_events(chain, fact, event_rows(kinds, sighting, 0, fields))
         chain.captures[fact.capture_id] = {
             "parse_error": error,
             "parser_version": parsed.parser_version if parsed else None,
@@ -96,6 +109,15 @@ def derive_chain(
             "outcome": outcome.value,
         }
     return chain
+
+
+def _add_events(chain: Chain, fact: CaptureFacts, events: list[dict]) -> None:
+    """A capture's events, concerning the article's current version after it."""
+    for event in events:
+        assert chain.article is not None
+        event["version_no"] = chain.article["current_version_no"]
+        event["crawl_run_id"] = fact.crawl_run_id
+        chain.events[(fact.capture_id, event.pop("kind"))] = event
 
 
 # The capture columns CaptureFacts is made of, in its field order.
@@ -108,6 +130,8 @@ _FACT_COLUMNS = (
     Capture.etag,
     Capture.last_modified,
     Capture.body_hash,
+    Capture.is_gone,
+    Capture.crawl_run_id,
 )
 
 

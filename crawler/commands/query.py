@@ -1,4 +1,4 @@
-"""Read commands: history, show, diff, search, stats; formatting only."""
+"""Read commands: history, show, search, stats; formatting only (diff: commands.diffing)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from crawler.commands.common import (
 )
 from crawler.commands.terminal import echo, json_safe, styled
 from crawler.publishers.newsis.urls import article_id_of
-from storage import diff as diffs
 from storage import queries
 from storage.search import search, search_terms
 
@@ -127,6 +126,9 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
         _print_json(found.to_dict())
         return
     echo(f"{found.article_id}  {found.url}")
+    if found.deleted_at is not None:
+        echo(f"deleted since {_seen(found.deleted_at)}: version {found.current_version} was the"
+             " last one shown, and stays readable")
     echo(f"{'ver':>4}  {'first seen':<20}  {'last seen':<20}  headline")
     for version in found.versions:
         marker = "*" if version.is_current else " "
@@ -134,6 +136,8 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
             f"{version.version:>3}{marker}  {_seen(version.first_seen_at):<20}  "
             f"{_seen(version.last_seen_at):<20}  {_fit(version.headline, HEADLINE_WIDTH).rstrip()}"
         )
+    for event in found.events or []:
+        echo(f"{event.kind:>9}  {_seen(event.at):<20}  (version {event.version})")
 
 
 # --- show ----------------------------------------------------------------------------------------
@@ -148,13 +152,17 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
 def show_command(article: str, version_no: int | None, as_json: bool, db_url: str | None) -> None:
     """One version of article ID (default: the current one), readable or as its record (--json).
 
-    The JSON is the RECORD.md record (times in KST) plus version, first_seen_at, last_seen_at (UTC).
+    The JSON is the RECORD.md record (times in KST) plus version, first_seen_at, last_seen_at and
+    deleted_at (UTC; null unless the publisher took the article down).
     """
     with reading(db_url) as session:
         record = _lookup(session, article, lambda s, i: queries.show(s, i, version_no))
     if as_json:
         _print_json(record)
         return
+    if record.get("deleted_at"):
+        echo(styled(f"deleted since {_seen(record['deleted_at'])}: the last version seen",
+                    fg="red"))
     echo(styled(record["headline"], bold=True))
     for line in record["subheadlines"]:
         echo(f"  {line}")
@@ -179,93 +187,6 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
         echo(f"[{number}] {paragraph}")
     for number, caption in enumerate(record["captions"], start=1):
         echo(f"(photo {number}) {caption['text']}  <{caption['image_url']}>")
-
-
-# --- diff ----------------------------------------------------------------------------------------
-
-
-@click.command("diff")
-@article_argument
-@click.option("--from", "from_no", type=VERSION_RANGE, help="Older version (default: M-1).")
-@click.option("--to", "to_no", type=VERSION_RANGE, help="Newer version (default: current).")
-@click.option(
-    "--color/--no-color",
-    default=None,
-    help="Highlight changed words (default: only when stdout is a terminal).",
-)
-@json_option
-@db_option
-@handle_errors
-def diff_command(
-    article: str,
-    from_no: int | None,
-    to_no: int | None,
-    color: bool | None,
-    as_json: bool,
-    db_url: str | None,
-) -> None:
-    """What changed in article ID between two versions (default: the last two), field by field.
-
-    --json prints a list of {field, index, change, old, new}; change is added, removed or changed,
-    index the 1-based position in a list field (in the new version; in the old one if removed).
-
-    An article with one version only has nothing to compare: diff says so and exits 0 (--json
-    prints []), as for two versions that are the same.
-    """
-    with reading(db_url) as session:
-        found = _lookup(session, article, lambda s, i: diffs.diff(s, i, from_no, to_no))
-    if as_json:
-        _print_json([change.to_dict() for change in found.changes])
-        return
-    old_no, new_no = found.from_version["version"], found.to_version["version"]
-    if old_no == new_no:
-        if from_no is None and to_no is None:
-            echo(f"{found.article_id} has one version only: nothing to compare")
-        else:
-            echo(f"{found.article_id}: version {old_no} compared with itself: no changes")
-        return
-    echo(f"{found.article_id}: version {old_no} → {new_no}", color=color)
-    if not found.changes:
-        echo("no changes", color=color)
-    for change in found.changes:
-        for pieces in _describe(change):
-            echo(*pieces, color=color)
-
-
-_FIELD_NAMES = {"body": "paragraph", "subheadlines": "subheadline", "captions": "caption"}
-
-
-def _describe(change: diffs.Change) -> Iterator[list[Any]]:
-    """The lines of one change, each a list of pieces for `echo` (stored text, styled or not)."""
-    name = _FIELD_NAMES.get(change.field, change.field.rstrip("s"))
-    title = f"{name} {change.index}" if change.index is not None else name
-    yield [styled(f"{title} {change.change}:", bold=True)]
-    old, new = _as_text(change.old), _as_text(change.new)
-    if change.change == diffs.CHANGE_CHANGED and isinstance(old, str) and isinstance(new, str):
-        runs = diffs.word_diff(old, new)
-        yield ["  - "] + [
-            styled(text, fg="red", bold=True) if op == "removed" else text
-            for op, text in runs
-            if op != "added"
-        ]
-        yield ["  + "] + [
-            styled(text, fg="green", bold=True) if op == "added" else text
-            for op, text in runs
-            if op != "removed"
-        ]
-        return
-    if old is not None:
-        yield ["  - ", styled(old, fg="red")]
-    if new is not None:
-        yield ["  + ", styled(new, fg="green")]
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "text" in value:  # a caption reads best as its text
-        return value["text"]
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -332,6 +253,7 @@ def _hit_dict(hit: Any) -> dict[str, Any]:
         "headline": hit.headline,
         "reporters": hit.reporters,
         "snippet": hit.snippet,
+        "deleted_at": queries.utc_iso(hit.deleted_at),
     }
 
 
@@ -340,7 +262,8 @@ def _print_hit(hit: Any) -> None:
     old = "" if hit.version == hit.current_version else (
         f" (v{hit.version} of {hit.current_version})"
     )
-    echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}")
+    gone = " [deleted]" if hit.deleted_at is not None else ""
+    echo(f"{published}  {hit.article_id}  [{hit.section or '-'}] {hit.headline}{old}{gone}")
     if hit.snippet.strip("…") not in hit.headline:  # the headline, shown just above
         echo(f"    {_fit(hit.snippet, SNIPPET_WIDTH).rstrip()}")
 

@@ -13,16 +13,20 @@ from storage.bodies.batch import BodyBatch, Deltas
 from storage.bulk_writes import insert_versions
 from storage.fetched_page import FetchedPage
 from storage.ingest import statements as queries
-from storage.models import OUTCOME_DUPLICATE, OUTCOME_FAILED
-from storage.parsing import ParseOutcome, Parser, missing_fields
+from storage.models import OUTCOME_DUPLICATE
+from storage.parsing import ParseOutcome, Parser
 from storage.rebuild import rebuild_article
 from storage.versioning import (
     Current,
     Outcome,
     Sighting,
     article_after,
+    current_of,
+    event_rows,
+    events_of,
     new_version_columns,
     outcome_of,
+    version_fields,
 )
 
 # An IngestResult's outcome for a page the database refused even as a failed capture: nothing
@@ -106,6 +110,7 @@ class _Pending:
     new_versions: list[_Version] = field(default_factory=list)
     seen_versions: dict[int, _Version] = field(default_factory=dict)  # stored, last_seen moved
     articles: set[str] = field(default_factory=set)  # touched (new or stored)
+    events: list[tuple[_Capture, dict[str, Any]]] = field(default_factory=list)
 
 
 class IngestBatch:
@@ -178,7 +183,7 @@ class IngestBatch:
         if page.body and item.body_hash and not self.bodies.is_stored(item.body_hash):
             latest = self.latest_body.get(article_id) if article_id else None
             self.bodies.add(page.body, item.body_hash, latest[1] if latest else None)
-        capture = _Capture(_capture_values(item, self.crawl_run_id))
+        capture = _Capture(queries.capture_values(item, self.crawl_run_id))
         self.pending.captures.append(capture)
         self.stored[key] = (capture, article_id, capture.error)
         if article_id and item.body_hash:
@@ -196,17 +201,46 @@ class IngestBatch:
             values["last_modified"],
             record,
             values["content_hash"],  # the capture's: not computed again
+            page.gone,
         )
         article = self.articles.get(article_id) if article_id else None
-        outcome = outcome_of(sighting, _current_of(article))
+        current = _current_of(article)
+        outcome = outcome_of(sighting, current)
         if outcome is Outcome.OUT_OF_ORDER:
             assert article is not None
             return self._rebuild(article.row["article_id"], capture)
         values["outcome"] = outcome.value
+        kinds = events_of(sighting, current, outcome)
+        before = article.current if article else None
         self._apply(article, sighting, outcome, capture)
         article = self.articles.get(values["article_id"]) if values["article_id"] else None
+        if kinds and article is not None:
+            self._add_events(kinds, sighting, article, before, capture)
         version_no = article.current.version_no if article and outcome.in_version else None
         return _Result(outcome.value, capture, values["article_id"], version_no, capture.error)
+
+    def _add_events(
+        self,
+        kinds: tuple[str, ...],
+        sighting: Sighting,
+        article: _Article,
+        before: _Version | None,
+        capture: _Capture,
+    ) -> None:
+        fields = None
+        if before is not None and article.current is not before:  # a new version
+            new = article.current.new_values
+            assert new is not None
+            fields = version_fields(self._content_of(before), new)
+        for row in event_rows(kinds, sighting, article.current.version_no, fields):
+            row["article_id"] = article.row["article_id"]
+            self.pending.events.append((capture, row))
+
+    def _content_of(self, version: _Version) -> dict[str, Any]:
+        """A version's record columns: this batch's own, else read back."""
+        if version.new_values is not None:
+            return version.new_values
+        return queries.version_content(self.connection, version.article_id, version.version_no)
 
     def _apply(
         self, article: _Article | None, sighting: Sighting, outcome: Outcome, capture: _Capture
@@ -313,6 +347,14 @@ class IngestBatch:
                 for version in pending.seen_versions.values()
             ]
             execute(queries.UPDATE_LAST_SEEN, rows)
+        if pending.events:
+            queries.insert_events(
+                self.connection,
+                [
+                    {**row, "capture_id": _capture_id(capture), "crawl_run_id": self.crawl_run_id}
+                    for capture, row in pending.events
+                ],
+            )
         for version in pending.new_versions:
             version.new_values = None
 
@@ -321,7 +363,7 @@ def _current_of(article: _Article | None) -> Current | None:
     if article is None:
         return None
     current = article.current
-    return Current(current.version_no, current.content_hash, current.last_seen_at)
+    return current_of(article.row, current.version_no, current.content_hash, current.last_seen_at)
 
 
 def _capture_id(capture: int | _Capture | None) -> int:
@@ -338,32 +380,3 @@ def _resolved(result: _Result) -> IngestResult:
         result.version_no,
         result.error,
     )
-
-
-def _capture_values(item: PreparedPage, crawl_run_id: int | None) -> dict[str, Any]:
-    page, record = item.page, item.parsed.record
-    return {
-        "crawl_run_id": crawl_run_id,
-        "url": page.url,
-        "article_id": item.article_id,
-        "fetched_at": page.fetched_at,
-        "status": page.status,
-        "etag": _header(page.headers, "ETag"),
-        "last_modified": _header(page.headers, "Last-Modified"),
-        "content_type": _header(page.headers, "Content-Type"),
-        "body_hash": item.body_hash,
-        "fetch_error": page.fetch_error,
-        "parse_error": item.parsed.error,
-        "parser_version": record.parser_version if record else None,
-        "content_hash": record.content_hash if record else None,
-        "missing_fields": (",".join(missing_fields(record)) or None) if record else None,
-        "outcome": OUTCOME_FAILED,
-    }
-
-
-def _header(headers: dict[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None

@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, and_, bindparam, func, insert, select, text, update
 
-from storage.models import Article, Capture, CrawlRun, Version
+from storage.models import OUTCOME_FAILED, Article, Capture, CrawlRun, Event, Version
+from storage.parsing import missing_fields
+from storage.record import CONTENT_FIELDS
 
 ARTICLES = Article.__table__
 CAPTURES = Capture.__table__
@@ -113,9 +115,18 @@ ARTICLE_CHANGES = (
     "last_checked_at",
     "last_changed_at",
     "current_version_no",
+    "modified_at",
+    "deleted_at",
     "next_check_at",
     "etag",
     "last_modified",
+)
+_INSERT_EVENTS = insert(Event.__table__)
+_VERSION_CONTENT = select(
+    *(VERSIONS.c[name] for name in (*CONTENT_FIELDS, "published_at", "modified_at"))
+).where(
+    VERSIONS.c.article_id == bindparam("article_id"),
+    VERSIONS.c.version_no == bindparam("version_no"),
 )
 UPDATE_ARTICLES = update(ARTICLES).where(ARTICLES.c.article_id == bindparam("key"))
 UPDATE_LAST_SEEN = update(VERSIONS).where(
@@ -212,3 +223,46 @@ def count_duplicates(connection: Connection, crawl_run_id: int, found: int) -> N
     # Only a duplicate is counted as it happens: it leaves no capture to count at the end.
     # An UPDATE … SET n = n + k, not read-modify-write: several processes may share a run.
     connection.execute(_COUNT_DUPLICATES, {"run": crawl_run_id, "found": found})
+
+
+def insert_events(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    connection.execute(_INSERT_EVENTS, rows)
+
+
+def version_content(connection: Connection, article_id: str, version_no: int) -> dict[str, Any]:
+    """A stored version's record columns (what a new version is compared with)."""
+    row = connection.execute(
+        _VERSION_CONTENT, {"article_id": article_id, "version_no": version_no}
+    ).mappings().one()
+    return dict(row)
+
+
+def capture_values(item: Any, crawl_run_id: int | None) -> dict[str, Any]:
+    """A prepared page's capture row (storage.ingest.batch.PreparedPage), outcome to be set."""
+    page, record = item.page, item.parsed.record
+    return {
+        "crawl_run_id": crawl_run_id,
+        "url": page.url,
+        "article_id": item.article_id,
+        "fetched_at": page.fetched_at,
+        "status": page.status,
+        "etag": _header(page.headers, "ETag"),
+        "last_modified": _header(page.headers, "Last-Modified"),
+        "content_type": _header(page.headers, "Content-Type"),
+        "body_hash": item.body_hash,
+        "fetch_error": page.fetch_error,
+        "parse_error": item.parsed.error,
+        "parser_version": record.parser_version if record else None,
+        "content_hash": record.content_hash if record else None,
+        "missing_fields": (",".join(missing_fields(record)) or None) if record else None,
+        "is_gone": page.gone,
+        "outcome": OUTCOME_FAILED,
+    }
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None

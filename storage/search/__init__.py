@@ -50,6 +50,7 @@ class SearchHit:
     headline: str
     reporters: list[str]
     snippet: str
+    deleted_at: datetime | None = None  # the article is taken down (its versions stay)
 
 
 def search_terms(query: str | Sequence[str]) -> list[str]:
@@ -94,19 +95,21 @@ def search(
             headline=version.headline,
             reporters=[reporter["name"] for reporter in version.reporters],
             snippet=snippet(version, terms),
+            deleted_at=deleted_at,
         )
-        for version, current in rows
+        for version, current, deleted_at in rows
     ]
 
 
-def _load(session: Session, ids: list[int]) -> list[tuple[Version, int]]:
-    """The versions `ids` (in that order) with their article's current version number."""
+def _load(session: Session, ids: list[int]) -> list[tuple[Version, int, datetime | None]]:
+    """The versions `ids` (in that order) with their article's current version number and
+    deletion time."""
     if not ids:
         return []
     loaded = {
-        version.version_id: (version, current)
-        for version, current in session.execute(
-            select(Version, Article.current_version_no)
+        version.version_id: (version, current, deleted_at)
+        for version, current, deleted_at in session.execute(
+            select(Version, Article.current_version_no, Article.deleted_at)
             .join(Article, Article.article_id == Version.article_id)
             .where(Version.version_id.in_(ids))
         )

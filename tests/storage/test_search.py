@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, literal_column, text, update
+from sqlalchemy import create_engine, insert, literal_column, text, update
 from sqlalchemy.orm import Session
 
 from storage import db
@@ -189,17 +190,22 @@ def add_version(
         content_hash = literal_column(f"'{content_hash}'")
     engine = create_engine(db_url)
     with Session(engine) as session, session.begin():
-        capture = Capture(
-            url=f"https://www.newsis.com/view/{article_id}",
-            article_id=article_id,
-            fetched_at=NOW,
-            status=200,
-            outcome="new_article",
-        )
-        session.add(capture)
-        session.flush()
-        session.add(
-            Article(
+        # Core, naming its columns: the ORM would also read back those a later revision added.
+        capture_id = session.execute(
+            insert(Capture.__table__)
+            .values(
+                url=f"https://www.newsis.com/view/{article_id}",
+                article_id=article_id,
+                fetched_at=NOW,
+                status=200,
+                outcome="new_article",
+            )
+            .returning(Capture.__table__.c.capture_id)
+        ).scalar_one()
+        url = f"https://www.newsis.com/view/{article_id}"
+        capture = SimpleNamespace(url=url, capture_id=capture_id)
+        session.execute(
+            insert(Article.__table__).values(
                 article_id=article_id,
                 url=capture.url,
                 first_seen_at=NOW,

@@ -173,7 +173,9 @@ def test_0007_rewrites_sqlite_json_readably_and_search_still_finds_it(tmp_path):
     0007 writes them as UTF-8 JSON with the same values, the search index and its trigger as
     they were; its downgrade writes the escapes back."""
     url = f"sqlite:///{tmp_path / 'archive.sqlite3'}"
-    db.upgrade(url, "0006")
+    # Stored by today's ingest (it needs today's schema), then taken down to 0006, whose
+    # downgrade of 0007 keeps the escapes.
+    db.upgrade(url)
     raw, page_url, _ = example_page("seed-l3")
     as_before = create_engine(url)  # SQLAlchemy's own JSON serializer, as before 0007
     try:
@@ -181,6 +183,7 @@ def test_0007_rewrites_sqlite_json_readably_and_search_still_finds_it(tmp_path):
             ingest(session, fetched(raw, page_url, datetime(2024, 11, 15, tzinfo=UTC)))
     finally:
         as_before.dispose()
+    db.downgrade(url, "0006")
 
     def stored() -> tuple[list[str], str]:
         engine = create_engine(url)

@@ -43,14 +43,21 @@ def test_naive_time_is_refused(session_factory):
         (timedelta(hours=23), timedelta(hours=1)),
         (timedelta(days=1), timedelta(days=1)),
         (timedelta(days=6, hours=23), timedelta(days=1)),
+        (timedelta(days=7), timedelta(days=7)),
+        (timedelta(days=29), timedelta(days=7)),
+        (timedelta(days=30), timedelta(days=30)),
+        (timedelta(days=364), timedelta(days=30)),
+        (timedelta(days=365), timedelta(days=90)),
+        (timedelta(days=3650), timedelta(days=90)),
     ],
 )
 def test_revisits_thin_out_with_age(age, interval):
     assert next_check_at(PUBLISHED, PUBLISHED + age) == PUBLISHED + age + interval
 
 
-def test_article_older_than_a_week_is_never_revisited():
-    assert next_check_at(PUBLISHED, PUBLISHED + timedelta(days=7)) is None
+def test_revisits_never_stop():
+    checked = PUBLISHED + timedelta(days=20 * 365)
+    assert next_check_at(PUBLISHED, checked) == checked + timedelta(days=90)
 
 
 def test_unknown_publication_time_counts_as_fresh():

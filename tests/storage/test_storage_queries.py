@@ -55,7 +55,7 @@ def test_show_version_one_equals_the_parsers_record_of_the_first_capture(archive
     with reading(archive) as session:
         shown = queries.show(session, SEED_ID, 1)
     assert {key: shown[key] for key in expected} == expected
-    assert set(shown) == set(expected) | {"version", "first_seen_at", "last_seen_at"}
+    assert set(shown) == set(expected) | {"version", "first_seen_at", "last_seen_at", "deleted_at"}
     assert shown["version"] == 1
     assert shown["published_at"] == "2024-11-15T06:30:00+09:00"
     assert shown["first_seen_at"] == T0.isoformat()
