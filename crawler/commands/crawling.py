@@ -75,21 +75,25 @@ def crawl_command(
           recent runs (the pages are stored; check the parser)
       75  another crawl is running on this database (try again later)
     """
-    db_url = resolve_db_url(db_url)
+    run_and_report(
+        resolve_db_url(db_url),
+        as_json,
+        base_url=base_url,
+        since=since.date() if since else None,
+        revisit=revisit,
+        revisit_budget=revisit_budget,
+        fast=fast,
+        overrides={"LOG_LEVEL": log_level, **overrides},
+        notify_url=notify_url,
+    )
+
+
+def run_and_report(db_url: str, as_json: bool, **options: Any) -> None:
+    """One run, its summary printed (a line or JSON), its exit code made the process's."""
     try:
         # A count of fetches on a terminal: a --since backfill runs for minutes.
         with progress(None, "fetched") as bar:
-            summary = run_crawl(
-                db_url,
-                base_url=base_url,
-                since=since.date() if since else None,
-                revisit=revisit,
-                revisit_budget=revisit_budget,
-                fast=fast,
-                overrides={"LOG_LEVEL": log_level, **overrides},
-                on_fetch=lambda: bar.update(1),
-                notify_url=notify_url,
-            )
+            summary = run_crawl(db_url, on_fetch=lambda: bar.update(1), **options)
     except RunLockBusy as error:
         fail(f"{error} ({redact_url(db_url)}); exiting", LOCKED_EXIT_CODE)
     if as_json:
