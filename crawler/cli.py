@@ -19,8 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "crawl": (
         "crawler.commands.crawling:crawl_command",
-        "Crawl Newsis once: new articles from the 16 RSS feeds (and the lists with --since),"
-        " due revisits with conditional requests, every fetch stored.",
+        "Crawl Newsis once: new articles from the 16 RSS feeds, the sitemaps robots.txt names"
+        " (and the lists with --since); due revisits with conditional requests (a 304 when"
+        " unchanged); every fetch stored.",
     ),
     "db": (
         "crawler.commands.maintenance:db_group",
@@ -60,7 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": (
         "crawler.commands.scaleout:schedule_command",
         "Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)"
-        " and the due revisits on the shared Redis queue, then exit.",
+        " and the due revisits (at most --revisit-budget) on the shared Redis queue, then exit.",
     ),
     "search": (
         "crawler.commands.query:search_command",
