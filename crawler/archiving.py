@@ -7,21 +7,23 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import crawler.publishers
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
+from crawler.publishers.newsis.urls import (
+    ARTICLE_ID_RE,
+    article_id_from_url,
+    article_id_in_path,
+    upper_id,
+)
 from storage import reparse as reparsing
 from storage.fetched_page import FetchedPage
 from storage.ingest import pages
 from storage.ingest.pages import IngestResult
 from storage.parsing import Parser
 from storage.record import ArticleRecord
-
-WEB_HOST = "www.newsis.com"
 
 
 def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
@@ -32,7 +34,7 @@ def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
 
 def filed(page: FetchedPage) -> FetchedPage:
     """`page` with the article it is filed under and the one the URL that answered names."""
-    served = _article_id_in_path(page.extra.get("fetched_url"))
+    served = article_id_in_path(page.extra.get("fetched_url"))
     return dataclasses.replace(page, article_id=_article_id_of(page), served_article_id=served)
 
 
@@ -90,22 +92,7 @@ def reparse(engine: Engine, *, parser: Parser = parse_page, **options: Any) -> A
 
 def _article_id_of(page: FetchedPage) -> str | None:
     """The article a capture is filed under: the one asked for, else the one its URL names."""
-    asked = _upper(page.article_id)
+    asked = upper_id(page.article_id)
     if asked and ARTICLE_ID_RE.fullmatch(asked):
         return asked
-    return _upper(article_id_from_url(page.url))
-
-
-def _article_id_in_path(url: str | None) -> str | None:
-    """The article a URL's path and query name in any Newsis form, whatever its host (the
-    crawl may fetch from a mirror of the site, such as the local one)."""
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:
-        return None
-    return _upper(article_id_from_url(urlunsplit(("https", WEB_HOST, parts.path, parts.query, ""))))
-
-
-def _upper(article_id: str | None) -> str | None:
-    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
-    return article_id.upper() if article_id else None
+    return upper_id(article_id_from_url(page.url))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from crawler.parsers.errors import NotAnArticle, ParseError
 
@@ -17,7 +17,8 @@ NEWSIS_HOSTS = frozenset(
 IMAGE_HOSTS = frozenset({"image.newsis.com", "img1.newsis.com"})
 
 # The publisher's real origin: records keep its URLs, whatever site a crawl fetches from.
-CANONICAL_ORIGIN = "https://www.newsis.com"
+CANONICAL_HOST = "www.newsis.com"
+CANONICAL_ORIGIN = f"https://{CANONICAL_HOST}"
 # The path of an article page on any origin serving the site.
 ARTICLE_PATH = "/view/{article_id}"
 CANONICAL_ARTICLE_URL = CANONICAL_ORIGIN + ARTICLE_PATH
@@ -96,3 +97,14 @@ def page_article_id(url: str, page_urls: list[str]) -> str:
 def upper_id(article_id: str | None) -> str | None:
     # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
     return article_id.upper() if article_id else None
+
+
+def article_id_in_path(url: str | None) -> str | None:
+    """The article a URL's path and query name in any Newsis form, whatever its host (the
+    crawl may fetch from a mirror of the site, such as the local one)."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return None
+    canonical = urlunsplit(("https", CANONICAL_HOST, parts.path, parts.query, ""))
+    return upper_id(article_id_from_url(canonical))
