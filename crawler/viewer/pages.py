@@ -109,9 +109,10 @@ def changes_feed(request: Request) -> Response:
     if respond.wants_json(request):
         return JSONResponse(data)
     base = str(request.base_url).rstrip("/")
+    query = f"?{request.url.query}" if request.url.query else ""
     xml = atom_feed(
         reversed(found), feed_id=str(request.url), self_url=str(request.url),
-        home_url=f"{base}/", link=lambda change: base + change_path(change),
+        home_url=f"{base}/{query}", link=lambda change: base + change_path(change),
     )
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
