@@ -1,5 +1,5 @@
 """The changes feed: every event of the archive in time order (new articles, new versions,
-deletions, restorations, touches), for `newsarchive changes`, webhooks and history."""
+deletions, restorations, touches), for `newsarchive changes`, webhooks, history and the viewer."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from storage.models import EVENT_KINDS, EVENT_NEW_VERSION, Article, Event
+from storage.models import EVENT_KINDS, EVENT_NEW_VERSION, Article, Event, Version
+from storage.record import SOURCE
 
 KINDS = EVENT_KINDS
+# Every article of the archive comes from this one publisher: the schema has no other yet.
+PUBLISHERS = (SOURCE,)
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """One event. `version` is the version it made (new_article, new_version) or the article's
-    current one after it; `fields` the record fields a new_version changed (None otherwise)."""
+    current one after it; `fields` the record fields a new_version changed (None otherwise);
+    `headline` and `section` those of that version, when the listing reads them."""
 
     event_id: int
     at: datetime
@@ -30,6 +34,8 @@ class Change:
     fields: list[str] | None
     capture_id: int
     crawl_run_id: int | None
+    headline: str | None = None
+    section: str | None = None
 
     @property
     def key(self) -> str:
@@ -48,6 +54,40 @@ class Change:
         }
 
 
+_COLUMNS = (
+    Event.event_id,
+    Event.at,
+    Event.article_id,
+    Article.url,
+    Event.kind,
+    Event.version_no,
+    Event.fields,
+    Event.capture_id,
+    Event.crawl_run_id,
+)
+
+
+def _change(row: Any) -> Change:
+    fields = None
+    if row.kind == EVENT_NEW_VERSION:
+        fields = row.fields.split(",") if row.fields else []
+    return Change(*row[:6], fields, *row[7:])
+
+
+def _narrowed(statement: Select, kinds: Iterable[str] | None, since, until) -> Select:
+    if kinds is not None:
+        kinds = list(kinds)
+        # One kind as an equality: both databases then read (kind, at, event_id) in order.
+        statement = statement.where(
+            Event.kind == kinds[0] if len(kinds) == 1 else Event.kind.in_(kinds)
+        )
+    if since is not None:
+        statement = statement.where(Event.at >= since)
+    if until is not None:
+        statement = statement.where(Event.at < until)
+    return statement
+
+
 def list_changes(
     session: Session,
     *,
@@ -59,41 +99,43 @@ def list_changes(
 ) -> Iterator[Change]:
     """Events at or after `since` (all of them by default), oldest first (ties: storage order),
     optionally only some kinds, some crawl runs' or one article's. Streamed."""
-    statement = (
-        select(
-            Event.event_id,
-            Event.at,
-            Event.article_id,
-            Article.url,
-            Event.kind,
-            Event.version_no,
-            Event.fields,
-            Event.capture_id,
-            Event.crawl_run_id,
-        )
+    statement = _narrowed(
+        select(*_COLUMNS)
         .join(Article, Article.article_id == Event.article_id)
-        .order_by(Event.at, Event.event_id)
+        .order_by(Event.at, Event.event_id),
+        kinds, since, None,
     )
-    if since is not None:
-        statement = statement.where(Event.at >= since)
-    if kinds is not None:
-        statement = statement.where(Event.kind.in_(list(kinds)))
     if crawl_run_ids is not None:
         statement = statement.where(Event.crawl_run_id.in_(list(crawl_run_ids)))
     if article_id is not None:
         statement = statement.where(Event.article_id == article_id)
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
-        fields = None
-        if row.kind == EVENT_NEW_VERSION:
-            fields = row.fields.split(",") if row.fields else []
-        yield Change(
-            row.event_id,
-            row.at,
-            row.article_id,
-            row.url,
-            row.kind,
-            row.version_no,
-            fields,
-            row.capture_id,
-            row.crawl_run_id,
+        yield _change(row)
+
+
+def latest_changes(
+    session: Session,
+    *,
+    kinds: Iterable[str] | None = None,
+    publisher: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+) -> list[Change]:
+    """The latest `limit` events, newest first, each with the headline and section of the
+    version it names; optionally only some kinds, one publisher's, since (inclusive) and until
+    (exclusive) a time."""
+    if publisher is not None and publisher not in PUBLISHERS:
+        return []
+    statement = _narrowed(
+        select(*_COLUMNS, Version.headline, Version.section)
+        .join(Article, Article.article_id == Event.article_id)
+        .outerjoin(
+            Version,
+            and_(Version.article_id == Event.article_id, Version.version_no == Event.version_no),
         )
+        .order_by(Event.at.desc(), Event.event_id.desc())
+        .limit(limit),
+        kinds, since, until,
+    )
+    return [_change(row) for row in session.execute(statement)]

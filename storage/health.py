@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import OUTCOME_FAILED, Capture, CrawlRun
@@ -32,14 +32,13 @@ class RunSummary:
     duplicates: int
     missing_fields: int
     deleted: int
+    restored: int
+    touched: int
     note: str | None
 
 
 def recent_runs(session: Session, limit: int = RUNS_SHOWN) -> list[RunSummary]:
     """The last `limit` crawl and import runs, oldest first."""
-    table = CrawlRun.__table__
-    # The deletion count arrives with the events of issue 18; until then no run deleted anything.
-    deleted = table.c.get("deleted_count")
     rows = session.execute(
         select(
             CrawlRun.crawl_run_id,
@@ -54,7 +53,9 @@ def recent_runs(session: Session, limit: int = RUNS_SHOWN) -> list[RunSummary]:
             CrawlRun.failed_count,
             CrawlRun.duplicate_count,
             CrawlRun.missing_field_count,
-            literal(0) if deleted is None else func.coalesce(deleted, 0),
+            CrawlRun.deleted_count,
+            CrawlRun.restored_count,
+            CrawlRun.touched_count,
             CrawlRun.note,
         )
         .order_by(CrawlRun.crawl_run_id.desc())

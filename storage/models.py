@@ -218,6 +218,8 @@ class Event(Base):
     __table_args__ = (
         UniqueConstraint("capture_id", "kind"),
         Index("ix_events_at_event_id", "at", "event_id"),
+        # The latest events of one kind (the viewer's changes filtered by kind).
+        Index("ix_events_kind_at_event_id", "kind", "at", "event_id"),
     )
 
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -8,21 +8,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import click
-from feedgen.feed import FeedGenerator
 
+from crawler.atom import atom_feed
 from crawler.commands.common import db_option, handle_errors
 from crawler.commands.query import reading, time_bound
 from crawler.commands.terminal import echo, json_safe
 from storage.changes import KINDS, Change, list_changes
-
-FEED_ID = "urn:newsarchive:changes"
-_TITLES = {
-    "new_article": "new article",
-    "new_version": "new version",
-    "deleted": "deleted",
-    "restored": "restored",
-    "touched": "touched (new 수정 time, same content)",
-}
 
 
 @click.command("changes")
@@ -84,30 +75,3 @@ def _line(change: Change) -> str:
     version = f" v{change.version}" if change.version is not None else ""
     fields = f"  {', '.join(change.fields)}" if change.fields else ""
     return f"{when}  {change.article_id}  {change.kind}{version}{fields}"
-
-
-def atom_feed(changes: Iterable[Change]) -> bytes:
-    """The changes as an Atom 1.0 document (feedgen), one entry per event, keyed for good."""
-    feed = FeedGenerator()
-    feed.id(FEED_ID)
-    feed.title("newsarchive: changes")
-    feed.link(href="https://www.newsis.com/", rel="related")
-    feed.author({"name": "newsarchive"})
-    updated = None
-    for change in changes:
-        entry = feed.add_entry()  # prepended: the newest first
-        entry.id(f"{FEED_ID}:{change.key}")
-        title = _TITLES.get(change.kind, change.kind)
-        version = f" (version {change.version})" if change.version is not None else ""
-        entry.title(f"{change.article_id}: {title}{version}")
-        entry.link(href=change.url)
-        entry.updated(change.at)
-        entry.published(change.at)
-        summary = f"{title}{version}"
-        if change.fields:
-            summary += f": {', '.join(change.fields)} changed"
-        entry.summary(summary)
-        entry.category(term=change.kind)
-        updated = change.at
-    feed.updated(updated or datetime(1970, 1, 1, tzinfo=UTC))
-    return feed.atom_str(pretty=True)

@@ -12,6 +12,8 @@ SERIES = (
     ("new_articles", "new"),
     ("new_versions", "changed"),
     ("deleted", "deleted"),
+    ("restored", "restored"),
+    ("touched", "touched"),
     ("failed", "failed"),
     ("not_modified", "not modified"),
 )

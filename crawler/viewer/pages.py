@@ -10,14 +10,27 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from crawler.atom import atom_feed
 from crawler.publishers.newsis.urls import article_id_of
-from crawler.viewer import captured, changes, chart, diffview, respond
+from crawler.viewer import captured, chart, diffview, respond
 from crawler.viewer.respond import KST, answer, bad_request, kst_iso, not_found
-from storage import diff, health, queries, timeline
+from storage import changes, diff, health, queries, timeline
 from storage.bodies.store import load_body
+from storage.models import (
+    EVENT_DELETED,
+    EVENT_NEW_ARTICLE,
+    EVENT_NEW_VERSION,
+    EVENT_RESTORED,
+    EVENT_TOUCHED,
+)
 from storage.search import search, search_terms
 
 MAX_LIMIT = 500
+# The order one capture makes its events in (storage.versioning): a restoration that brings an
+# edit is "restored" then "new_version"; a version's events sort before a touch at its time.
+CAPTURE_EVENT_ORDER = (
+    EVENT_NEW_ARTICLE, EVENT_RESTORED, EVENT_NEW_VERSION, EVENT_DELETED, EVENT_TOUCHED,
+)
 
 
 # --- query parameters ----------------------------------------------------------------------------
@@ -59,7 +72,7 @@ def article_path(article_id: str) -> str:
 # --- changes -------------------------------------------------------------------------------------
 
 
-def _changes(request: Request) -> dict[str, Any]:
+def _changes(request: Request) -> tuple[dict[str, Any], list[changes.Change]]:
     kind = request.query_params.get("kind") or ""
     if kind and kind not in changes.KINDS:
         raise bad_request(f"kind: one of {', '.join(changes.KINDS)}, not {kind!r}")
@@ -67,33 +80,49 @@ def _changes(request: Request) -> dict[str, Any]:
     since, until = _time(request, "since"), _time(request, "until")
     limit = _int(request, "limit", 50)
     with _session(request) as session:
-        found = changes.list_changes(
-            session, kinds=(kind,) if kind else changes.KINDS, publisher=publisher,
+        found = changes.latest_changes(
+            session, kinds=(kind,) if kind else None, publisher=publisher,
             since=since, until=until, limit=limit,
         )
-    return {
+    data = {
         "filters": {"kind": kind or None, "publisher": publisher, "since": kst_iso(since),
                     "until": kst_iso(until), "limit": limit},
         "kinds": list(changes.KINDS),
         "publishers": list(changes.PUBLISHERS),
-        "changes": [changes.change_dict(change, kst_iso) for change in found],
+        "changes": [_change_dict(change) for change in found],
     }
+    return data, found
+
+
+def _change_dict(change: changes.Change) -> dict[str, Any]:
+    return {**change.to_dict(), "at": kst_iso(change.at), "headline": change.headline,
+            "section": change.section}
 
 
 def changes_page(request: Request) -> Response:
-    return answer(request, "changes.html", _changes(request))
+    return answer(request, "changes.html", _changes(request)[0])
 
 
 def changes_feed(request: Request) -> Response:
     """The changes page as an Atom feed, at a stable URL, with the same filters."""
-    data = _changes(request)
+    data, found = _changes(request)
     if respond.wants_json(request):
         return JSONResponse(data)
     base = str(request.base_url).rstrip("/")
-    page = request.app.state.templates.get_template("feed.xml")
-    updated = data["changes"][0]["at"] if data["changes"] else "1970-01-01T00:00:00+00:00"
-    xml = page.render(data=data, base=base, self_url=str(request.url), updated=updated)
+    query = f"?{request.url.query}" if request.url.query else ""
+    xml = atom_feed(
+        reversed(found), feed_id=str(request.url), self_url=str(request.url),
+        home_url=f"{base}/{query}", link=lambda change: base + change_path(change),
+    )
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+
+def change_path(change: changes.Change) -> str:
+    """The viewer's page of a change: the diff a new version made, else the article."""
+    if change.kind == EVENT_NEW_VERSION and change.version and change.version > 1:
+        versions = f"from={change.version - 1}&to={change.version}"
+        return f"{article_path(change.article_id)}/diff?{versions}"
+    return article_path(change.article_id)
 
 
 # --- article -------------------------------------------------------------------------------------
@@ -115,15 +144,25 @@ def article_page(request: Request) -> Response:
         "current_version": found.current_version,
         "first_seen_at": kst_iso(found.first_seen_at),
         "last_checked_at": kst_iso(found.last_checked_at),
+        "deleted_at": kst_iso(found.deleted_at),
         "record": record,
-        "timeline": [
-            {**summary.to_dict(), "first_seen_at": kst_iso(summary.first_seen_at),
-             "last_seen_at": kst_iso(summary.last_seen_at)}
-            for summary in found.versions
-        ],
+        "timeline": _timeline(found),
         "captures": [_capture_dict(item) for item in captures],
     }
     return answer(request, "article.html", data)
+
+
+def _timeline(found: queries.History) -> list[dict[str, Any]]:
+    """Versions and the article's other events (deleted, restored, touched), oldest first."""
+    rows = [
+        (summary.first_seen_at, EVENT_NEW_ARTICLE if summary.version == 1 else EVENT_NEW_VERSION,
+         {**summary.to_dict(), "first_seen_at": kst_iso(summary.first_seen_at),
+          "last_seen_at": kst_iso(summary.last_seen_at)})
+        for summary in found.versions
+    ]
+    rows += [(event.at, event.kind, {"version": event.version}) for event in found.events or []]
+    rows.sort(key=lambda row: (row[0], CAPTURE_EVENT_ORDER.index(row[1])))
+    return [{"kind": kind, "at": kst_iso(at), **row} for at, kind, row in rows]
 
 
 def _capture_dict(item: timeline.CaptureSummary) -> dict[str, Any]:

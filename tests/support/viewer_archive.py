@@ -1,8 +1,9 @@
 """An archive for the viewer's tests: local-site pages through storage's ingest, in crawl runs.
 
-Three runs: every article fetched; some edited (headline, paragraph, caption) and fetched again;
-then a failed fetch, and a hostile article whose headline and caption hold markup and whose
-page carries a script, in a run whose note raises the drift alarm.
+Three runs: every article fetched; some edited (headline, paragraph) or touched (a new 수정
+time) and fetched again; then a failed fetch, an article the publisher took down, and a hostile
+article whose headline and caption hold markup and whose page carries a script, in a run whose
+note raises the drift alarm.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from crawler.localsite.server import NewsisSite
 from storage.db import open_archive, upgrade
 from storage.fetched_page import FetchedPage
 from storage.runs import finish_run, start_run
+from tests.support.event_pages import ERROR_PAGE
 
 T0 = datetime(2024, 11, 15, 1, 0, tzinfo=UTC)
 HEADERS = {"Content-Type": "text/html; charset=utf-8"}
@@ -48,6 +50,8 @@ class ViewerArchive:
     hostile_id: str
     linked_id: str  # an archived article the hostile page links to
     search_word: str  # a word of the paragraph-edited article's body
+    touched_id: str  # shown again with a new 수정 time, nothing else changed
+    deleted_id: str  # taken down in the last run
 
 
 def build(db_url: str) -> ViewerArchive:
@@ -60,6 +64,7 @@ def build(db_url: str) -> ViewerArchive:
     paragraph_id = next(a.article_id for a in articles if a.body and a.article_id not in (
         hostile.article_id, edited_id))
     regular = [a for a in articles if a.article_id != hostile.article_id]
+    touched_id, deleted_id = (a.article_id for a in regular[-2:])
     engine = open_archive(db_url, for_writing=True)
     with Session(engine) as session:
         run = start_run(session)
@@ -69,6 +74,7 @@ def build(db_url: str) -> ViewerArchive:
         site.advance(60)
         site.edit_article(edited_id, "headline")
         site.edit_article(paragraph_id, "paragraph")
+        site.touch_article(touched_id)
         run = start_run(session)
         for article in regular:
             page = site.page(article.article_id)
@@ -81,12 +87,17 @@ def build(db_url: str) -> ViewerArchive:
             url=f"https://www.newsis.com/view/{paragraph_id}", status=None, headers={},
             body=b"", fetched_at=T0 + timedelta(hours=2), fetch_error="TimeoutError: took too long",
         ), run)
+        ingest(session, FetchedPage(
+            url=f"https://www.newsis.com/view/{deleted_id}", status=404, headers=dict(HEADERS),
+            body=ERROR_PAGE, fetched_at=T0 + timedelta(hours=2, minutes=1), gone=True,
+        ), run)
         finish_run(session, run, note=DRIFT_NOTE)
     engine.dispose()
     linked = next(a.article_id for a in regular if a.article_id.encode() in hostile_page(
-        site, hostile) and a.article_id != hostile.article_id)
+        site, hostile) and a.article_id not in (hostile.article_id, deleted_id))
     word = max(site.article(paragraph_id).body[-1].split(), key=len).strip(".,\"'")
-    return ViewerArchive(db_url, edited_id, paragraph_id, hostile.article_id, linked, word)
+    return ViewerArchive(db_url, edited_id, paragraph_id, hostile.article_id, linked, word,
+                         touched_id, deleted_id)
 
 
 def _ingest(session: Session, run: int, article_id: str, body: bytes, at: datetime) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from crawler.viewer.app import read_only_engine
 from tests.support.viewer_archive import HOSTILE_CAPTION, HOSTILE_HEADLINE
 
+ATOM = "{http://www.w3.org/2005/Atom}"
+
 
 def load(browser, base: str, path: str, screenshots: Path, name: str) -> None:
     browser.get(base + path)
@@ -34,8 +36,12 @@ def test_pages_walk_from_changes_to_crawl_health(viewer, browser, screenshots, r
     backend = request.node.callspec.params["viewer"]
 
     load(browser, base, "/", screenshots, f"1-changes-{backend}")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "table.changes tbody tr")) == 14
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table.changes tbody tr")) == 16
     assert "new version" in " ".join(texts(browser, "tr.new_version td"))
+    assert texts(browser, "tr.deleted span.kind") == ["deleted"]
+    assert texts(browser, "tr.touched span.kind") == ["touched"]
+    touched = f'tr.touched a[href="/article/{archive.touched_id}"]'
+    assert browser.find_elements(By.CSS_SELECTOR, touched)
     assert all(when.endswith("KST") for when in texts(browser, "td.when"))
 
     edited = f'a.headline[href="/article/{archive.edited_id}"]'
@@ -73,9 +79,32 @@ def test_pages_walk_from_changes_to_crawl_health(viewer, browser, screenshots, r
     assert marks and set(marks) == {archive.search_word}
 
     load(browser, base, "/health", screenshots, f"7-crawl-health-{backend}")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")) == 3 * 5
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")) == 3 * 7
+    deleted = browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar.deleted")
+    assert [float(bar.get_attribute("height")) > 0 for bar in deleted] == [False, False, True]
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart line.drift")) == 1
     assert "TimeoutError" in " ".join(texts(browser, "table.list td"))
+
+
+def test_deleted_article_is_marked_and_its_last_version_stays_readable(
+    viewer, browser, screenshots, request
+):
+    base, archive = viewer
+    backend = request.node.callspec.params["viewer"]
+
+    load(browser, base, "/?kind=deleted", screenshots, f"11-changes-deleted-{backend}")
+    assert texts(browser, "table.changes tbody span.kind") == ["deleted"]
+    browser.find_element(By.CSS_SELECTOR, "table.changes a.headline").click()
+    shot(browser, screenshots, f"12-article-deleted-{backend}")
+    notice = browser.find_element(By.CSS_SELECTOR, "p.deleted-notice").text
+    assert "2024-11-15 12:01 KST" in notice  # 03:01 UTC
+    assert texts(browser, "section.timeline tr.event span.kind") == ["deleted"]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "section.timeline tr.version")) == 1
+    assert browser.find_elements(By.CSS_SELECTOR, "article.reader .body p")
+
+    browser.get(f"{base}/article/{archive.touched_id}")
+    assert texts(browser, "section.timeline tr.event span.kind") == ["touched"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "p.deleted-notice")
 
 
 def test_hostile_content_shows_as_text_and_no_script_runs(viewer, browser, screenshots, request):
@@ -125,11 +154,16 @@ def test_every_page_answers_json_by_query_or_accept_header(viewer):
 
 
 def test_atom_feed_holds_an_entry_per_change(viewer):
-    base, _ = viewer
+    base, archive = viewer
     feed = httpx.get(f"{base}/changes.atom?kind=new_version")
-    entries = ElementTree.fromstring(feed.content).findall("{http://www.w3.org/2005/Atom}entry")
+    entries = ElementTree.fromstring(feed.content).findall(f"{ATOM}entry")
     assert feed.headers["content-type"].startswith("application/atom+xml")
     assert len(entries) == 2
+    every = ElementTree.fromstring(httpx.get(f"{base}/changes.atom").content).findall(
+        f"{ATOM}entry")
+    assert len(every) == 16
+    assert [e.find(f"{ATOM}category").get("term") for e in every[:2]] == ["deleted", "new_article"]
+    assert every[0].find(f"{ATOM}link").get("href") == f"{base}/article/{archive.deleted_id}"
 
 
 def test_viewer_engine_refuses_to_write(viewer):
