@@ -75,14 +75,14 @@ def write_part(section: str, report: str) -> None:
 
 @contextmanager
 def local_site(
-    articles: int, seed: int = 3, latency: float | None = None
+    articles: int, seed: int = 3, latency: float | None = None, extra: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, int]]:
     """`python -m crawler.localsite` in its own process (its page rendering must not share the
-    benchmark's GIL), answering every page after `latency` seconds if given; yields its base
-    URL and process id."""
+    benchmark's GIL), answering every page after `latency` seconds if given, with `extra`
+    arguments (`--clock real`, …); yields its base URL and process id."""
     process = subprocess.Popen(
         [sys.executable, "-m", "crawler.localsite",
-         "--articles", str(articles), "--seed", str(seed)],
+         "--articles", str(articles), "--seed", str(seed), *extra],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -30,8 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (
         "crawler.commands.demo:demo_command",
         "Show what newsarchive does, in a few seconds, with no network: start a local"
-        " Newsis-like site, crawl it into a fresh SQLite file, let the site edit some articles,"
-        " crawl again, and print an edited article's history and diff.",
+        " Newsis-like site, crawl it into a fresh SQLite file, let the site edit, touch and"
+        " delete some articles and edit an old one, crawl again (a plain crawl), and print what"
+        " it caught: the old article through its sitemap <lastmod>, the deletion through a due"
+        " revisit; then an edited article's history and diff.",
     ),
     "diff": (
         "crawler.commands.diffing:diff_command",

@@ -32,6 +32,8 @@ STORE_FAILURES_TO_STOP = MAX_BATCH
 # The finish reason of a crawl so stopped (judge_run words it).
 ARCHIVE_FAILING = "archive_failing"
 _OUTCOME_STAT = "newsarchive/outcome/"
+# The stats of discovery pages read (crawler/spiders): a run that reads none of them failed.
+DISCOVERY_READS = ("feeds_read", "sitemaps_read", "list_pages_read")
 
 
 def counts_text(
@@ -179,7 +181,8 @@ def judge_run(stats: dict[str, Any], base_url: str | None = None) -> tuple[str, 
         return "failed", f"{stats['newsarchive/ingest_errors']} page(s) could not be stored"
     refused = stats.get("newsarchive/robots_refused", 0)
     site = urlsplit(base_url).netloc if base_url else "the site"
-    discovered = stats.get("newsarchive/feeds_read") or stats.get("newsarchive/list_pages_read")
+    # A sitemap read is discovery as a feed is: with the feeds down, it alone finds the articles.
+    discovered = any(stats.get(f"newsarchive/{read}") for read in DISCOVERY_READS)
     if refused and not _article_fetches(stats):
         if not discovered:
             return "failed", (
@@ -192,7 +195,7 @@ def judge_run(stats: dict[str, Any], base_url: str | None = None) -> tuple[str, 
                 f" {refused} requests refused"
             )
     if not discovered:
-        return "failed", "no feed or list page could be read (site down or blocking us?)"
+        return "failed", "no feed, sitemap or list page could be read (site down or blocking us?)"
     if refused:
         return "finished", f"robots.txt of {site} refused {refused} of our requests"
     return "finished", None

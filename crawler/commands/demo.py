@@ -1,48 +1,43 @@
-"""`newsarchive demo`: crawl a local Newsis-like site twice, catch its edits, show the history."""
+"""`newsarchive demo`: crawl a local Newsis-like site twice, catch its edits, its deletion and an
+old article's edit (through the sitemap), show the history."""
 
 from __future__ import annotations
 
-import difflib
-import shlex
 import sqlite3
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import func, select
 
+from crawler.commands import demo_report as report
+from crawler.commands.demo_report import KST, Planned, run_cli
 from crawler.commands.terminal import echo
 from crawler.localsite.server import NewsisSite
 from storage.db import ArchiveError, make_session_factory, open_archive
-from storage.models import Article, Capture, Version
 
 DEFAULT_DEMO_DB = "newsarchive-demo.sqlite3"
 DEMO_ARTICLES = 60
 DEMO_SEED = 7
-# Site-clock minutes between the two crawls: long enough for a few new articles to appear.
-DEMO_ADVANCE_MINUTES = 30
+# Of them, published 8 to 120 days ago (in no feed: the sitemaps find them) and sitemap-only.
+DEMO_AGED = 6
+DEMO_SITEMAP_ONLY = 2
+# The demo does not wait between its crawls: it moves the archive's next checks this much
+# earlier, as if it had; every article under a day old is then due (storage/versioning.py).
+DEMO_HOURS_LATER = 1
 # SQLite's header field for "which application's file is this" (PRAGMA application_id): the demo
 # stamps its files so a rerun may replace them, and refuses to replace anything else.
 DEMO_APPLICATION_ID = 0x4E414443  # "NADC": newsarchive demo copy
-# A guard against a hung crawl, not a timing expectation (a demo crawl takes a few seconds).
-CRAWL_TIMEOUT = 300
-KST = timezone(timedelta(hours=9))
 EDITS = ("headline", "paragraph", "caption")
+# Changes to articles under a day old, one article each; then one aged article is edited.
+FRESH_CHANGES = (*EDITS, "rnd", "touch", "delete")
+AGED_DAYS = 8
 
 
 class DemoError(Exception):
     """Something the user can fix; printed as one line."""
-
-
-@dataclass(frozen=True)
-class Planned:
-    article_id: str
-    change: str  # headline / paragraph / caption / rnd
 
 
 def _fail(message: str) -> None:
@@ -100,14 +95,6 @@ def create_demo_archive(db_url: str, path: Path) -> None:
         connection.close()
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """`newsarchive ARGS` in a subprocess: each crawl needs a fresh Twisted reactor."""
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args],
-        capture_output=True, text=True, timeout=CRAWL_TIMEOUT, check=False,
-    )
-
-
 def crawl(db_url: str, base_url: str, *extra: str) -> str:
     result = run_cli("crawl", "--db", db_url, "--base-url", base_url, "--fast", *extra)
     if result.returncode != 0:
@@ -116,191 +103,126 @@ def crawl(db_url: str, base_url: str, *extra: str) -> str:
     return result.stdout.strip()
 
 
-def plan_changes(site: Any) -> list[Planned]:
-    """Three articles to edit (one way each) and one whose photos get a new ?rnd= stamp."""
-    candidates = [a for a in site.live_articles() if a.photos and a.body and not a.deleted]
-    if len(candidates) < len(EDITS) + 1:
-        raise DemoError("the local site has too few articles with photos for the demo")
+def plan_changes(site: Any, archived: set[str]) -> list[Planned]:
+    """Six articles under a day old, one change each (three edits, a ?rnd= re-stamp, a touch,
+    a deletion), and one archived article 8+ days old to edit."""
+    now = datetime.now(KST)
+    fresh = [
+        a for a in site.listed_articles()
+        if a.photos and a.body and a.design == "current" and now - a.published_at < timedelta(1)
+    ]
+    aged = [
+        a for a in site.live_articles()
+        if a.body and a.article_id in archived and now - a.published_at > timedelta(AGED_DAYS)
+    ]
+    if len(fresh) < len(FRESH_CHANGES) or not aged:
+        raise DemoError("the local site has too few articles for the demo")
     # Not the newest: those sit at the top of every feed anyway; pick from the middle.
-    picked = candidates[len(candidates) // 3 :][: len(EDITS) + 1]
-    plan = [Planned(a.article_id, what) for a, what in zip(picked, EDITS, strict=False)]
-    return [*plan, Planned(picked[-1].article_id, "rnd")]
+    picked = fresh[len(fresh) // 3 :][: len(FRESH_CHANGES)]
+    plan = [Planned(a.article_id, what) for a, what in zip(picked, FRESH_CHANGES, strict=True)]
+    return [*plan, Planned(aged[0].article_id, "old")]
 
 
 def apply_changes(site: Any, plan: list[Planned]) -> None:
+    actions = {
+        "rnd": site.bump_photo_rnd,
+        "touch": site.touch_article,
+        "delete": site.delete_article,
+        "old": lambda article_id: site.edit_article(article_id, "paragraph"),
+    }
     for change in plan:
-        if change.change == "rnd":
-            site.bump_photo_rnd(change.article_id)
+        if change.change in actions:
+            actions[change.change](change.article_id)
         else:
             site.edit_article(change.article_id, change.change)
 
 
-def kst(value: Any) -> str:
-    return value.astimezone(KST).strftime("%Y-%m-%d %H:%M KST") if value else "-"
-
-
-def version_lines(version: Version) -> list[str]:
-    """The version as lines of text, for a line diff a reader can follow."""
-    lines = [f"headline: {version.headline}"]
-    lines += [f"subheadline: {text}" for text in version.subheadlines]
-    lines += [f"caption {n}: {c.get('text')}" for n, c in enumerate(version.captions, 1)]
-    lines += [f"paragraph {n}: {text}" for n, text in enumerate(version.body, 1)]
-    return lines
-
-
-def print_history_from_models(sessions: Any, article_id: str) -> None:
-    with sessions() as session:
-        versions = session.scalars(
-            select(Version).where(Version.article_id == article_id).order_by(Version.version_no)
-        ).all()
-    for version in versions:
-        click.echo(
-            f"  v{version.version_no}  modified {kst(version.modified_at):<20}  "
-            f"{version.headline}"
-        )
-
-
-def print_diff_from_models(sessions: Any, article_id: str) -> None:
-    with sessions() as session:
-        old, new = session.scalars(
-            select(Version)
-            .where(Version.article_id == article_id)
-            .order_by(Version.version_no.desc())
-            .limit(2)
-        ).all()[::-1]
-    diff = difflib.unified_diff(
-        version_lines(old), version_lines(new),
-        f"v{old.version_no}", f"v{new.version_no}", n=0, lineterm="",
+def first_crawl(db_url: str, site: Any, sessions: Any) -> set[str]:
+    """Step 1; the ids it archived."""
+    click.echo(
+        "1. First crawl (the 16 RSS feeds and the sitemaps robots.txt names; each article"
+        " stored once):"
     )
-    for line in diff:
-        click.echo(f"  {line}")
-
-
-def show_through_cli(command: str, db_url: str, article_id: str) -> bool:
-    """Run the query command in a subprocess, as a user would; False if it is not there yet."""
-    from crawler.cli import COMMANDS
-
-    if command not in COMMANDS:
-        return False
-    result = run_cli(command, article_id, "--db", db_url)
-    if result.returncode != 0:
-        return False
-    for line in result.stdout.rstrip().splitlines():
-        click.echo(f"  {line}")
-    return True
-
-
-def describe_outcomes(sessions: Any, plan: list[Planned], run_id_after: int) -> list[str]:
-    """What the second crawl did with each changed article, read back from the archive."""
-    labels = {
-        "headline": "headline edited",
-        "paragraph": "paragraph edited",
-        "caption": "caption edited",
-        "rnd": "photo ?rnd= stamp only",
-    }
-    lines = []
-    with sessions() as session:
-        for change in plan:
-            versions = session.scalar(
-                select(func.count()).select_from(Version).where(
-                    Version.article_id == change.article_id
-                )
-            )
-            outcome = session.scalar(
-                select(Capture.outcome)
-                .where(Capture.article_id == change.article_id, Capture.crawl_run_id > run_id_after)
-                .order_by(Capture.capture_id.desc())
-                .limit(1)
-            )
-            lines.append(
-                f"  {change.article_id}  {labels[change.change]:<24} -> {outcome}, "
-                f"{versions} version{'s' if versions != 1 else ''}"
-            )
-    return lines
-
-
-def archive_counts(sessions: Any) -> tuple[int, int, int]:
-    with sessions() as session:
-        return tuple(  # type: ignore[return-value]
-            session.scalar(select(func.count()).select_from(model))
-            for model in (Article, Version, Capture)
-        )
+    click.echo(f"  {crawl(db_url, site.base_url)}")
+    archived = report.archived_ids(sessions)
+    now = datetime.now(KST)
+    aged = [a for a in site.live_articles() if now - a.published_at > timedelta(AGED_DAYS)]
+    only = [a for a in site.live_articles() if a.sitemap_only]
+    click.echo(
+        f"  among them {sum(a.article_id in archived for a in aged)} articles {AGED_DAYS}+ days"
+        f" old and {sum(a.article_id in archived for a in only)} found only in the sitemaps\n"
+    )
+    return archived
 
 
 def run_demo(path: Path, fresh: bool) -> None:
-    site_class = NewsisSite
     clear_demo_file(path, fresh)
     db_url = f"sqlite:///{path}"
     create_demo_archive(db_url, path)
     started = time.monotonic()
-    with site_class(seed=DEMO_SEED, articles=DEMO_ARTICLES) as site:
-        click.echo(f"Local Newsis-like site on {site.base_url} ({DEMO_ARTICLES} articles)")
-        click.echo(f"Archive: {path}\n")
-
-        click.echo("1. First crawl (16 RSS feeds -> every article page, each stored once):")
-        click.echo(f"  {crawl(db_url, site.base_url)}\n")
-
-        plan = plan_changes(site)
-        new_ids = site.advance(DEMO_ADVANCE_MINUTES)
-        apply_changes(site, plan)
-        click.echo(
-            f"2. {DEMO_ADVANCE_MINUTES} minutes later on the site: {len(new_ids)} new articles;\n"
-            f"  the newsroom edits {len(EDITS)} articles (a headline, a paragraph, a caption) and\n"
-            f"  re-stamps one article's photo URLs (?rnd=): its page changes, its record not.\n"
-        )
-        articles, versions, captures = second_crawl(db_url, site.base_url, plan)
-
+    # Writing: the demo moves the archive's next checks (report.pretend_time_passed).
+    engine = open_archive(db_url, for_writing=True)
+    sessions = make_session_factory(engine)
+    site = NewsisSite(
+        seed=DEMO_SEED, articles=DEMO_ARTICLES, clock="real", aged=DEMO_AGED,
+        sitemap_only=DEMO_SITEMAP_ONLY,
+    )
+    try:
+        with site:
+            click.echo(
+                f"Local Newsis-like site on {site.base_url} ({DEMO_ARTICLES} articles, on the"
+                " real clock)"
+            )
+            click.echo(f"Archive: {path}\n")
+            plan = plan_changes(site, first_crawl(db_url, site, sessions))
+            # The site stamps its changes in whole seconds: after the first crawl's fetches.
+            time.sleep(1)
+            apply_changes(site, plan)
+            report.pretend_time_passed(sessions, DEMO_HOURS_LATER)
+            print_newsroom(plan)
+            second_crawl(db_url, site.base_url, plan, sessions)
+        articles, versions, captures = report.archive_counts(sessions)
+    finally:
+        engine.dispose()
     click.echo(
         f"\nDone in {time.monotonic() - started:.1f} s. The archive holds {articles} articles, "
         f"{versions} versions, {captures} captures.\n"
     )
-    print_next_steps(db_url, plan)
+    report.print_next_steps(db_url, plan)
 
 
-def second_crawl(db_url: str, base_url: str, plan: list[Any]) -> tuple[int, int, int]:
-    """Steps 3 to 5: crawl again, say what became of each change, show one article's history
-    and diff; the archive's counts (articles, versions, captures) after it."""
-    engine = open_archive(db_url, for_writing=False)
-    sessions = make_session_factory(engine)
-    try:
-        with sessions() as session:
-            first_run = session.scalar(select(func.max(Capture.crawl_run_id))) or 0
-        click.echo("3. Second crawl (new articles, and a revisit of every archived one):")
-        click.echo(f"  {crawl(db_url, base_url, '--revisit', 'all')}")
-        for line in describe_outcomes(sessions, plan, first_run):
-            click.echo(line)
-        with sessions() as session:
-            not_modified = session.scalar(
-                select(func.count()).select_from(Capture).where(
-                    Capture.crawl_run_id > first_run, Capture.outcome == "not_modified"
-                )
-            )
-        click.echo(f"  {not_modified} other articles: 304 Not Modified, nothing new stored\n")
-
-        shown = plan[0].article_id
-        click.echo(f"4. History of {shown}:")
-        if not show_through_cli("history", db_url, shown):
-            print_history_from_models(sessions, shown)
-        click.echo(f"\n5. What changed in {shown}:")
-        if not show_through_cli("diff", db_url, shown):
-            print_diff_from_models(sessions, shown)
-        return archive_counts(sessions)
-    finally:
-        engine.dispose()
+def print_newsroom(plan: list[Planned]) -> None:
+    old = plan[-1].article_id
+    click.echo(
+        f"2. Then the newsroom edits {len(EDITS)} articles (a headline, a paragraph, a caption),\n"
+        "  re-stamps one article's photo URLs (?rnd=: its page changes, its record not), shows a\n"
+        "  new 수정 time on one with nothing else changed (a touch), deletes one, and edits\n"
+        f"  {old}, {AGED_DAYS}+ days old: its sitemap <lastmod> moves.\n"
+        f"  (The demo does not wait {DEMO_HOURS_LATER} hour: it moves the archive's next checks"
+        f" {DEMO_HOURS_LATER} hour earlier,\n  as if it had. Articles under a day old are then"
+        " due for a revisit; older ones are not.)\n"
+    )
 
 
-def print_next_steps(db_url: str, plan: list[Any]) -> None:
-    others = " ".join(change.article_id for change in plan[1:])
-    click.echo("Try next:")
-    db = f"--db {shlex.quote(db_url)}"  # the other commands take a URL, not a path
-    click.echo(f"  newsarchive history {plan[1].article_id} {db}")
-    click.echo(f"  newsarchive show {plan[2].article_id} {db}")
-    click.echo(f"  newsarchive diff {plan[2].article_id} {db}")
-    # The site's headline edit marks the headline "(종합2보)": search finds the new version.
-    click.echo(f"  newsarchive search 종합2보 {db}")
-    click.echo(f"  newsarchive export {db} > articles.jsonl")
-    click.echo(f"  (the other changed articles: {others})")
+def second_crawl(db_url: str, base_url: str, plan: list[Planned], sessions: Any) -> None:
+    """Steps 3 to 6: crawl again (a plain crawl), say what it caught and how, show the history
+    and diff of an edited article and the history of the deleted one."""
+    old_next_check = report.next_check(sessions, plan[-1].article_id)
+    click.echo("3. Second crawl, a plain `newsarchive crawl` (due revisits, and the sitemaps):")
+    click.echo(f"  {crawl(db_url, base_url)}")
+    run_id = report.last_run_id(sessions)
+    report.describe_outcomes(sessions, plan, run_id)
+    report.print_caught(sessions, plan, run_id, old_next_check)
+    report.print_events(sessions, run_id)
 
+    by_change = {change.change: change.article_id for change in plan}
+    shown = by_change["headline"]
+    click.echo(f"\n4. History of {shown}:")
+    report.show_through_cli("history", db_url, shown)
+    click.echo(f"\n5. What changed in {shown}:")
+    report.show_through_cli("diff", db_url, shown)
+    click.echo(f"\n6. History of the deleted article {by_change['delete']}:")
+    report.show_through_cli("history", db_url, by_change["delete"])
 
 @click.command("demo")
 @click.option(
@@ -310,8 +232,10 @@ def print_next_steps(db_url: str, plan: list[Any]) -> None:
 @click.option("--fresh", is_flag=True, help="Delete --db first even if it is not a demo file.")
 def demo_command(db: str, fresh: bool) -> None:
     """Show what newsarchive does, in a few seconds, with no network: start a local Newsis-like
-    site, crawl it into a fresh SQLite file, let the site edit some articles, crawl again, and
-    print an edited article's history and diff.
+    site, crawl it into a fresh SQLite file, let the site edit, touch and delete some articles
+    and edit an old one, crawl again (a plain crawl), and print what it caught: the old
+    article through its sitemap <lastmod>, the deletion through a due revisit; then an edited
+    article's history and diff.
 
     The site ships with newsarchive (crawler/localsite/). Politeness is off: the site is local.
     """

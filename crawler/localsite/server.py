@@ -249,6 +249,9 @@ class NewsisSite:
         self.gone = gone
 
     def _change(self, article_id: str, change: Any) -> SiteArticle:
+        # On the real clock `now` moves only with requests: an idle site would stamp an edit
+        # before the crawl's last fetch, and no <lastmod> or 수정 time would show it.
+        self.catch_up()
         with self._lock:
             article = change(self.article(article_id))
             self._articles[article_id] = article

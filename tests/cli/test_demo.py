@@ -1,4 +1,5 @@
-"""`newsarchive demo`: two crawls of the local site, edits caught as versions, history and diff."""
+"""`newsarchive demo`: two crawls of the local site, edits caught as versions, a deletion by its
+revisit, an old article's edit through the sitemap, history and diff."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shlex
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_TIMEOUT = 600
 _CHANGE_RE = re.compile(
     r"^  (NIS[XI]\d{8}_\d{10})  (headline edited|paragraph edited|caption edited|"
-    r"photo \?rnd= stamp only)\s+-> (\w+), (\d+) versions?$",
+    r"photo \?rnd= stamp only|touched \(수정 time only\)|deleted|old article edited)"
+    r"\s+-> (\w+), (\d+) versions?$",
     re.MULTILINE,
 )
+_EVENT_RE = re.compile(r"^    \S+ \S+ KST  (\w+)\s+(NIS[XI]\d{8}_\d{10})  ", re.MULTILINE)
 _COUNTS_RE = re.compile(r"The archive holds (\d+) articles, (\d+) versions, (\d+) captures\.")
 
 
@@ -58,10 +62,49 @@ def test_demo_shows_edits_as_second_versions_and_rnd_bump_as_none(demo) -> None:
     found = changes(result.stdout)
     assert set(found) == {
         "headline edited", "paragraph edited", "caption edited", "photo ?rnd= stamp only",
+        "touched (수정 time only)", "deleted", "old article edited",
     }
-    for edit in ("headline edited", "paragraph edited", "caption edited"):
+    for edit in ("headline edited", "paragraph edited", "caption edited", "old article edited"):
         assert found[edit][1:] == ("new_version", 2)
     assert found["photo ?rnd= stamp only"][1:] == ("unchanged", 1)
+    assert found["touched (수정 time only)"][1:] == ("unchanged", 1)
+    assert found["deleted"][1:] == ("deleted", 1)
+
+
+def test_demo_names_the_old_article_caught_through_the_sitemap_and_the_deletion(demo) -> None:
+    db_path, result = demo
+    found = changes(result.stdout)
+    old, deleted = found["old article edited"][0], found["deleted"][0]
+    assert f"Caught through the sitemap: {old}, published " in result.stdout
+    assert f"Caught by its due revisit: {deleted}, " in result.stdout
+    # Old: published 8+ days before the second crawl, whose schedule did not make it due.
+    [(published, next_check, started)] = rows(
+        db_path,
+        "SELECT a.published_at, a.next_check_at, r.started_at FROM articles a, crawl_runs r"
+        " WHERE a.article_id = ? AND r.crawl_run_id = 2",
+        (old,),
+    )
+    assert datetime.fromisoformat(started) - datetime.fromisoformat(published) > timedelta(8)
+    assert datetime.fromisoformat(next_check) > datetime.fromisoformat(started)
+    assert scalar(db_path, "SELECT deleted_at FROM articles WHERE article_id = ?", (deleted,))
+
+
+def test_demo_lists_the_second_runs_events_as_the_archive_holds_them(demo) -> None:
+    db_path, result = demo
+    printed = sorted(_EVENT_RE.findall(result.stdout))
+    stored = sorted(rows(db_path, "SELECT kind, article_id FROM events WHERE crawl_run_id = 2"))
+    assert printed == stored
+    found = changes(result.stdout)
+    assert ("deleted", found["deleted"][0]) in printed
+    assert ("touched", found["touched (수정 time only)"][0]) in printed
+    assert ("new_version", found["old article edited"][0]) in printed
+
+
+def test_demo_ends_with_the_browser_hint(demo) -> None:
+    db_path, result = demo
+    last = result.stdout.rstrip().splitlines()[-1]
+    hint = f"newsarchive serve --db {shlex.quote(f'sqlite:///{db_path}')}"
+    assert last == f"See it in your browser: {hint}  (http://127.0.0.1:8000)"
 
 
 def test_demo_history_lists_two_versions_of_the_edited_article(demo) -> None:
@@ -90,8 +133,8 @@ def test_demo_database_holds_what_the_demo_says(demo) -> None:
     assert scalar(db_path, "SELECT count(*) FROM articles") == articles
     assert scalar(db_path, "SELECT count(*) FROM versions") == versions
     assert scalar(db_path, "SELECT count(*) FROM captures") == captures
-    # Three edits: three articles with two versions, every other article with one.
-    assert versions == articles + 3
+    # Four edits: four articles with two versions, every other article with one.
+    assert versions == articles + 4
     for article_id, _, count in changes(result.stdout).values():
         query = "SELECT count(*) FROM versions WHERE article_id = ?"
         assert scalar(db_path, query, (article_id,)) == count
@@ -113,7 +156,9 @@ def test_every_command_the_demo_suggests_runs(demo) -> None:
         for line in suggested.splitlines()
         if line.strip().startswith("newsarchive ")
     ]
-    assert {command[1] for command in commands} == {"history", "show", "diff", "search", "export"}
+    assert {command[1] for command in commands} == {
+        "changes", "history", "show", "diff", "search", "export",
+    }
     for command in commands:
         run = subprocess.run(
             [sys.executable, "-m", "crawler", *command[1:]],

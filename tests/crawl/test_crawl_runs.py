@@ -93,6 +93,17 @@ def test_run_that_reads_no_feed_fails_with_exit_code_one(tmp_path: Path) -> None
     assert rows(db_path, "SELECT outcome, note FROM crawl_runs")[0][0] == "failed"
 
 
+def test_run_whose_feeds_fail_but_whose_sitemaps_work_finishes(tmp_path: Path) -> None:
+    db_path = tmp_path / "archive.sqlite3"
+    with NewsisSite(seed=43, articles=10) as site:
+        site.set_faults(rules=[{"path": "/RSS/*", "fault": "503"}])
+        result = run_crawl(db_path, site)
+        live = {a.article_id for a in site.live_articles()}
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert result.stdout.startswith(f"crawl run 1 finished: {len(live)} new articles,")
+    assert {row[0] for row in rows(db_path, "SELECT article_id FROM articles")} == live
+
+
 def test_parse_failure_jump_warns_and_exits_with_the_drift_code(tmp_path: Path) -> None:
     db_path = tmp_path / "archive.sqlite3"
     with NewsisSite(seed=44, articles=30) as site:
