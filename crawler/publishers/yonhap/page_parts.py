@@ -27,10 +27,6 @@ def has_class(token: str) -> str:
 
 
 # --- times: STRUCTURE.md § Article page; RECORD.md `published_at` ---------------------------------
-TIME_HOLDERS = etree.XPath("/descendant::*[@id='newsUpdateTime01']")
-META_PUBLISHED = etree.XPath(
-    "/descendant::meta[@property='article:published_time']/@content", smart_strings=False
-)
 # `data-published-time`: `2026-07-16 14:32` (Y3) or `202211180705` (Y2), KST.
 DATA_TIME_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2}) ?(\d{2}):?(\d{2})")
 # The shown time: `송고2026-07-16 14:32`, `송고시간2022-11-18 07:05`.
@@ -79,10 +75,12 @@ def skipped(element: etree._Element) -> bool:
     return element.get("id") == SKIP_ID
 
 
-def page_times(root: etree._Element) -> tuple[datetime | None, datetime | None]:
-    """(published, modified) as KST: `data-published-time`, else the shown time, else
-    `article:published_time`; an `업데이트` time when the page ever shows one."""
-    holder = next((found for found in TIME_HOLDERS(root) if is_shown(found)), None)
+def page_times(
+    holders: list[etree._Element], meta: dict[str, str]
+) -> tuple[datetime | None, datetime | None]:
+    """(published, modified) as KST: `data-published-time` of the first shown `#newsUpdateTime01`,
+    else its shown time, else `article:published_time`; an `업데이트` time when one is shown."""
+    holder = next((found for found in holders if is_shown(found)), None)
     published = modified = None
     if holder is not None:
         shown = shown_text([holder])
@@ -94,8 +92,7 @@ def page_times(root: etree._Element) -> tuple[datetime | None, datetime | None]:
         if updated:
             modified = _kst(updated, "modification time")
     if published is None:
-        metas = META_PUBLISHED(root)
-        published = kt.parse_iso_time(metas[0] if metas else None, "publication time")
+        published = kt.parse_iso_time(meta.get("article:published_time"), "publication time")
     return published, modified
 
 

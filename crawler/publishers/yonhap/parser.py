@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -12,6 +13,7 @@ from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
 from crawler.parsers.runs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
+from crawler.publishers.yonhap.anchors import Anchors, find_anchors, nav_paths
 from crawler.publishers.yonhap.body_text import is_footer, lead_byline, until_closing_emails
 from crawler.publishers.yonhap.page_parts import (
     captions_of,
@@ -27,41 +29,31 @@ from storage.record import ArticleRecord
 SOURCE = "yonhap"
 
 
+# Y3 (2025-05 → today): `header.title-article01 h1.tit01`, breadcrumb `ul.nav-path01 li`.
+Y3_HEADLINE = etree.XPath(f"descendant::h1[{has_class('tit01')}]")
+# Y2 (2019 → ~2024): `#articleWrap header h1`, breadcrumb the first `ul` of that header.
+Y2_HEADLINE = etree.XPath("descendant::header/descendant::h1")
+Y2_SECTION = etree.XPath("(descendant::header/descendant::ul)[1]/li")
+
+
 @dataclass(frozen=True, slots=True)
 class Design:
-    """A design's selectors for the parts outside the body container (STRUCTURE.md)."""
+    """Where a design's headline and breadcrumb are, from the page's anchors (STRUCTURE.md)."""
 
     name: str
-    headline: etree.XPath
-    section: etree.XPath  # the breadcrumb's items
+    headlines: Callable[[Anchors], list[etree._Element]]
+    section: Callable[[Anchors], list[etree._Element]]  # the breadcrumb's items
 
 
-# Y3 (2025-05 → today): `header.title-article01 h1.tit01`, breadcrumb `ul.nav-path01 li`.
 Y3 = Design(
     name="y3",
-    headline=etree.XPath(
-        f"/descendant::header[{has_class('title-article01')}]/descendant::h1[{has_class('tit01')}]"
-    ),
-    section=etree.XPath(f"/descendant::ul[{has_class('nav-path01')}][1]/li"),
+    headlines=lambda found: [h1 for header in found.title_headers for h1 in Y3_HEADLINE(header)],
+    section=lambda found: [li for ul in nav_paths(found)[:1] for li in ul if li.tag == "li"],
 )
-# Y2 (2019 → ~2024): `#articleWrap header h1`, breadcrumb the first `ul` of that header.
 Y2 = Design(
     name="y2",
-    headline=etree.XPath("/descendant::*[@id='articleWrap']/descendant::header/descendant::h1"),
-    section=etree.XPath("(/descendant::*[@id='articleWrap']/descendant::header//ul)[1]/li"),
-)
-# Both designs: the body container is the element whose classes include `story-news`
-# (`div` in Y3, `article` in Y2); a page showing two is refused, not guessed at (as Newsis's).
-BODY_CONTAINERS = etree.XPath(f"/descendant::*[{has_class('story-news')}]")
-# The error page (404 for an unknown or deleted CID): `div.error-wrap01` (STRUCTURE.md § Errors).
-ERROR_BOX = etree.XPath(f"/descendant::div[{has_class('error-wrap01')}]")
-# Attribute values as plain strings: lxml's "smart" strings keep their whole document alive.
-PAGE_URLS = etree.XPath(
-    "/descendant::link[@rel='canonical']/@href | /descendant::meta[@property='og:url']/@content",
-    smart_strings=False,
-)
-META_SECTION = etree.XPath(
-    "/descendant::meta[@property='article:section']/@content", smart_strings=False
+    headlines=lambda found: [h1 for wrap in found.article_wraps for h1 in Y2_HEADLINE(wrap)],
+    section=lambda found: Y2_SECTION(found.article_wraps[0]) if found.article_wraps else [],
 )
 
 
@@ -87,40 +79,41 @@ class YonhapParserY2:
 
     def _parse(self, data: bytes, url: str) -> ArticleRecord:
         root, end_markers = parse_whole(data, watched=("article",))
-        if ERROR_BOX(root):
+        found = find_anchors(root)
+        if found.is_error_page:
             raise NotAnArticle("error page (요청하신 페이지를 찾을 수 없습니다)")
-        article_id = page_article_id(url, PAGE_URLS(root))
-        design, headline = self._headline(root)
-        if not headline:
+        article_id = page_article_id(url, found.page_urls)
+        design, headline = self._headline(found)
+        if headline is None:
             raise NotAnArticle("no headline")
-        container = _container(root)
+        container = _container(found.containers)
         if container is None:
             raise NotAnArticle("no article body container")
         if left_open(container, end_markers):
             # libxml2 kept the container open to the page's end (an end tag it could not match):
             # what follows the article, footer and all, would be read as body.
             raise NotAnArticle("article container never closed")
-        published_at, modified_at = page_times(root)
+        published_at, modified_at = page_times(found.time_holders, found.meta)
         if published_at is None:
             raise NotAnArticle("no publication time")
-        section = shown_text(design.section(root)) or _first(META_SECTION(root))
+        section = shown_text(design.section(found)) or found.meta.get("article:section")
         return self._record(
             article_id=article_id,
-            headline=headline,
+            headline=shown_text([headline]),
             section=kt.clean_text(section) or None,
             published_at=published_at,
             modified_at=modified_at,
             container=container,
-            header=_header_of(design, root),
+            header=next(headline.iterancestors("header"), None),
         )
 
-    def _headline(self, root: etree._Element) -> tuple[Design, str]:
+    def _headline(self, found: Anchors) -> tuple[Design, etree._Element | None]:
         """The design whose headline the page shows first, and that headline."""
         for design in self.DESIGNS:
-            headline = shown_text(design.headline(root))
-            if headline:
-                return design, headline
-        return self.DESIGNS[0], ""
+            for headline in design.headlines(found):
+                if is_shown(headline) and shown_text([headline]):
+                    return design, headline
+        return self.DESIGNS[0], None
 
     def _record(
         self,
@@ -192,14 +185,10 @@ def parser_for(fetched_at: datetime | None = None) -> YonhapParserY2:
     return chosen
 
 
-def _first(values: list) -> str | None:
-    return values[0] if values else None
-
-
-def _container(root: etree._Element) -> etree._Element | None:
+def _container(found: list[etree._Element]) -> etree._Element | None:
     """The one body container a reader sees, its hidden parts dropped (content is what a reader
     sees); two different ones, or one inside another, refuse the page."""
-    shown = [element for element in BODY_CONTAINERS(root) if is_shown(element)]
+    shown = [element for element in found if is_shown(element)]
     if len(shown) > 1:
         raise NotAnArticle(f"{len(shown)} article bodies in one page")
     if not shown:
@@ -207,10 +196,3 @@ def _container(root: etree._Element) -> etree._Element | None:
     drop_hidden(shown[0])
     return shown[0]
 
-
-def _header_of(design: Design, root: etree._Element) -> etree._Element | None:
-    """The `header` holding the headline: subheadlines may sit there as well as in the body."""
-    headline = next((found for found in design.headline(root) if is_shown(found)), None)
-    if headline is None:
-        return None
-    return next(headline.iterancestors("header"), None)
