@@ -110,8 +110,8 @@ def subheadlines_of(
     """The lines of `div.tit-sub h2` in the body container (or the headline's header, should
     a design put them there): each `h2` in order, split at `<br>`, empty lines dropped."""
     found = list(SUBHEADLINES(container))
-    if header is not None:
-        drop_hidden(header)
+    if header is not None and SUBHEADLINES(header):
+        drop_hidden(header)  # only when it holds any: a header is mostly buttons
         seen = set(found)
         found += [h2 for h2 in SUBHEADLINES(header) if h2 not in seen]
     return tuple(line for h2 in found for line in text_runs(h2, lambda _: False))
