@@ -21,8 +21,9 @@ from crawler.publishers.yonhap.parser import parser_for
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "tests" / "fixtures" / "yonhap" / "examples"
 HEADING = "## Yonhap parser (issue 19)"
-# Real article pages carry 100-200 KB of chrome (menus, ranking boxes, ad slots, scripts): the
-# examples are padded with copies of their own "most viewed" box to this size, as Newsis's are.
+# The examples are reconstructions without a real page's full chrome (menus, ranking boxes, ad
+# slots, scripts): they are padded with copies of their own "most viewed" box to this size, as
+# the Newsis examples are in bench/bench_parser.py.
 MIN_PAGE = 100 * 1024
 GOAL = 2.0
 _MOST_VIEWED = re.compile(r'<section class="box-type311 most-view01">.*?</section>', re.S)
