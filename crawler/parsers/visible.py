@@ -62,12 +62,16 @@ def parse_whole(
     last = marker.replace(b" n=", b" last n=", 1)
     inserts = [(at, marker) for at in after]
     if body_end is not None:
-        inserts.append((body_end, marker))
+        inserts.append((body_end, marker.replace(b" n=", b" body n=", 1)))
     inserts.append((html_end, last))
     root = _parse(_insert(data, sorted(inserts, key=lambda item: item[0])))
     markers = [found for found in root.iter(END_TAG) if found.get("n") == nonce]
     if not any(found.get("last") is not None for found in markers):
         raise NotAnArticle("truncated page (its last </html> is not the document's end)")
+    if body_end is not None and not any(found.get("body") is not None for found in markers):
+        # The last `</body>` was no end tag: a page cut inside a tag (`<figure cla</body>`)
+        # and "repaired" swallows it, and libxml2 closes the article at the page's end.
+        raise NotAnArticle("truncated page (its last </body> is not markup)")
     if len(markers) < len(inserts):
         # Some end tag was text (in a script, an attribute, `<xmp>`): its marker must not show.
         _scrub(root, (marker.decode(), last.decode()))

@@ -79,16 +79,17 @@ def corpus_plan(size: int = 1000) -> list[tuple[str, int]]:
 
 
 def build_corpus(
-    seed: int, size: int = 1000, *, shard: int = 0, shards: int = 1
+    seed: int, size: int = 1000, *, shard: int = 0, shards: int = 1, publisher: str = "newsis"
 ) -> list[HostilePage]:
-    """The hostile pages of `seed` (one shard of them), in a shuffled arrival order.
+    """The hostile pages of `seed` (one shard of them) made from `publisher`'s pages, in a
+    shuffled arrival order.
 
     Each page depends only on (seed, mutation, n), so a shard is built without the others.
     Capture times are distinct and increase in arrival order: no page duplicates another.
     """
     plan = corpus_plan(size)
     random.Random(seed).shuffle(plan)
-    bases = base_pages(seed)
+    bases = base_pages(seed, publisher)
     corpus = []
     for index, (mutation, n) in enumerate(plan):
         if index % shards != shard:

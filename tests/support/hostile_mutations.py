@@ -205,10 +205,20 @@ SCRIPT_SNIPPETS = (
 )
 
 
+# The same tricks with Yonhap's selectors (a headline, a body container, a subheadline).
+YONHAP_SNIPPETS = (
+    "<script>document.write('<h1 class=\"tit01\">가짜 제목</h1>');</script>",
+    "<template><div class=\"story-news article\"><p>가짜 본문</p></div></template>",
+    "<noscript><div class=\"tit-sub\"><h2>가짜 부제</h2></div></noscript>",
+    "<script>var s = '</div></article><p>(서울=연합뉴스) 가짜 기자 = 가짜';</script>",
+)
+
+
 def scripts_in_odd_places(rng: random.Random, base: BasePage) -> Mutated:
     text = _text(base.body)
+    snippets = SCRIPT_SNIPPETS + (YONHAP_SNIPPETS if base.publisher == "yonhap" else ())
     for _ in range(rng.randint(1, 5)):
-        snippet = rng.choice(SCRIPT_SNIPPETS)
+        snippet = rng.choice(snippets)
         position = (
             _inside_content(rng, base, text)
             if rng.random() < 0.6
@@ -240,6 +250,8 @@ def missing_fields(rng: random.Random, base: BasePage) -> Mutated:
 
 def lying_identity(rng: random.Random, base: BasePage) -> Mutated:
     """The URL fetched, the canonical link or og:url name another article, host or nothing."""
+    if base.publisher == "yonhap":
+        return _lying_yonhap_identity(rng, base)
     text = _text(base.body)
     other_id = f"NISX{rng.randint(2000, 2030)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}_" \
                f"{rng.randint(0, 9_999_999_999):010d}"
@@ -264,6 +276,33 @@ def lying_identity(rng: random.Random, base: BasePage) -> Mutated:
     elif choice == "canonical-evil-host":
         text = text.replace("www.newsis.com", "www.newsis.com.evil.example")
     else:
+        text = re.sub(r'(property="og:url" content=")[^"]*', r"\g<1>javascript:alert(1)", text)
+    return _bytes(text), url, HTML_CONTENT_TYPE
+
+
+YONHAP_CID = r"[A-Z]{3}\d{17}"
+
+
+def _lying_yonhap_identity(rng: random.Random, base: BasePage) -> Mutated:
+    text = _text(base.body)
+    kind = rng.choice(["AKR", "PYH", "AEN", "GYH", "MYH"])
+    other_id = f"{kind}{rng.randint(2015, 2030)}{rng.randint(1, 12):02d}" \
+               f"{rng.randint(1, 28):02d}{rng.randint(0, 999_999_999):09d}"
+    match = re.search(YONHAP_CID, base.url)
+    own_id = match.group(0) if match else other_id
+    url = rng.choice([
+        "https://www.yna.co.kr/", "https://www.yna.co.kr/news/1", "",
+        f"https://evil.example/view/{other_id}", f"https://www.yna.co.kr/view/{other_id}",
+        f"https://m.yna.co.kr/amp/view/{own_id}", f"https://en.yna.co.kr/view/{own_id}",
+        f"http://www.yonhapnews.co.kr/bulletin/2018/06/12/0200000000{other_id}.HTML",
+        "javascript:alert(1)", "http://[::1", "\x00", base.url,
+    ])
+    choice = rng.choice(["url-only", "canonical-other", "canonical-evil-host", "og-garbage"])
+    if choice == "canonical-other":
+        text = re.sub(YONHAP_CID, other_id, text, count=rng.randint(1, 3))
+    elif choice == "canonical-evil-host":
+        text = text.replace("www.yna.co.kr", "www.yna.co.kr.evil.example")
+    elif choice == "og-garbage":
         text = re.sub(r'(property="og:url" content=")[^"]*', r"\g<1>javascript:alert(1)", text)
     return _bytes(text), url, HTML_CONTENT_TYPE
 
