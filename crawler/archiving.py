@@ -13,15 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import crawler.publishers
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, article_id_from_url
+from crawler.publishers import Publisher, UnknownPublisher, publisher_for_url, publishers
 from storage import reparse as reparsing
 from storage.fetched_page import FetchedPage
 from storage.ingest import pages
 from storage.ingest.pages import IngestResult
 from storage.parsing import Parser
 from storage.record import ArticleRecord
-
-WEB_HOST = "www.newsis.com"
 
 
 def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
@@ -32,7 +30,7 @@ def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
 
 def filed(page: FetchedPage) -> FetchedPage:
     """`page` with the article it is filed under and the one the URL that answered names."""
-    served = _article_id_in_path(page.extra.get("fetched_url"))
+    served = _article_id_in_path(page)
     return dataclasses.replace(page, article_id=_article_id_of(page), served_article_id=served)
 
 
@@ -88,24 +86,43 @@ def reparse(engine: Engine, *, parser: Parser = parse_page, **options: Any) -> A
     return reparsing.reparse(engine, parser=parser, **options)
 
 
+def _publisher_of(page: FetchedPage) -> Publisher | None:
+    """The page's publisher: by its URL, else the one whose id the article asked for is."""
+    try:
+        return publisher_for_url(page.url)
+    except UnknownPublisher:
+        pass
+    for publisher in publishers().values():
+        if page.article_id and publisher.article_id_re.fullmatch(
+            publisher.normalize_id(page.article_id)
+        ):
+            return publisher
+    return None
+
+
 def _article_id_of(page: FetchedPage) -> str | None:
     """The article a capture is filed under: the one asked for, else the one its URL names."""
-    asked = _upper(page.article_id)
-    if asked and ARTICLE_ID_RE.fullmatch(asked):
-        return asked
-    return _upper(article_id_from_url(page.url))
+    publisher = _publisher_of(page)
+    if publisher is None:
+        return None
+    if page.article_id:
+        asked = publisher.normalize_id(page.article_id)
+        if publisher.article_id_re.fullmatch(asked):
+            return asked
+    return publisher.article_id_from_url(page.url)
 
 
-def _article_id_in_path(url: str | None) -> str | None:
-    """The article a URL's path and query name in any Newsis form, whatever its host (the
-    crawl may fetch from a mirror of the site, such as the local one)."""
+def _article_id_in_path(page: FetchedPage) -> str | None:
+    """The article the URL that answered names by its path and query, in any of the publisher's
+    forms, whatever its host (the crawl may fetch from a mirror of the site, the local one)."""
     try:
-        parts = urlsplit(url or "")
+        parts = urlsplit(page.extra.get("fetched_url") or "")
     except ValueError:
         return None
-    return _upper(article_id_from_url(urlunsplit(("https", WEB_HOST, parts.path, parts.query, ""))))
-
-
-def _upper(article_id: str | None) -> str | None:
-    # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
-    return article_id.upper() if article_id else None
+    publisher = _publisher_of(page)
+    if publisher is None:
+        return None
+    origin = urlsplit(publisher.canonical_origin)
+    return publisher.article_id_from_url(
+        urlunsplit((origin.scheme, origin.netloc, parts.path, parts.query, ""))
+    )

@@ -11,6 +11,7 @@ from crawler.publishers.registry import (
     publisher_for_host,
     publisher_for_url,
     publisher_named,
+    publisher_of_spider,
     publishers,
 )
 
@@ -26,5 +27,6 @@ __all__ = [
     "publisher_for_host",
     "publisher_for_url",
     "publisher_named",
+    "publisher_of_spider",
     "publishers",
 ]

@@ -70,6 +70,11 @@ def publisher_named(name: str) -> Publisher:
         raise UnknownPublisher(f"no publisher named {name!r} (installed: {known})") from None
 
 
+def publisher_of_spider(spidercls: type) -> Publisher:
+    """The publisher a spider crawls: its `publisher_name`, else its name (the shared stem)."""
+    return publisher_named(getattr(spidercls, "publisher_name", None) or spidercls.name)
+
+
 def publisher_for_host(host: str | None) -> Publisher | None:
     """The publisher whose own host this is, or None."""
     for publisher in publishers().values():
