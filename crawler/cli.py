@@ -54,7 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "parse": (
         "crawler.commands.parse:parse_command",
-        "Print the article record of one saved Newsis page (PAGE a file, or - for stdin) as JSON.",
+        "Print the article record of one saved page (PAGE a file, or - for stdin) as JSON.",
     ),
     "reparse": (
         "crawler.commands.maintenance:reparse_command",

@@ -22,12 +22,12 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from crawler.origins import normalize_base_url
-from crawler.publishers.newsis.answers import REDIRECT_STATUSES, is_error_redirect
-from crawler.publishers.newsis.urls import CANONICAL_ORIGIN
+from crawler.publishers import publisher_of_spider
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # A URL's scheme and authority as written, up to the path: compared as text, so no parser's
 # reading of userinfo, IP shorthands (127.1), dots or escapes can make two origins look alike.
 _ORIGIN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(.*)", re.DOTALL)
@@ -55,12 +55,13 @@ def origin_spellings(base_url: str) -> frozenset[str]:
 
 
 class SiteOrigin:
-    """The one origin a crawl fetches from (scheme, host, port of its base URL)."""
+    """The one origin a crawl fetches from (scheme, host, port of its base URL), standing in
+    for the publisher's canonical origin."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, canonical_origin: str) -> None:
         self.base_url = base_url.rstrip("/")
         self._own = origin_spellings(self.base_url)
-        self._canonical = origin_spellings(CANONICAL_ORIGIN)
+        self._canonical = origin_spellings(canonical_origin)
 
     def place(self, url: str) -> str | None:
         """The URL to fetch for `url`: itself when on the site, moved to the base URL when on the
@@ -85,7 +86,10 @@ class SiteOnlyMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.origin = SiteOrigin(normalize_base_url(crawler.settings["NEWSARCHIVE_BASE_URL"]))
+        self.origin = SiteOrigin(
+            normalize_base_url(crawler.settings["NEWSARCHIVE_BASE_URL"]),
+            publisher_of_spider(crawler.spidercls).canonical_origin,
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -168,7 +172,9 @@ class EveryHopRedirectMiddleware(RedirectMiddleware):
         if (
             "article_id" in request.meta
             and response.status in REDIRECT_STATUSES
-            and is_error_redirect(response.headers.get("Location"), request.url)
+            and publisher_of_spider(self.crawler.spidercls).answers.is_error_redirect(
+                response.headers.get("Location"), request.url
+            )
         ):
             return response
         try:

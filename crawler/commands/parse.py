@@ -12,8 +12,7 @@ import click
 from crawler.commands.common import check_time_range
 from crawler.commands.terminal import echo, json_safe
 from crawler.parsers import NotAnArticle, ParseError
-from crawler.publishers import parse_article
-from crawler.publishers.newsis.urls import article_id_from_url, is_newsis_host
+from crawler.publishers import PublisherError, parse_article, publisher_for_host, publishers
 
 EXPECTED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"
 
@@ -33,20 +32,26 @@ def _capture_time(
 
 
 def _article_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """A Newsis article URL, in any of its forms, on a Newsis host: a page fetched elsewhere
-    would be archived under a Newsis id it does not belong to."""
+    """An article URL, in any of its forms, on its publisher's own host: the host picks the
+    publisher, and a page fetched elsewhere would be archived under an id it does not own."""
     try:
         parts = urlsplit(value.strip())
     except ValueError:  # an unclosed [IPv6] host
         parts = urlsplit("")
-    if (
-        parts.scheme not in ("http", "https")
-        or not is_newsis_host(parts.hostname)
-        or article_id_from_url(value) is None
-    ):
+    try:
+        web = parts.scheme in ("http", "https")
+        publisher = publisher_for_host(parts.hostname) if web else None
+        examples = " or ".join(p.example_url for p in publishers().values() if p.example_url)
+    except PublisherError as error:
+        raise click.ClickException(str(error)) from None
+    if publisher is None:
         raise click.BadParameter(
-            f"not a Newsis article URL: {value!r}; expected e.g. {EXPECTED_URL}"
-            " (or /view/?id=…, /ar_detail/view.html?ar_id=… on a newsis.com host)"
+            f"not an article URL of an installed publisher's site: {value!r}; expected e.g."
+            f" {examples}"
+        )
+    if publisher.article_id_from_url(value) is None:
+        raise click.BadParameter(
+            f"not a {publisher.name} article URL: {value!r}; expected e.g. {publisher.example_url}"
         )
     return value
 
@@ -57,7 +62,8 @@ def _article_url(_ctx: click.Context, _param: click.Parameter, value: str) -> st
     "--url",
     required=True,
     callback=_article_url,
-    help=f"The URL the page was fetched from (any Newsis article form, e.g. {EXPECTED_URL}).",
+    help="The URL the page was fetched from: its host picks the publisher (any of its article"
+    f" URL forms, e.g. {EXPECTED_URL}).",
 )
 @click.option(
     "--fetched-at",
@@ -67,10 +73,10 @@ def _article_url(_ctx: click.Context, _param: click.Parameter, value: str) -> st
     " Default: the latest version.",
 )
 def parse_command(page: str, url: str, fetched_at: datetime | None) -> None:
-    """Print the article record of one saved Newsis page (PAGE a file, or - for stdin) as JSON.
+    """Print the article record of one saved page (PAGE a file, or - for stdin) as JSON.
 
     Exits 1 with one line on stderr when the page is not an article, 2 when PAGE cannot be read
-    or --url is not a Newsis article URL.
+    or --url is not an article URL of an installed publisher (newsis, …).
     """
     try:
         if page == "-":

@@ -28,18 +28,8 @@ from crawler.db_thread import (
 )
 from crawler.middlewares import RequestRefused
 from crawler.origins import normalize_base_url
-from crawler.publishers.newsis.answers import EXPECTED_STATUSES, is_gone, looks_like_captcha
-from crawler.publishers.newsis.discovery import (
-    FEED_SLUGS,
-    LIST_LINK_SELECTORS,
-    LIST_TEMPLATES,
-    MAX_LIST_PAGES,
-    article_id_of_link,
-    feed_path,
-    list_reaches_back,
-    registration_date,
-)
-from crawler.publishers.newsis.urls import ARTICLE_PATH, canonical_article_url
+from crawler.publishers import Publisher
+from crawler.publishers.newsis import NEWSIS
 from crawler.spiders.sitemaps import SitemapReading
 from storage.fetched_page import FetchedPage
 
@@ -101,9 +91,13 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
     """
 
     name = "newsis"
-    # Every expected answer of an article fetch is evidence (EXPECTED_STATUSES): the spider
+    # Its publisher's plug-in: ids and URLs, feeds, lists, sitemaps, answers.
+    publisher: ClassVar[Publisher] = NEWSIS
+    # Every expected answer of an article fetch is evidence (expected_statuses): the spider
     # records them; HttpErrorMiddleware would turn them into errors.
-    handle_httpstatus_list: ClassVar[list[int]] = sorted(EXPECTED_STATUSES - {200})
+    handle_httpstatus_list: ClassVar[list[int]] = sorted(
+        NEWSIS.answers.expected_statuses - {200}
+    )
 
     def __init__(
         self,
@@ -157,13 +151,14 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
         (crawler.scaleout.rounds; docs/DEPLOYMENT.md)."""
         if sitemaps:
             yield from self.sitemap_requests()
-        for slug in FEED_SLUGS:
+        discovery = self.publisher.discovery
+        for slug in discovery.feed_slugs:
             yield scrapy.Request(
-                self.base_url + feed_path(slug), callback=self.parse_feed,
+                self.base_url + discovery.feed_url_path(slug), callback=self.parse_feed,
                 errback=self.discovery_failed, priority=20, cb_kwargs={"slug": slug},
             )
         if since is not None:
-            for template in LIST_TEMPLATES:
+            for template in discovery.list_templates:
                 yield self.list_request(template, 1, since)
 
     async def start(self) -> AsyncIterator[Any]:
@@ -209,7 +204,8 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
             return
         self.crawler.stats.inc_value("newsarchive/feeds_read")
         links = Selector(text=response.text, type="xml").xpath("//item/link/text()").getall()
-        ids = [article_id for link in links if (article_id := article_id_of_link(link))]
+        id_of_link = self.publisher.discovery.article_id_of_link
+        ids = [article_id for link in links if (article_id := id_of_link(link))]
         ignored = len(links) - len(ids)
         if ignored:
             self.crawler.stats.inc_value("newsarchive/links_ignored", ignored)
@@ -224,15 +220,16 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
                 self.discovery_failed_status(response)
             return
         self.crawler.stats.inc_value("newsarchive/list_pages_read")
+        discovery = self.publisher.discovery
         hrefs: list[str] = []
-        for selector in LIST_LINK_SELECTORS:
+        for selector in discovery.list_link_selectors:
             hrefs = hrefs or response.css(selector).getall()
-        ids = list(dict.fromkeys(i for href in hrefs if (i := article_id_of_link(href))))
+        ids = list(dict.fromkeys(i for href in hrefs if (i := discovery.article_id_of_link(href))))
         oldest = date.fromisoformat(since)
-        wanted = [i for i in ids if registration_date(i) >= oldest]
+        wanted = [i for i in ids if discovery.registration_date(i) >= oldest]
         async for request in self.article_requests(wanted, "list"):
             yield request
-        if list_reaches_back(ids, oldest) and page < MAX_LIST_PAGES:
+        if discovery.list_reaches_back(ids, oldest) and page < discovery.max_list_pages:
             yield self.list_request(path_template, page + 1, oldest)
 
     async def article_requests(
@@ -278,7 +275,8 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
         if archived is not None and archived.last_modified:
             headers["If-Modified-Since"] = archived.last_modified
         return scrapy.Request(
-            self.base_url + ARTICLE_PATH.format(article_id=article_id), headers=headers,
+            self.base_url + self.publisher.article_path.format(article_id=article_id),
+            headers=headers,
             callback=self.parse_article, errback=self.article_failed,
             priority=0 if source == "revisit" else 5,
             meta={"article_id": article_id, "discovered_by": source},
@@ -291,11 +289,11 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
         if self.says_gone(response):
             yield self.fetched_page(response.request, response, None, gone=True)
             return
-        if response.status == 200 and looks_like_captcha(response.body):
+        if response.status == 200 and self.publisher.answers.looks_like_captcha(response.body):
             # A bot check answered instead of the article: never a version (issue 4).
             fetch_error = "captcha page instead of the article"
             self.crawler.stats.inc_value("newsarchive/captcha")
-        elif response.status not in EXPECTED_STATUSES:
+        elif response.status not in self.publisher.answers.expected_statuses:
             # 299, 206 …: no answer Newsis gives for an article, whatever its body holds.
             fetch_error = f"unexpected HTTP status {response.status}"
         yield self.fetched_page(response.request, response, fetch_error)
@@ -318,7 +316,7 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
         location = response.headers.get("Location")
         # The URL asked for, not a redirect's: /error/ is judged against the article's origin.
         asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
-        if not is_gone(response.status, location, response.body, asked):
+        if not self.publisher.answers.is_gone(response.status, location, response.body, asked):
             return False
         self.crawler.stats.inc_value("newsarchive/gone")
         return True
@@ -335,7 +333,7 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
             if value is not None:
                 headers[name] = value.decode("latin-1")
         return FetchedPage(
-            url=canonical_article_url(article_id),
+            url=self.publisher.canonical_article_url(article_id),
             status=None if response is None else response.status,
             headers=headers,
             body=b"" if response is None else response.body,

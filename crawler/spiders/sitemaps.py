@@ -18,13 +18,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from crawler.publishers.newsis.discovery import (
-    MAX_CHILD_SITEMAPS,
-    NEWEST_CHILD_SITEMAPS,
-    ROBOTS_PATH,
-    article_id_of_link,
-)
-from crawler.publishers.newsis.urls import CANONICAL_ORIGIN, is_newsis_host
+from crawler.publishers import Discovery, Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -64,36 +58,43 @@ def read_sitemap(body: bytes, max_size: int) -> tuple[str, list[Entry]]:
     return sitemap.type, entries
 
 
-def children_to_read(children: list[Entry], since: datetime | None) -> list[Entry]:
-    """The child sitemaps of an index worth reading this run (see MAX_CHILD_SITEMAPS)."""
+def children_to_read(
+    children: list[Entry], since: datetime | None, discovery: Discovery
+) -> list[Entry]:
+    """The child sitemaps of an index worth reading this run: those whose <lastmod> is after
+    `since`, and always the newest few, up to the publisher's cap (its Discovery)."""
     oldest = datetime.min.replace(tzinfo=UTC)
     newest_first = sorted(children, key=lambda c: c.lastmod or oldest, reverse=True)
     chosen = [
         child for number, child in enumerate(newest_first)
-        if since is None or number < NEWEST_CHILD_SITEMAPS
+        if since is None or number < discovery.newest_child_sitemaps
         or (child.lastmod is not None and child.lastmod > since)
     ]
-    return chosen[:MAX_CHILD_SITEMAPS]
+    return chosen[:discovery.max_child_sitemaps]
 
 
 class SitemapReading:
-    """What a spider with base_url, article_requests and discovery_failed needs to read the
-    sitemaps robots.txt names; `previous_crawl_at` (the last finished crawl's start) picks
-    the child sitemaps."""
+    """What a spider with publisher, base_url, article_requests and discovery_failed needs to
+    read the sitemaps robots.txt names; `previous_crawl_at` (the last finished crawl's start)
+    picks the child sitemaps."""
 
     previous_crawl_at: datetime | None = None
+    publisher: Publisher
 
     def sitemap_requests(self) -> Iterator[scrapy.Request]:
         # Its own fetch of robots.txt: the robots middleware keeps the rules, not the lines.
         yield scrapy.Request(
-            self.base_url + ROBOTS_PATH, callback=self.parse_robots_sitemaps,
+            self.base_url + (self.publisher.discovery.robots_path or "/robots.txt"),
+            callback=self.parse_robots_sitemaps,
             errback=self.discovery_failed, priority=20, dont_filter=True,
         )
 
     def on_site(self, url: str) -> str | None:
-        """A sitemap URL on Newsis, moved to the crawl's base URL like feeds; else None."""
+        """A sitemap URL on the publisher's site, moved to the crawl's base URL like feeds;
+        else None."""
         parts = urlsplit(url)
-        if not is_newsis_host(parts.hostname) and not url.startswith(self.base_url + "/"):
+        on_mirror = url.startswith(self.base_url + "/")
+        if not self.publisher.is_own_host(parts.hostname) and not on_mirror:
             return None
         return self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -101,7 +102,8 @@ class SitemapReading:
         if response.status != 200:
             self.discovery_failed_status(response)
             return
-        for url in sitemap_urls_from_robots(response.body, base_url=CANONICAL_ORIGIN + "/"):
+        origin = self.publisher.canonical_origin + "/"
+        for url in sitemap_urls_from_robots(response.body, base_url=origin):
             yield from self.sitemap_request(url, nested=False)
 
     def sitemap_request(self, url: str, nested: bool) -> Iterator[scrapy.Request]:
@@ -129,13 +131,15 @@ class SitemapReading:
         self.crawler.stats.inc_value("newsarchive/sitemaps_read")
         if kind == "sitemapindex":
             # An index inside an index is not followed: Newsis nests one level (STRUCTURE.md).
-            for child in [] if nested else children_to_read(entries, self.previous_crawl_at):
+            for child in [] if nested else children_to_read(
+                entries, self.previous_crawl_at, self.publisher.discovery
+            ):
                 for request in self.sitemap_request(child.loc, nested=True):
                     yield request
             return
         lastmods: dict[str, datetime | None] = {}
         for entry in entries:
-            article_id = article_id_of_link(entry.loc)
+            article_id = self.publisher.discovery.article_id_of_link(entry.loc)
             if article_id is not None:
                 lastmods[article_id] = max(
                     filter(None, (lastmods.get(article_id), entry.lastmod)), default=None

@@ -121,7 +121,6 @@ def test_a_bad_number_or_time_is_a_usage_error_naming_the_option(path, option, t
     [
         # Less the one with a long query: a Newsis article URL the crawler declines to follow.
         *offsite_links("http://127.0.0.2:8080")[:-1],
-        "https://www.yna.co.kr/view/AKR20241115000100001",
         "https://example.com/",
         "not a url",
         "/view/NISX20241115_0002960118",

@@ -15,6 +15,7 @@ from twisted.web.client import URI
 
 from crawler.localsite.server import NewsisSite
 from crawler.middlewares import SiteOrigin
+from crawler.publishers.newsis.urls import CANONICAL_ORIGIN
 from tests.support.crawl_support import article_fetches, rows, run_crawl, scalar
 
 BASE = "http://127.0.0.1:8123"
@@ -166,7 +167,7 @@ _RESTS = st.sampled_from(["", "/", "/view/NISX20241115_0000000001", "?a=b", "#f"
 def test_every_url_let_through_names_the_base_origin_for_every_parser(
     scheme: str, authority: str, rest: str
 ) -> None:
-    placed = SiteOrigin(BASE).place(scheme + authority + rest)
+    placed = SiteOrigin(BASE, CANONICAL_ORIGIN).place(scheme + authority + rest)
     if placed is None:
         return
     parts = urlsplit(placed)
@@ -179,4 +180,4 @@ def test_every_url_let_through_names_the_base_origin_for_every_parser(
 
 @pytest.mark.parametrize("url", elsewhere(8123, 8124))
 def test_every_listed_trick_is_refused(url: str) -> None:
-    assert SiteOrigin(BASE).place(url) is None
+    assert SiteOrigin(BASE, CANONICAL_ORIGIN).place(url) is None

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.parsers import NotAnArticle, ParseError
-from crawler.publishers import NewsisParser2017, NewsisParser2023, parse_article, parser_for
+from crawler.publishers import parse_article
+from crawler.publishers.newsis.parser import NewsisParser2017, NewsisParser2023, parser_for
 from tests.support.paths import NEWSIS_EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "newsis"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from crawler.parsers.errors import NotAnArticle, ParseError
 
@@ -97,14 +97,3 @@ def page_article_id(url: str, page_urls: list[str]) -> str:
 def upper_id(article_id: str | None) -> str | None:
     # `?id=nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
     return article_id.upper() if article_id else None
-
-
-def article_id_in_path(url: str | None) -> str | None:
-    """The article a URL's path and query name in any Newsis form, whatever its host (the
-    crawl may fetch from a mirror of the site, such as the local one)."""
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:
-        return None
-    canonical = urlunsplit(("https", CANONICAL_HOST, parts.path, parts.query, ""))
-    return upper_id(article_id_from_url(canonical))
