@@ -190,7 +190,7 @@ class Archive:
             return int(connection.execute(_PG_ARCHIVE_BYTES).scalar_one())
 
     def ingest_all(self, fetches: list[Fetch]) -> list[str]:
-        """Ingest one page a call (`storage.ingest.pages.ingest`), a fresh session each."""
+        """Ingest one page a call (`storage.ingest.write_path.ingest`), a fresh session each."""
         outcomes = []
         for fetch in fetches:
             with self.sessions() as session:

@@ -16,8 +16,8 @@ import crawler.publishers
 from crawler.publishers import Publisher, UnknownPublisher, publisher_for_url, publishers
 from storage import reparse as reparsing
 from storage.fetched_page import FetchedPage
-from storage.ingest import pages
-from storage.ingest.pages import IngestResult
+from storage.ingest import write_path
+from storage.ingest.write_path import IngestResult
 from storage.parsing import Parser
 from storage.record import ArticleRecord, ParseError
 
@@ -49,8 +49,8 @@ def ingest(
     *,
     parser: Parser = parse_page,
 ) -> IngestResult:
-    """storage.ingest.pages.ingest of the filed page."""
-    return pages.ingest(session, filed(page), crawl_run_id, parser=parser)
+    """storage.ingest.write_path.ingest of the filed page."""
+    return write_path.ingest(session, filed(page), crawl_run_id, parser=parser)
 
 
 def ingest_many(
@@ -60,8 +60,8 @@ def ingest_many(
     *,
     parser: Parser = parse_page,
 ) -> list[IngestResult]:
-    """storage.ingest.pages.ingest_many of the filed pages."""
-    return pages.ingest_many(session, [filed(p) for p in fetched], crawl_run_id, parser=parser)
+    """storage.ingest.write_path.ingest_many of the filed pages."""
+    return write_path.ingest_many(session, [filed(p) for p in fetched], crawl_run_id, parser=parser)
 
 
 def ingest_in_sessions(
@@ -71,9 +71,9 @@ def ingest_in_sessions(
     *,
     parser: Parser = parse_page,
 ) -> list[IngestResult]:
-    """storage.ingest.pages.store_in_sessions of the filed pages (the crawl's writer)."""
-    items = pages.prepare_pages([filed(page) for page in fetched], parser)
-    return pages.store_in_sessions(sessions, items, crawl_run_id, parser=parser)
+    """storage.ingest.write_path.store_in_sessions of the filed pages (the crawl's writer)."""
+    items = write_path.prepare_pages([filed(page) for page in fetched], parser)
+    return write_path.store_in_sessions(sessions, items, crawl_run_id, parser=parser)
 
 
 def ingest_batches(
@@ -84,9 +84,9 @@ def ingest_batches(
     *,
     parser: Parser = parse_page,
 ) -> None:
-    """storage.ingest.pages.ingest_batches of the filed pages."""
+    """storage.ingest.write_path.ingest_batches of the filed pages."""
     filed_batches = ([filed(page) for page in batch] for batch in batches)
-    pages.ingest_batches(sessions, filed_batches, on_stored, crawl_run_id, parser=parser)
+    write_path.ingest_batches(sessions, filed_batches, on_stored, crawl_run_id, parser=parser)
 
 
 def reparse(engine: Engine, *, parser: Parser = parse_page, **options: Any) -> Any:

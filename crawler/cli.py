@@ -13,7 +13,7 @@ import click
 # it loads no command at all; tests/cli/test_cli.py checks each against its docstring.
 COMMANDS: dict[str, tuple[str, str]] = {
     "changes": (
-        "crawler.commands.changes:changes_command",
+        "crawler.commands.change_feed:changes_command",
         "Every change seen, oldest first: new articles, new versions, deletions, restorations"
         " and touches.",
     ),

@@ -71,9 +71,9 @@ _stopping: set[asyncio.Future[None]] = set()
 
 
 class IngestPipeline:
-    """Hands every FetchedPage to the writer process (`storage.ingest.pages.ingest_many` in batches)
-    and counts the outcomes in the stats. Each page's item waits until its batch is committed,
-    so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
+    """Hands every FetchedPage to the writer process (`storage.ingest.write_path.ingest_many`
+    in batches) and counts the outcomes in the stats. Each page's item waits until its batch is
+    committed, so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
 
     Under `newsarchive crawl` the run (lock and crawl_runs row) is the command's; under plain
     `scrapy crawl newsis` this pipeline takes the lock and keeps the run itself.

@@ -301,7 +301,7 @@ def _store_batch(
     a failure); their numbers with what became of them."""
     from crawler.archiving import ingest_in_sessions
     from storage.db import one_line
-    from storage.ingest.batch import OUTCOME_LOST
+    from storage.ingest.transaction import OUTCOME_LOST
 
     results = ingest_in_sessions(sessions, [page for _, page, _, _ in batch], batch[0][2])
     receipts = [

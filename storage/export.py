@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from storage.ingest.pages import load_body
+from storage.ingest.write_path import load_body
 from storage.models import Capture
 from storage.queries import EXPORT_FIELDS
 

@@ -25,8 +25,8 @@ from crawler.warc_reader import MAX_PAGE_BYTES, Lost, NotAWarc, check_warc, read
 from crawler.writer_process import MAX_BATCH
 from storage import db
 from storage.fetched_page import FetchedPage
-from storage.ingest.batch import OUTCOME_LOST
-from storage.ingest.pages import IngestResult
+from storage.ingest.transaction import OUTCOME_LOST
+from storage.ingest.write_path import IngestResult
 from storage.models import (
     OUTCOME_DUPLICATE,
     OUTCOME_FAILED,

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from crawler.viewer import pages, respond
+from crawler.viewer import respond, views
 from storage.db import open_archive
 
 HERE = Path(__file__).resolve().parent
@@ -58,14 +58,14 @@ def create_app(db_url: str) -> Starlette:
     engine = read_only_engine(db_url)
     app = Starlette(
         routes=[
-            Route("/", pages.changes_page, name="changes"),
-            Route("/changes.atom", pages.changes_feed, name="changes_feed"),
-            Route("/article/{article_id}", pages.article_page, name="article"),
-            Route("/article/{article_id}/diff", pages.diff_page, name="diff"),
-            Route("/capture/{capture_id:int}", pages.capture_page, name="capture"),
-            Route("/capture/{capture_id:int}/raw", pages.capture_raw, name="capture_raw"),
-            Route("/search", pages.search_page, name="search"),
-            Route("/health", pages.health_page, name="health"),
+            Route("/", views.changes_page, name="changes"),
+            Route("/changes.atom", views.changes_feed, name="changes_feed"),
+            Route("/article/{article_id}", views.article_page, name="article"),
+            Route("/article/{article_id}/diff", views.diff_page, name="diff"),
+            Route("/capture/{capture_id:int}", views.capture_page, name="capture"),
+            Route("/capture/{capture_id:int}/raw", views.capture_raw, name="capture_raw"),
+            Route("/search", views.search_page, name="search"),
+            Route("/health", views.health_page, name="health"),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         exception_handlers={HTTPException: respond.error_page},

@@ -238,7 +238,8 @@ def version_content(connection: Connection, article_id: str, version_no: int) ->
 
 
 def capture_values(item: Any, crawl_run_id: int | None) -> dict[str, Any]:
-    """A prepared page's capture row (storage.ingest.batch.PreparedPage), outcome to be set."""
+    """A prepared page's capture row (a storage.ingest.transaction.PreparedPage), outcome to
+    be set."""
     page, record = item.page, item.parsed.record
     return {
         "crawl_run_id": crawl_run_id,

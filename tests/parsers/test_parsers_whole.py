@@ -17,7 +17,7 @@ import time
 import pytest
 
 from crawler.parsers import NotAnArticle
-from crawler.parsers.runs import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS
+from crawler.parsers.paragraphs import MAX_PARAGRAPH_CHARS, MAX_PARAGRAPHS
 from crawler.publishers.newsis.parser import MAX_PHOTOS
 from crawler.publishers.yonhap.page_parts import MAX_PHOTOS as YONHAP_MAX_PHOTOS
 from storage.record import ArticleRecord

@@ -17,7 +17,7 @@ from crawler.publishers import parse_article
 from crawler.publishers.newsis.urls import ARTICLE_ID_RE, canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import load_body
+from storage.ingest.write_path import load_body
 from storage.models import OUTCOME_FAILED, Capture, Version
 from storage.record import ArticleRecord
 from tests.support.article_pages import CAPTURE_BASE, base_pages

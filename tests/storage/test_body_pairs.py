@@ -18,7 +18,7 @@ from storage import db, export
 from storage.bodies import store as bodies
 from storage.bodies.codec import body_hash_of, compress_pair, pair_dictionary
 from storage.bodies.store import load_bodies
-from storage.ingest.pages import load_body
+from storage.ingest.write_path import load_body
 from storage.models import (
     COMPRESSION_ZSTD_DELTA_PAIR,
     Body,

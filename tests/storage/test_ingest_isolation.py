@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from crawler.archiving import ingest_many
-from storage.ingest.batch import OUTCOME_LOST
+from storage.ingest.transaction import OUTCOME_LOST
 from storage.models import Capture, Version
 from tests.support.storage_fixtures import example_page, fetched
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event, func, select, text
 from crawler.archiving import ingest, ingest_batches, ingest_many
 from crawler.publishers import parse_article as parse_page
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import IngestResult
+from storage.ingest.write_path import IngestResult
 from storage.models import Article, Capture, Version
 from storage.runs import start_run
 from tests.support.ingest_batches import (

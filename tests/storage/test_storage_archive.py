@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from crawler.archiving import ingest
 from storage.db import make_session_factory, open_archive, readable_json
-from storage.ingest.pages import load_body
+from storage.ingest.write_path import load_body
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
 from storage.runs import finish_run, start_run

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.archiving import ingest, ingest_batches, ingest_many
 from storage.db import make_session_factory, open_archive, upgrade
 from storage.fetched_page import FetchedPage
-from storage.ingest.pages import IngestResult
+from storage.ingest.write_path import IngestResult
 from storage.models import Capture, Version
 from storage.runs import finish_run, start_run
 from tests.support.ingest_batches import (

@@ -21,7 +21,7 @@ from crawler.localsite.server import NewsisSite
 from crawler.publishers import parse_article as parse_page
 from storage.bodies.codec import body_hash_of
 from storage.db import is_sqlite, make_engine, make_session_factory
-from storage.ingest.pages import load_body
+from storage.ingest.write_path import load_body
 from storage.models import Article, Body, Capture, CrawlRun, Version
 from storage.record import ArticleRecord
 from tests.support.import_files import write_warc

@@ -185,7 +185,7 @@ def standard_captures() -> list[Capture]:
 
 
 def fill(db_url: str, captures: list[Capture] | None = None) -> None:
-    """Ingest `captures` (default: the standard set) through storage.ingest.pages.ingest."""
+    """Ingest `captures` (default: the standard set) through storage.ingest.write_path.ingest."""
     upgrade(db_url)
     engine = open_archive(db_url, for_writing=True)
     with Session(engine) as session:

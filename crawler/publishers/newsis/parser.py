@@ -13,7 +13,7 @@ from crawler.parsers import text as kt
 from crawler.parsers.decoding import MAX_PAGE_BYTES as MAX_PAGE_BYTES  # re-exported
 from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
-from crawler.parsers.runs import text_runs
+from crawler.parsers.paragraphs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.publishers.newsis.body_text import lead_byline, until_closing_line
 from crawler.publishers.newsis.urls import (

@@ -10,7 +10,7 @@ from lxml import etree
 
 from crawler.parsers import text as kt
 from crawler.parsers.errors import NotAnArticle, ParseError
-from crawler.parsers.runs import text_runs
+from crawler.parsers.paragraphs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown
 from crawler.publishers.yonhap.captions import parse_caption
 from crawler.publishers.yonhap.urls import CANONICAL_ORIGIN

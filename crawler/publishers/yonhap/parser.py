@@ -11,7 +11,7 @@ from lxml import etree
 from crawler.parsers import text as kt
 from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
-from crawler.parsers.runs import text_runs
+from crawler.parsers.paragraphs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.publishers.yonhap.anchors import Anchors, find_anchors, nav_paths
 from crawler.publishers.yonhap.body_text import is_footer, lead_byline, until_closing_emails

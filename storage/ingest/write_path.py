@@ -19,7 +19,7 @@ from storage.bodies.codec import body_hash_of
 from storage.bodies.store import load_body as load_body  # re-exported: export and tests use it
 from storage.db import one_line
 from storage.fetched_page import FetchedPage
-from storage.ingest.batch import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
+from storage.ingest.transaction import OUTCOME_LOST, IngestBatch, IngestResult, PreparedPage
 from storage.models import (
     Article,
     Capture,
