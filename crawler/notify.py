@@ -32,6 +32,30 @@ class DeliveryFailed(Exception):
     """The webhook did not take the events; str() is the last reason, one line."""
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is a refusal: urllib would follow a 301-303 as a GET without the events and
+    take the 200 at its end for a delivery."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def check_webhook_url(url: str) -> str:
+    """`url` if it is an http(s) URL with a host; ValueError saying why not (a file: or ftp:
+    URL would "take" the events without anyone receiving them)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        raise ValueError(f"not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("the webhook must be an http:// or https:// URL with a host")
+    return url
+
+
 def payload(session: Session, crawl_run_ids: list[int]) -> list[dict[str, Any]]:
     """The runs' events as `changes --json` gives them, each with its idempotency key (stable
     across reparses: a receiver that saw a key already drops the event)."""
@@ -50,7 +74,7 @@ def post_json(
 ) -> None:
     """POST `body` as JSON until a 2xx answer, within ATTEMPTS tries and TOTAL_SECONDS;
     DeliveryFailed otherwise. Credentials in the URL go as HTTP basic auth."""
-    target, headers = _split_credentials(url)
+    target, headers = _split_credentials(check_webhook_url(url))
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     headers.update({"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT})
     deadline = clock() + TOTAL_SECONDS
@@ -66,7 +90,7 @@ def post_json(
             break
         request = urllib.request.Request(target, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=min(ATTEMPT_TIMEOUT, left)) as answer:
+            with _OPENER.open(request, timeout=min(ATTEMPT_TIMEOUT, left)) as answer:
                 answer.read(65536)
                 return
         except urllib.error.HTTPError as error:

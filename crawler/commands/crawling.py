@@ -19,9 +19,18 @@ from crawler.commands.crawl_options import (
 )
 from crawler.commands.terminal import echo, json_safe, progress
 from crawler.crawl_run import DRIFT_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
-from crawler.notify import NOTIFY_ENV_VAR
+from crawler.notify import NOTIFY_ENV_VAR, check_webhook_url
 from crawler.runlock import RunLockBusy
 from storage.db import redact_url, resolve_db_url
+
+
+def _webhook(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_webhook_url(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @click.command("crawl")
@@ -34,6 +43,7 @@ from storage.db import redact_url, resolve_db_url
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option(
     "--notify", "notify_url", metavar="URL", envvar=NOTIFY_ENV_VAR, show_envvar=True,
+    callback=lambda _context, _param, value: _webhook(value),
     help="After the run, POST its events (as `changes --json`, each with an idempotency_key)"
     " to this webhook; a failed delivery is retried with the next run's.",
 )

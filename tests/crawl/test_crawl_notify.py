@@ -96,3 +96,44 @@ def test_a_failed_delivery_goes_with_the_next_run_and_each_event_arrives_once(
     assert set(event) == {"at", "article_id", "url", "kind", "version", "fields",
                           "idempotency_key"}
     assert rows(db_path, "SELECT DISTINCT notify_state FROM crawl_runs") == [("delivered",)]
+
+
+def test_a_redirecting_webhook_is_a_failed_delivery_not_a_get() -> None:
+    """urllib would follow a 302 as a GET without the events; the redirect is refused instead."""
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/events"
+        try:
+            post_json(url, [], sleep=lambda _: None)
+        except DeliveryFailed as error:
+            assert str(error) == "HTTP 302"
+        else:
+            raise AssertionError("a redirect was taken for a delivery")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_webhook_that_is_not_http_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    target = tmp_path / "events"
+    for url in (f"file://{target}", "ftp://example.org/x", "http://", "http://host:port/"):
+        try:
+            post_json(url, [{"idempotency_key": "1/new_article"}], sleep=lambda _: None)
+        except ValueError as error:
+            assert "URL" in str(error)
+        else:
+            raise AssertionError(f"{url} took the events")
+    assert not target.exists()
