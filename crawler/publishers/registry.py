@@ -71,7 +71,11 @@ def publisher_named(name: str) -> Publisher:
 
 
 def publisher_of_spider(spidercls: type) -> Publisher:
-    """The publisher a spider crawls: its `publisher_name`, else its name (the shared stem)."""
+    """The publisher a spider crawls: the plug-in it holds (a subclass, such as the scale-out
+    worker's, inherits it), else the one its `publisher_name` or its name (the stem) names."""
+    held = getattr(spidercls, "publisher", None)
+    if isinstance(held, Publisher):
+        return held
     return publisher_named(getattr(spidercls, "publisher_name", None) or spidercls.name)
 
 
