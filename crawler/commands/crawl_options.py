@@ -58,7 +58,7 @@ revisit_option = click.option(
     " since its last check), all (every one, no budget), or none.",
 )
 revisit_budget_option = click.option(
-    "--revisit-budget", type=click.IntRange(min=0), default=DEFAULT_REVISIT_BUDGET,
+    "--revisit-budget", type=click.IntRange(0, 1_000_000), default=DEFAULT_REVISIT_BUDGET,
     show_default=True, metavar="N",
     help="At most N due revisits a run, the longest overdue first; the rest wait for the"
     " next run.",

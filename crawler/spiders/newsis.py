@@ -314,12 +314,26 @@ class NewsisSpider(SitemapReading, scrapy.Spider):
     def says_gone(self, response: Response) -> bool:
         """The publisher's word that the article was taken down (answers.is_gone)."""
         location = response.headers.get("Location")
+        hops = response.request.meta.get("redirect_urls", [])
+        if hops and not self.answers_for_itself(response):
+            # Redirected to another article first: that one's answer says nothing of this one
+            # (the capture is the wrong article's, a failure).
+            return False
         # The URL asked for, not a redirect's: /error/ is judged against the article's origin.
-        asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
+        asked = hops[0] if hops else response.request.url
         if not self.publisher.answers.is_gone(response.status, location, response.body, asked):
             return False
         self.crawler.stats.inc_value("newsarchive/gone")
         return True
+
+    def answers_for_itself(self, response: Response) -> bool:
+        """Whether the URL that answered names the article asked for (a redirect from an old
+        URL form to the same article does; one to another article does not)."""
+        answered = self.publisher.id_in_url(response.url)
+        asked = response.request.meta.get("article_id")
+        if answered is None or asked is None:
+            return answered is None
+        return self.publisher.normalize_id(answered) == self.publisher.normalize_id(asked)
 
     def fetched_page(
         self, request: scrapy.Request, response: Response | None, fetch_error: str | None,
