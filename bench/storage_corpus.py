@@ -24,6 +24,7 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.archiving import ingest
 from crawler.localsite import pages
+from crawler.localsite.feeds import http_date
 from crawler.localsite.server import NewsisSite
 from crawler.publishers import parse_article
 from storage.db import make_session_factory, open_archive, sqlite_path, upgrade
@@ -89,11 +90,11 @@ class Crawl:
             headers = {
                 "Content-Type": "text/html; charset=UTF-8",
                 "ETag": f'"{article_id[-10:]}-{article.version}"',
-                "Last-Modified": pages.http_date(article.last_modified.replace(microsecond=0)),
+                "Last-Modified": http_date(article.last_modified.replace(microsecond=0)),
             }
             http_headers = [
                 ("Server", "Apache"),
-                ("Date", pages.http_date(fetched_at)),
+                ("Date", http_date(fetched_at)),
                 *headers.items(),
                 ("Cache-Control", "no-cache"),
                 ("Content-Length", str(len(body))),
