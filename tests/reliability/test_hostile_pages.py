@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-import unicodedata
 from functools import cache
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -14,7 +12,6 @@ from sqlalchemy import select, text
 from crawler.archiving import ingest
 from crawler.parsers import ParseError
 from crawler.publishers import parse_article
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, canonical_article_url
 from storage.db import make_session_factory, open_archive
 from storage.fetched_page import FetchedPage
 from storage.ingest.write_path import load_body
@@ -23,6 +20,7 @@ from storage.record import ArticleRecord
 from tests.support.article_pages import CAPTURE_BASE, base_pages
 from tests.support.hostile_corpus import HostilePage, build_corpus
 from tests.support.hostile_mutations import CHARSET_VARIANTS, charset_variant
+from tests.support.record_checks import record_problems
 
 CORPUS_SIZE = 1000
 # Ingest compresses every page (zstd level 12): four shards let `pytest -n 2` share the work.
@@ -42,7 +40,6 @@ def _seed() -> int:
 
 SEED = _seed()
 RECORD_OUTCOMES = {"new_article", "new_version", "unchanged"}
-ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
 @cache
@@ -53,68 +50,6 @@ def shard_pages(shard: int) -> list[HostilePage]:
 
 def where(page: HostilePage) -> str:
     return f"{page.name} (seed {SEED}; replay with {SEED_ENV_VAR}={SEED})"
-
-
-# --- record invariants (RECORD.md) --------------------------------------------------------------
-
-
-def unclean(value: str) -> str | None:
-    """Why `value` breaks RECORD.md § Text, or None when it is clean."""
-    if value != value.strip():
-        return "untrimmed"
-    if "  " in value:
-        return "double space"
-    for char in value:
-        if char != " " and char.isspace():
-            return f"whitespace {char!r}"
-        if unicodedata.category(char) == "Cc":
-            return f"control character {char!r}"
-        if char in ZERO_WIDTH:
-            return f"zero-width {char!r}"
-        if "\ud800" <= char <= "\udfff":
-            return f"lone surrogate {char!r}"
-    if not unicodedata.is_normalized("NFC", value):
-        return "not NFC"
-    return None
-
-
-def strings_of(data: Any, path: str = "") -> list[tuple[str, str]]:
-    if isinstance(data, str):
-        return [(path, data)]
-    if isinstance(data, dict):
-        return [item for key, value in data.items() for item in strings_of(value, f"{path}.{key}")]
-    if isinstance(data, list):
-        return [item for i, value in enumerate(data) for item in strings_of(value, f"{path}[{i}]")]
-    return []
-
-
-def record_problems(record: ArticleRecord) -> list[str]:
-    problems = []
-    if record.source != "newsis":
-        problems.append(f"source {record.source!r}")
-    if not ARTICLE_ID_RE.fullmatch(record.article_id):
-        problems.append(f"article_id {record.article_id!r}")
-    elif record.url != canonical_article_url(record.article_id):
-        problems.append(f"url {record.url!r} is not canonical")
-    if record.published_at.utcoffset() is None:
-        problems.append("published_at naive")
-    if record.modified_at is not None and record.modified_at.utcoffset() is None:
-        problems.append("modified_at naive")
-    if not record.headline:
-        problems.append("empty headline")
-    if not record.body and not any(caption.text for caption in record.captions):
-        problems.append("neither body nor caption text")
-    for caption in record.captions:
-        image = caption.image_url
-        if image is not None and (not image.startswith("https://") or "?" in image):
-            problems.append(f"image_url {image!r}")
-    data = record.to_dict(with_hash=False)
-    for path, value in strings_of({key: data[key] for key in data if not key.endswith("_at")}):
-        if path != ".url" and (reason := unclean(value)):
-            problems.append(f"{path} {reason}: {value[:60]!r}")
-    if ArticleRecord.from_dict(record.to_dict()) != record:
-        problems.append("to_dict/from_dict does not round-trip")
-    return problems
 
 
 def parse_or_reason(page: HostilePage) -> ArticleRecord | str:
