@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
@@ -13,6 +13,7 @@ from crawler.parsers import text as kt
 from crawler.parsers.decoding import MAX_PAGE_BYTES as MAX_PAGE_BYTES  # re-exported
 from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.parsers.layouts import layout_for
 from crawler.parsers.paragraphs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.publishers.newsis.body_text import lead_byline, until_closing_line
@@ -250,16 +251,7 @@ PARSERS: tuple[NewsisParser2017, ...] = (NewsisParser2017(), NewsisParser2023())
 
 def parser_for(fetched_at: datetime | None = None) -> NewsisParser2017:
     """The parser version for a capture time (KST day); None means now, i.e. the latest."""
-    if fetched_at is None:
-        return PARSERS[-1]
-    if fetched_at.utcoffset() is None:
-        fetched_at = fetched_at.replace(tzinfo=UTC)  # FetchedPage times are UTC
-    day = fetched_at.astimezone(kt.KST).date()
-    chosen = PARSERS[0]
-    for parser in PARSERS:
-        if parser.FIRST_DAY <= day:
-            chosen = parser
-    return chosen
+    return layout_for(PARSERS, fetched_at)
 
 
 def _only(*found: list[etree._Element]) -> etree._Element | None:

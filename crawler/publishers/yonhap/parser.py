@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from lxml import etree
 
 from crawler.parsers import text as kt
 from crawler.parsers.decoding import decode_page
 from crawler.parsers.errors import NotAnArticle, ParseError
+from crawler.parsers.layouts import layout_for
 from crawler.parsers.paragraphs import text_runs
 from crawler.parsers.visible import drop_hidden, is_shown, left_open, parse_whole
 from crawler.publishers.yonhap.anchors import Anchors, find_anchors, nav_paths
@@ -173,16 +174,7 @@ PARSERS: tuple[YonhapParserY2, ...] = (YonhapParserY2(), YonhapParserY3())
 
 def parser_for(fetched_at: datetime | None = None) -> YonhapParserY2:
     """The parser version for a capture time (KST day); None means now, i.e. the latest."""
-    if fetched_at is None:
-        return PARSERS[-1]
-    if fetched_at.utcoffset() is None:
-        fetched_at = fetched_at.replace(tzinfo=UTC)  # FetchedPage times are UTC
-    day = fetched_at.astimezone(kt.KST).date()
-    chosen = PARSERS[0]
-    for parser in PARSERS:
-        if parser.FIRST_DAY <= day:
-            chosen = parser
-    return chosen
+    return layout_for(PARSERS, fetched_at)
 
 
 def _container(found: list[etree._Element]) -> etree._Element | None:
