@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.parsers.text import CaptionParts
 from crawler.publishers.yonhap.body_text import split_lead, until_closing_emails
-from crawler.publishers.yonhap.captions import CaptionParts, parse_caption
+from crawler.publishers.yonhap.captions import parse_caption
 from crawler.publishers.yonhap.urls import (
     article_id_from_url,
     article_id_of,

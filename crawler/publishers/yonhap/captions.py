@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from crawler.parsers import text as kt
@@ -29,18 +28,7 @@ _RESTRICTION_RE = re.compile(r"\.? *재판매 및 DB 금지$")
 PROVIDED = " 제공"
 
 
-@dataclass(frozen=True, slots=True)
-class CaptionParts:
-    text: str
-    dateline: str | None = None
-    photographer: str | None = None
-    credit: str | None = None
-    photo_date: str | None = None
-    email: str | None = None
-    restriction: str | None = None
-
-
-def parse_caption(raw: str) -> CaptionParts:
+def parse_caption(raw: str) -> kt.CaptionParts:
     """A cleaned caption's parts, in the steps of RECORD.md § Captions."""
     text = kt.clean_text(raw)[:5000]
     dateline = credit = photographer = None
@@ -67,7 +55,7 @@ def parse_caption(raw: str) -> CaptionParts:
     if block is not None:
         block_credit, restriction = _credit_block(block)
         credit = block_credit or credit
-    return CaptionParts(
+    return kt.CaptionParts(
         text=text,
         dateline=dateline,
         photographer=photographer,
