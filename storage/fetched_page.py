@@ -27,6 +27,8 @@ class FetchedPage:
     # or 410, or is the error page itself. Set by the crawler's publisher rules, never for a
     # failed fetch (5xx, timeout, 429, captcha): a deletion is recorded only on this word.
     gone: bool = False
+    # The publisher plug-in whose site was fetched (its name); None: the one the URL names.
+    publisher: str | None = None
 
     def __post_init__(self) -> None:
         if self.fetched_at.utcoffset() is None:

@@ -124,6 +124,8 @@ class Capture(Base):
         ForeignKey("crawl_runs.crawl_run_id"), index=True
     )
     url: Mapped[str] = mapped_column(Text)
+    # The publisher whose site was fetched (a plug-in's name): a failed capture too.
+    publisher: Mapped[str] = mapped_column(String(40))
     # The article the fetch was for (from the request or the URL), or the one the page turned
     # out to be. No foreign key: a capture that failed may precede any article row.
     article_id: Mapped[str | None] = mapped_column(String(32))
@@ -152,11 +154,23 @@ class Capture(Base):
 
 
 class Article(Base):
-    """One Newsis article (one article_id): where it lives, when it was seen, when to look again."""
+    """One article of one publisher: where it lives, when it was seen, when to look again.
+
+    Keyed by (publisher, article_id). article_id alone is unique too (the key of versions and
+    events): publishers' id patterns do not overlap, and the write path refuses a page whose id
+    an article of another publisher holds.
+    """
 
     __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("publisher", "article_id"),
+        # A publisher's due revisits, the longest overdue first.
+        Index("ix_articles_publisher_next_check_at", "publisher", "next_check_at"),
+    )
 
     article_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The publisher plug-in's name ("newsis", "yonhap"): the record's source.
+    publisher: Mapped[str] = mapped_column(String(40))
     url: Mapped[str] = mapped_column(Text)
     section: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
