@@ -27,6 +27,8 @@ LABELS = {
     "touch": "touched (수정 time only)",
     "delete": "deleted",
     "old": "old article edited",
+    "yonhap-edit": "Yonhap: paragraph edited",
+    "yonhap-delete": "Yonhap: deleted",
 }
 
 
@@ -160,6 +162,16 @@ def print_caught(
         )
     else:
         click.echo(f"  The deleted article {by_change['delete']}: {gone_outcome or 'not fetched'}.")
+
+
+def articles_per_publisher(sessions: Any) -> str:
+    """"newsis 60, yonhap 30": the archive's articles by publisher."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Article.publisher, func.count()).group_by(Article.publisher)
+            .order_by(Article.publisher)
+        ).all()
+    return ", ".join(f"{publisher} {count}" for publisher, count in rows)
 
 
 def archive_counts(sessions: Any) -> tuple[int, int, int]:
