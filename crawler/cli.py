@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "history": (
         "crawler.commands.query:history_command",
-        "The versions of article ID (an id or any Newsis URL), with when each was first and last"
+        "The versions of article ID (an id or any article URL), with when each was first and last"
         " seen.",
     ),
     "import": (
