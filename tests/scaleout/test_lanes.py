@@ -1,0 +1,166 @@
+"""Each publisher is a lane of its own: its requests decode only in its lane, its workers pop
+only its queue, and the command line picks lanes and their sites."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+
+import click
+import pytest
+import redis
+from scrapy import Request
+from scrapy.crawler import Crawler
+
+from crawler.db_thread import KnownArticle
+from crawler.publishers import Discovery, Publisher
+from crawler.publishers.newsis import NEWSIS
+from crawler.publishers.yonhap import YONHAP
+from crawler.scaleout.leases import LeaseBook
+from crawler.scaleout.queue_codec import BadEntry, decode, encode
+from crawler.scaleout.rounds import round_request_builder
+from crawler.scaleout.shared_queue import lane_keys
+from crawler.scaleout.worker import worker_settings
+from crawler.scaleout.worker_spider import WorkerSpider, worker_spider_for
+from tests.support.queue_entries import mutations_of
+from tests.support.scaleout_support import needs_redis
+
+BASE_URL = "http://127.0.0.1:8123"
+OTHER_ORIGIN = "http://127.0.0.1:8124"
+YONHAP_ID = "AKR20241115000100001"
+YONHAP_PHOTO_ID = "PYH20241115112400013"
+
+
+def _yonhap() -> Publisher:
+    """Yonhap as its crawl sees it: its plug-in's discovery, or (while the plug-in has none yet)
+    the feeds and lists STRUCTURE.md documents."""
+    if YONHAP.discovery.feed_slugs:
+        return YONHAP
+    return dataclasses.replace(YONHAP, discovery=Discovery(
+        feed_slugs=("news", "politics", "economy"), feed_path="/rss/{slug}.xml",
+        list_templates=("/news/{page}", "/politics/all/{page}"), max_list_pages=20,
+    ))
+
+
+def _requests(spider: WorkerSpider) -> list[Request]:
+    """One of each request a round and a worker of the spider's publisher build: feeds, list
+    pages, new articles and a conditional revisit."""
+    publisher = spider.publisher
+    found = list(spider.discovery_requests(date(2024, 11, 1), sitemaps=False))
+    article_id = YONHAP_ID if publisher.name == "yonhap" else "NISX20241115_0002960118"
+    known = KnownArticle(article_id, None, '"etag-1"', "Fri, 15 Nov 2024 00:00:00 GMT")
+    found.append(spider.article_request(article_id, None, "feed"))
+    found.append(spider.article_request(article_id, known, "revisit"))
+    if publisher.name == "yonhap":
+        found.append(spider.article_request(YONHAP_PHOTO_ID, None, "list"))
+    found.append(spider.list_request(publisher.discovery.list_templates[0], 3, date(2024, 1, 1)))
+    return found
+
+
+def test_every_yonhap_request_decodes_in_its_lane_to_the_same_request() -> None:
+    yonhap = _yonhap()
+    spider = round_request_builder(yonhap, BASE_URL)
+    requests = _requests(spider)
+    assert {r.callback.__name__ for r in requests} == {"parse_feed", "parse_list",
+                                                       "parse_article"}
+    for request in requests:
+        data = encode(request, spider)
+        decoded = decode(data, spider)
+        assert (decoded.url, decoded.cb_kwargs, decoded.meta) == (
+            request.url, request.cb_kwargs, request.meta
+        )
+        assert decoded.callback == getattr(spider, request.callback.__name__)
+        assert encode(decoded, spider) == data
+
+
+@pytest.mark.parametrize("base_url", [BASE_URL, OTHER_ORIGIN])
+def test_an_entry_of_one_publisher_is_a_bad_entry_in_the_others_lane(base_url) -> None:
+    """Even from the same site (one mirror serving both): no slug, list template, id or
+    article path of one publisher passes for the other's."""
+    yonhap = _yonhap()
+    lanes = {"yonhap": round_request_builder(yonhap, BASE_URL),
+             "newsis": round_request_builder(NEWSIS, BASE_URL)}
+    for publisher, reader in ((yonhap, lanes["newsis"]), (NEWSIS, lanes["yonhap"])):
+        writer = round_request_builder(publisher, base_url)
+        for request in _requests(writer):
+            data = encode(request, writer)
+            with pytest.raises(BadEntry):
+                decode(data, reader)
+                pytest.fail(f"{publisher.name}'s {request.url} decoded in the other lane")
+
+
+def test_a_yonhap_entry_with_any_one_thing_wrong_is_a_bad_entry() -> None:
+    yonhap = _yonhap()
+    spider = round_request_builder(yonhap, BASE_URL)
+    valid = [json.loads(encode(request, spider)) for request in _requests(spider)]
+    cases = mutations_of(valid, OTHER_ORIGIN)
+    assert len(cases) > 100
+    for name, data in cases:
+        with pytest.raises(BadEntry):
+            decode(data, spider)
+            pytest.fail(f"{name} decoded: {data!r}")
+
+
+def test_yonhap_arguments_outside_its_discovery_are_bad_entries() -> None:
+    yonhap = _yonhap()
+    spider = round_request_builder(yonhap, BASE_URL)
+    feed, article = _requests(spider)[0], _requests(spider)[-4]
+    entry = json.loads(encode(feed, spider))
+    wrong = [
+        {**entry, "cb_kwargs": {"slug": "nowhere"}, "url": f"{BASE_URL}/rss/nowhere.xml"},
+        {**entry, "cb_kwargs": {"slug": "politics"}, "url": f"{BASE_URL}/RSS/politics.xml"},
+    ]
+    listed = json.loads(encode(spider.list_request("/news/{page}", 20), spider))
+    wrong.append({**listed, "cb_kwargs": {**listed["cb_kwargs"], "page": 21},
+                  "url": f"{BASE_URL}/news/21"})
+    art = json.loads(encode(article, spider))
+    for other_id in ("AEN20241115000300315", "GYH20241115000100044", "NISX20241115_0002960118"):
+        wrong.append({**art, "meta": {**art["meta"], "article_id": other_id},
+                      "url": f"{BASE_URL}/view/{other_id}"})
+    for case in wrong:
+        with pytest.raises(BadEntry):
+            decode(json.dumps(case).encode(), spider)
+            pytest.fail(f"decoded: {case!r}")
+
+
+def test_each_publisher_has_a_lane_of_its_own_under_the_prefix() -> None:
+    newsis, yonhap = lane_keys("p", "newsis"), lane_keys("p", "yonhap")
+    assert newsis.queue == "p:newsis:requests" and yonhap.queue == "p:yonhap:requests"
+    for name in ("queue", "round", "schedule_lock"):
+        assert getattr(newsis, name) != getattr(yonhap, name)
+    assert newsis.taken("w") != yonhap.taken("w") and newsis.seen(1) != yonhap.seen(1)
+
+
+@needs_redis
+def test_a_lanes_worker_crawler_pops_only_its_publishers_queue(redis_url, prefix) -> None:
+    yonhap = _yonhap()
+    client = redis.Redis.from_url(redis_url)
+    entries = {}
+    for publisher in (NEWSIS, yonhap):
+        spider = round_request_builder(publisher, BASE_URL)
+        entries[publisher.name] = encode(_requests(spider)[-3], spider)
+        client.zadd(lane_keys(prefix, publisher.name).queue, {entries[publisher.name]: 0})
+    settings = worker_settings(redis_url, "sqlite://", prefix=prefix, base_url=BASE_URL)
+    for publisher in (yonhap, NEWSIS):
+        book = LeaseBook.of(Crawler(worker_spider_for(publisher), settings))
+        assert book.keys == lane_keys(prefix, publisher.name)
+        assert book.pop()[0] == entries[publisher.name]
+        assert book.pop() is None
+
+
+def test_lanes_and_their_sites_from_the_command_line() -> None:
+    from crawler.commands.scaleout import lane_base_urls
+
+    mirror, other = "http://127.0.0.1:8123", "http://127.0.0.1:8124"
+    own = {"newsis": NEWSIS.canonical_origin, "yonhap": YONHAP.canonical_origin}
+    assert lane_base_urls((), ()) == own
+    assert lane_base_urls(("yonhap",), ()) == {"yonhap": own["yonhap"]}
+    assert lane_base_urls((), (mirror + "/",)) == {"newsis": mirror, "yonhap": mirror}
+    assert lane_base_urls((), (f"yonhap={other}", mirror)) == {"newsis": mirror,
+                                                               "yonhap": other}
+    assert lane_base_urls(("newsis",), (f"yonhap={other}",)) == {"newsis": own["newsis"]}
+    for chosen, values in ((("nosuch",), ()), ((), ("nosuch=" + mirror,)),
+                           ((), ("ftp://x",)), ((), (mirror, other))):
+        with pytest.raises(click.BadParameter):
+            lane_base_urls(chosen, values)
