@@ -25,6 +25,7 @@ from crawler.db_thread import KnownArticle
 from crawler.publishers import Publisher, publisher_named
 from crawler.run_summary import ROUND_KIND, end_run
 from crawler.runlock import RunLockBusy, redis_lock
+from crawler.scaleout.legacy_queue import adopt_legacy_requests, close_legacy_round
 from crawler.scaleout.queue_codec import BadEntry, decode
 from crawler.scaleout.shared_queue import (
     OLD_ROUND_FILTER_TTL,
@@ -133,8 +134,13 @@ def schedule_rounds(
         engine = open_archive(db_url, for_writing=True)
         try:
             sessions = make_session_factory(engine)
+            legacy = RedisKeys(prefix)  # a deployment's keys from before lanes
+            with sessions() as session:
+                closed = close_legacy_round(client, legacy, session)
+            if closed:
+                logger.warning("Closed the last round from before lanes: %s", closed)
             return [
-                _plan_round(client, lane_keys(prefix, publisher.name), sessions,
+                _plan_round(client, legacy, lane_keys(prefix, publisher.name), sessions,
                             round_request_builder(publisher, base_url), since, revisit,
                             revisit_budget)
                 for publisher, base_url in lanes
@@ -144,11 +150,13 @@ def schedule_rounds(
 
 
 def _plan_round(
-    client, keys: RedisKeys, sessions, spider: WorkerSpider, since: date | None, revisit: str,
-    revisit_budget: int,
+    client, legacy: RedisKeys, keys: RedisKeys, sessions, spider: WorkerSpider,
+    since: date | None, revisit: str, revisit_budget: int,
 ) -> RoundPlan:
     publisher = spider.publisher
     recovered = reclaim_dead(client, keys)
+    # Carried over as the lane's own queued requests are.
+    adopt_legacy_requests(client, legacy, keys, spider)
     with sessions() as session:
         previous_id = current_round(client, keys)
         carried = client.zcard(keys.queue) + leased_count(client, keys)

@@ -1,5 +1,6 @@
 """Each publisher is a lane of its own: its requests decode only in its lane, its workers pop
-only its queue, and the command line picks lanes and their sites."""
+only its queue, the command line picks lanes and their sites, and a queue from before lanes
+moves into them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 import redis
 from scrapy import Request
 from scrapy.crawler import Crawler
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from crawler.db_thread import KnownArticle
 from crawler.publishers import Discovery, Publisher
@@ -19,12 +22,14 @@ from crawler.publishers.newsis import NEWSIS
 from crawler.publishers.yonhap import YONHAP
 from crawler.scaleout.leases import LeaseBook
 from crawler.scaleout.queue_codec import BadEntry, decode, encode
-from crawler.scaleout.rounds import round_request_builder
-from crawler.scaleout.shared_queue import lane_keys
+from crawler.scaleout.rounds import round_request_builder, schedule_rounds
+from crawler.scaleout.shared_queue import RedisKeys, lane_keys
 from crawler.scaleout.worker import worker_settings
 from crawler.scaleout.worker_spider import WorkerSpider, worker_spider_for
+from storage.models import CrawlRun
+from storage.runs import start_run
 from tests.support.queue_entries import mutations_of
-from tests.support.scaleout_support import needs_redis
+from tests.support.scaleout_support import needs_both, needs_redis
 
 BASE_URL = "http://127.0.0.1:8123"
 OTHER_ORIGIN = "http://127.0.0.1:8124"
@@ -164,3 +169,40 @@ def test_lanes_and_their_sites_from_the_command_line() -> None:
                            ((), ("ftp://x",)), ((), (mirror, other))):
         with pytest.raises(click.BadParameter):
             lane_base_urls(chosen, values)
+
+
+@needs_both
+def test_a_deployment_from_before_lanes_loses_nothing(redis_url, prefix, pg_url) -> None:
+    """Its queued and dead workers' requests move to their lane, its last round is closed."""
+    client = redis.Redis.from_url(redis_url)
+    plain, lane = RedisKeys(prefix), lane_keys(prefix, "newsis")
+    spider = round_request_builder(NEWSIS, BASE_URL)
+    queued, leased = (
+        encode(spider.article_request(f"NISX20241115_000296011{n}", None, "feed"), spider)
+        for n in (1, 2)
+    )
+    junk = b'{"v": 1, "url": "file:///etc/passwd"}'
+    client.zadd(plain.queue, {queued: -5, junk: 0})
+    client.hset(plain.taken("old-worker"), leased, -5)  # its heartbeat long gone
+    engine = create_engine(pg_url)
+    with Session(engine) as session:
+        old_round = start_run(session, kind="round")
+    client.set(plain.round, old_round)
+
+    plans = schedule_rounds(redis_url, pg_url, prefix=prefix, base_urls={"newsis": BASE_URL},
+                            revisit="none")
+
+    assert [(plan.publisher, plan.carried_over, plan.feeds) for plan in plans] == [
+        ("newsis", 2, len(NEWSIS.discovery.feed_slugs))
+    ]
+    assert client.zscore(lane.queue, queued) == -5 and client.zscore(lane.queue, leased) == -5
+    assert client.zrange(plain.queue, 0, -1) == [junk]  # never run, never anyone's
+    assert not client.exists(plain.round) and not client.exists(plain.taken("old-worker"))
+    with Session(engine) as session:
+        runs = session.execute(select(CrawlRun.crawl_run_id, CrawlRun.outcome, CrawlRun.note)
+                               .order_by(CrawlRun.crawl_run_id)).all()
+    engine.dispose()
+    assert [(run_id, outcome) for run_id, outcome, _ in runs] == [
+        (old_round, "finished"), (plans[0].round_id, "running")
+    ]
+    assert "per-publisher lanes" in runs[0].note and runs[1].note == "publisher newsis"
