@@ -125,8 +125,9 @@ def schedule_command(
 
     \b
     Exit codes: 0 queued (also when the last round is still queued), 1 Redis or the database
-    unreachable or not upgraded, 2 bad command line, 75 another scheduling job is running
-    (try again later; a killed job's lock expires within 20 s).
+    unreachable or not upgraded, 2 bad command line, 75 another scheduling job holds a
+    chosen lane's lock, nothing planned (try again later; a killed job's lock expires
+    within 20 s).
     """
     from crawler.scaleout.rounds import ScheduleBusy, schedule_rounds
 
