@@ -81,8 +81,10 @@ def run_worker(
             base_url=base_urls[name] or publisher.canonical_origin, fast=fast,
             overrides=overrides,
         )
-        # Each lane's crawler has its own settings: the site it fetches from is its own.
-        crawlers[name] = Crawler(worker_spider_for(publisher), settings)
+        # Each lane's crawler has its own settings: the site it fetches from is its own. The
+        # first installs the reactor, as the process's own create_crawler would.
+        crawlers[name] = Crawler(worker_spider_for(publisher), settings,
+                                 init_reactor=not crawlers)
         process.crawl(crawlers[name], idle_exit=idle_exit)
     try:
         process.start()
