@@ -44,7 +44,7 @@ def _yonhap() -> Publisher:
         return YONHAP
     return dataclasses.replace(YONHAP, discovery=Discovery(
         feed_slugs=("news", "politics", "economy"), feed_path="/rss/{slug}.xml",
-        list_templates=("/news/{page}", "/politics/all/{page}"), max_list_pages=20,
+        list_templates=("/news/{page}",), max_list_pages=2000,
     ))
 
 
@@ -116,9 +116,10 @@ def test_yonhap_arguments_outside_its_discovery_are_bad_entries() -> None:
         {**entry, "cb_kwargs": {"slug": "nowhere"}, "url": f"{BASE_URL}/rss/nowhere.xml"},
         {**entry, "cb_kwargs": {"slug": "politics"}, "url": f"{BASE_URL}/RSS/politics.xml"},
     ]
-    listed = json.loads(encode(spider.list_request("/news/{page}", 20), spider))
-    wrong.append({**listed, "cb_kwargs": {**listed["cb_kwargs"], "page": 21},
-                  "url": f"{BASE_URL}/news/21"})
+    last = yonhap.discovery.max_list_pages
+    listed = json.loads(encode(spider.list_request("/news/{page}", last), spider))
+    wrong.append({**listed, "cb_kwargs": {**listed["cb_kwargs"], "page": last + 1},
+                  "url": f"{BASE_URL}/news/{last + 1}"})
     art = json.loads(encode(article, spider))
     for other_id in ("AEN20241115000300315", "GYH20241115000100044", "NISX20241115_0002960118"):
         wrong.append({**art, "meta": {**art["meta"], "article_id": other_id},
