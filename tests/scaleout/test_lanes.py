@@ -4,7 +4,6 @@ moves into them."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date
 
@@ -17,7 +16,6 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from crawler.db_thread import KnownArticle
-from crawler.publishers import Discovery, Publisher
 from crawler.publishers.newsis import NEWSIS
 from crawler.publishers.yonhap import YONHAP
 from crawler.scaleout.leases import LeaseBook
@@ -37,17 +35,6 @@ YONHAP_ID = "AKR20241115000100001"
 YONHAP_PHOTO_ID = "PYH20241115112400013"
 
 
-def _yonhap() -> Publisher:
-    """Yonhap as its crawl sees it: its plug-in's discovery, or (while the plug-in has none yet)
-    the feeds and lists STRUCTURE.md documents."""
-    if YONHAP.discovery.feed_slugs:
-        return YONHAP
-    return dataclasses.replace(YONHAP, discovery=Discovery(
-        feed_slugs=("news", "politics", "economy"), feed_path="/rss/{slug}.xml",
-        list_templates=("/news/{page}",), max_list_pages=2000,
-    ))
-
-
 def _requests(spider: WorkerSpider) -> list[Request]:
     """One of each request a round and a worker of the spider's publisher build: feeds, list
     pages, new articles and a conditional revisit."""
@@ -64,8 +51,7 @@ def _requests(spider: WorkerSpider) -> list[Request]:
 
 
 def test_every_yonhap_request_decodes_in_its_lane_to_the_same_request() -> None:
-    yonhap = _yonhap()
-    spider = round_request_builder(yonhap, BASE_URL)
+    spider = round_request_builder(YONHAP, BASE_URL)
     requests = _requests(spider)
     assert {r.callback.__name__ for r in requests} == {"parse_feed", "parse_list",
                                                        "parse_article"}
@@ -83,10 +69,9 @@ def test_every_yonhap_request_decodes_in_its_lane_to_the_same_request() -> None:
 def test_an_entry_of_one_publisher_is_a_bad_entry_in_the_others_lane(base_url) -> None:
     """Even from the same site (one mirror serving both): no slug, list template, id or
     article path of one publisher passes for the other's."""
-    yonhap = _yonhap()
-    lanes = {"yonhap": round_request_builder(yonhap, BASE_URL),
+    lanes = {"yonhap": round_request_builder(YONHAP, BASE_URL),
              "newsis": round_request_builder(NEWSIS, BASE_URL)}
-    for publisher, reader in ((yonhap, lanes["newsis"]), (NEWSIS, lanes["yonhap"])):
+    for publisher, reader in ((YONHAP, lanes["newsis"]), (NEWSIS, lanes["yonhap"])):
         writer = round_request_builder(publisher, base_url)
         for request in _requests(writer):
             data = encode(request, writer)
@@ -96,8 +81,7 @@ def test_an_entry_of_one_publisher_is_a_bad_entry_in_the_others_lane(base_url) -
 
 
 def test_a_yonhap_entry_with_any_one_thing_wrong_is_a_bad_entry() -> None:
-    yonhap = _yonhap()
-    spider = round_request_builder(yonhap, BASE_URL)
+    spider = round_request_builder(YONHAP, BASE_URL)
     valid = [json.loads(encode(request, spider)) for request in _requests(spider)]
     cases = mutations_of(valid, OTHER_ORIGIN)
     assert len(cases) > 100
@@ -108,15 +92,14 @@ def test_a_yonhap_entry_with_any_one_thing_wrong_is_a_bad_entry() -> None:
 
 
 def test_yonhap_arguments_outside_its_discovery_are_bad_entries() -> None:
-    yonhap = _yonhap()
-    spider = round_request_builder(yonhap, BASE_URL)
+    spider = round_request_builder(YONHAP, BASE_URL)
     feed, article = _requests(spider)[0], _requests(spider)[-4]
     entry = json.loads(encode(feed, spider))
     wrong = [
         {**entry, "cb_kwargs": {"slug": "nowhere"}, "url": f"{BASE_URL}/rss/nowhere.xml"},
         {**entry, "cb_kwargs": {"slug": "politics"}, "url": f"{BASE_URL}/RSS/politics.xml"},
     ]
-    last = yonhap.discovery.max_list_pages
+    last = YONHAP.discovery.max_list_pages
     listed = json.loads(encode(spider.list_request("/news/{page}", last), spider))
     wrong.append({**listed, "cb_kwargs": {**listed["cb_kwargs"], "page": last + 1},
                   "url": f"{BASE_URL}/news/{last + 1}"})
@@ -140,15 +123,14 @@ def test_each_publisher_has_a_lane_of_its_own_under_the_prefix() -> None:
 
 @needs_redis
 def test_a_lanes_worker_crawler_pops_only_its_publishers_queue(redis_url, prefix) -> None:
-    yonhap = _yonhap()
     client = redis.Redis.from_url(redis_url)
     entries = {}
-    for publisher in (NEWSIS, yonhap):
+    for publisher in (NEWSIS, YONHAP):
         spider = round_request_builder(publisher, BASE_URL)
         entries[publisher.name] = encode(_requests(spider)[-3], spider)
         client.zadd(lane_keys(prefix, publisher.name).queue, {entries[publisher.name]: 0})
     settings = worker_settings(redis_url, "sqlite://", prefix=prefix, base_url=BASE_URL)
-    for publisher in (yonhap, NEWSIS):
+    for publisher in (YONHAP, NEWSIS):
         book = LeaseBook.of(Crawler(worker_spider_for(publisher), settings))
         assert book.keys == lane_keys(prefix, publisher.name)
         assert book.pop()[0] == entries[publisher.name]
