@@ -1,10 +1,12 @@
-"""The worker's spider: the newsis spider fed from the shared queue, its requests leased."""
+"""The worker's spiders: a publisher's spider fed from its lane of the shared queue, its requests
+leased; one class per publisher (`worker_spider_for`)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
+from functools import cache
 from typing import Any
 
 import scrapy
@@ -15,6 +17,7 @@ from scrapy.http import Response
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawler.publishers import Publisher
 from crawler.scaleout.leases import LEASE_META, LeaseBook
 from crawler.scaleout.shared_queue import leased_count, reclaim_dead
 from crawler.spiders.newsis import NewsisSpider
@@ -28,12 +31,13 @@ _BEATS_PER_TTL = 4
 _WAKE_INTERVAL = 0.5
 
 
-class NewsisWorkerSpider(NewsisSpider):
-    """The newsis spider fed from the shared queue: it plans nothing itself.
+class WorkerSpider(NewsisSpider):
+    """A publisher's spider fed from its lane of the shared queue: it plans nothing itself.
 
     Feeds, list pages and revisits come from the scheduling job; what a feed or list page
     yields goes back on the queue (through the shared filter), so any worker may fetch it.
     Archived articles found in a feed are left to the job's revisit plan (revisit="none").
+    Its publisher (the class's `publisher`) names its lane and what its queue entries may be.
     """
 
     name = "newsis-worker"
@@ -150,3 +154,24 @@ class NewsisWorkerSpider(NewsisSpider):
             yield page
         if not handed:  # refused by robots.txt or the offsite filter: nothing to store
             self.leases.ack(token)
+
+
+# The spider the worker runs for Newsis (the class the single crawl's spider was before lanes).
+NewsisWorkerSpider = WorkerSpider
+
+
+@cache
+def worker_spider_for(publisher: Publisher) -> type[WorkerSpider]:
+    """The worker spider class of `publisher` (one per publisher and process)."""
+    if publisher is WorkerSpider.publisher:
+        return WorkerSpider
+    return type(
+        f"{publisher.name.title().replace('-', '').replace('_', '')}WorkerSpider",
+        (WorkerSpider,),
+        {
+            "name": f"{publisher.name}-worker",
+            "publisher": publisher,
+            "handle_httpstatus_list": sorted(publisher.answers.expected_statuses - {200}),
+            "__module__": __name__,
+        },
+    )
