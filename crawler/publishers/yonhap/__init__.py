@@ -1,11 +1,10 @@
-"""Yonhap News Agency (www.yna.co.kr): its URLs and ids, its layouts and their parsers, as one
-plug-in. `newsarchive parse` reads its pages; crawling and archiving them wait for the archive
-to be keyed by publisher (issue 19)."""
+"""Yonhap News Agency (www.yna.co.kr): its URLs and ids, feeds, lists and sitemaps, answers,
+layouts and their parsers, as one plug-in."""
 
 from __future__ import annotations
 
-from crawler.publishers.base import Publisher
-from crawler.publishers.yonhap import parser, urls
+from crawler.publishers.base import Answers, Discovery, Publisher
+from crawler.publishers.yonhap import discovery, parser, urls
 
 YONHAP = Publisher(
     name="yonhap",
@@ -17,4 +16,18 @@ YONHAP = Publisher(
     canonical_origin=urls.CANONICAL_ORIGIN,
     article_path=urls.ARTICLE_PATH,
     example_url="https://www.yna.co.kr/view/AKR20241115000100001",
+    answers=Answers(is_gone=discovery.is_gone),
+    discovery=Discovery(
+        feed_slugs=discovery.FEED_SLUGS,
+        feed_path=discovery.FEED_PATH,
+        list_templates=discovery.LIST_TEMPLATES,
+        list_link_selectors=discovery.LIST_LINK_SELECTORS,
+        max_list_pages=discovery.MAX_LIST_PAGES,
+        article_id_of_link=discovery.article_id_of_link,
+        registration_date=discovery.registration_date,
+        list_reaches_back=discovery.list_reaches_back,
+        robots_path=discovery.ROBOTS_PATH,
+        newest_child_sitemaps=discovery.NEWEST_CHILD_SITEMAPS,
+        max_child_sitemaps=discovery.MAX_CHILD_SITEMAPS,
+    ),
 )
