@@ -4,14 +4,17 @@ example pages; each publisher's articles, revisits and judgement kept apart."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.localsite.server import NewsisSite
 from tests.support.crawl_support import CRAWL_TIMEOUT, rows, scalar
+from tests.support.paths import REPO_ROOT
 from tests.support.processes import newsarchive
 from tests.support.static_site import StaticSite, rss
 
@@ -150,3 +153,20 @@ def test_each_publisher_crawler_gets_the_whole_per_site_limit() -> None:
     for crawler in crawlers:
         assert crawler.settings.getint("CONCURRENT_REQUESTS") == 3
         assert crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 3
+
+
+def test_scrapy_crawl_yonhap_obeys_its_base_url(tmp_path) -> None:
+    db_path = tmp_path / "archive.sqlite3"
+    # A bare NEWSARCHIVE_BASE_URL is newsis's: -a base_url says where Yonhap is.
+    env = {**os.environ, "NEWSARCHIVE_DB": f"sqlite:///{db_path}",
+           "NEWSARCHIVE_BASE_URL": closed_port_url()}
+    with yonhap_site() as yonhap:
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "yonhap", "-a", f"base_url={yonhap.base_url}",
+             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=CRAWL_TIMEOUT,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    archived = dict(rows(db_path, "SELECT article_id, publisher FROM articles"))
+    assert archived == dict.fromkeys(YONHAP_PAGES, "yonhap")
