@@ -92,16 +92,18 @@ def build(url: str, rows: list[dict], revision: str = "head") -> tuple[float, fl
         stamp = "CURRENT_TIMESTAMP" if sqlite else "now()"
         connection.execute(
             text(
-                f"INSERT INTO captures (capture_id, url, article_id, fetched_at, status, outcome) "
-                f"VALUES (:capture_id, :url, :article_id, {stamp}, 200, 'new_article')"
+                f"INSERT INTO captures (capture_id, url, publisher, article_id, fetched_at, "
+                f"status, outcome) VALUES (:capture_id, :url, 'newsis', :article_id, {stamp}, 200,"
+                f" 'new_article')"
             ),
             rows,
         )
         connection.execute(
             text(
-                f"INSERT INTO articles (article_id, url, section, published_at, first_seen_at, "
-                f"last_checked_at, last_changed_at, current_version_no) VALUES (:article_id, :url, "
-                f":section, :published_at, {stamp}, {stamp}, {stamp}, 1)"
+                f"INSERT INTO articles (article_id, publisher, url, section, published_at, "
+                f"first_seen_at, last_checked_at, last_changed_at, current_version_no) VALUES "
+                f"(:article_id, 'newsis', :url, :section, :published_at, {stamp}, {stamp}, "
+                f"{stamp}, 1)"
             ),
             rows,
         )

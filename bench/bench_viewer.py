@@ -71,8 +71,9 @@ def fill_events(connection) -> None:
     ):
         at = {"at": now + timedelta(hours=hours), "kind": kind}
         connection.execute(text(
-            "INSERT INTO captures (url, article_id, fetched_at, status, outcome, is_gone)"
-            " SELECT url, article_id, :at, :status, :outcome, :gone FROM articles"
+            "INSERT INTO captures (url, publisher, article_id, fetched_at, status, outcome,"
+            " is_gone) SELECT url, publisher, article_id, :at, :status, :outcome, :gone"
+            " FROM articles"
             " WHERE rowid % :every = 0 ORDER BY rowid"
         ), {**at, "status": status, "outcome": outcome, "gone": kind == "deleted",
             "every": every})

@@ -19,27 +19,36 @@ from storage.fetched_page import FetchedPage
 from storage.ingest import write_path
 from storage.ingest.write_path import IngestResult
 from storage.parsing import Parser
-from storage.record import ArticleRecord, ParseError
+from storage.record import ArticleRecord
 
-# The archive's rows name no publisher yet, and its exports say "newsis": another publisher's
-# page is refused by the write path's parser (a failed capture) until the archive is keyed by
-# publisher (issue 19), rather than stored as a Newsis article.
-ARCHIVED_PUBLISHERS = frozenset({"newsis"})
+# The publisher of a capture no installed plug-in owns (an imported page of another site, no
+# article asked for): stored as failed evidence under this name, which no plug-in can take (a
+# publisher's name is a Python package's stem).
+UNKNOWN_PUBLISHER = "(unknown)"
 
 
 def parse_page(body: bytes, url: str, fetched_at: datetime) -> ArticleRecord:
     """crawler.publishers.parse_article, looked up at each call: the default parser of the write
     path (a reparse's forked workers see a replacement made before they start)."""
-    record = crawler.publishers.parse_article(body, url, fetched_at)
-    if record.source not in ARCHIVED_PUBLISHERS:
-        raise ParseError(f"{record.source} pages are not archived yet: the archive holds Newsis")
-    return record
+    return crawler.publishers.parse_article(body, url, fetched_at)
 
 
 def filed(page: FetchedPage) -> FetchedPage:
-    """`page` with the article it is filed under and the one the URL that answered names."""
-    served = _article_id_in_path(page)
-    return dataclasses.replace(page, article_id=_article_id_of(page), served_article_id=served)
+    """`page` with its publisher, the article it is filed under and the one the URL that
+    answered names.
+
+    The publisher is the one the crawl set (`page.publisher`, the spider's), else the one whose
+    site or article id the URL is on, else the one whose id the article asked for is; else
+    UNKNOWN_PUBLISHER: the page is kept, as a failed capture (no parser is any publisher's).
+    """
+    publisher = _publisher_of(page)
+    name = page.publisher or (publisher.name if publisher else UNKNOWN_PUBLISHER)
+    return dataclasses.replace(
+        page,
+        publisher=name,
+        article_id=_article_id_of(page, publisher),
+        served_article_id=_article_id_in_path(page, publisher),
+    )
 
 
 def ingest(
@@ -95,45 +104,51 @@ def reparse(engine: Engine, *, parser: Parser = parse_page, **options: Any) -> A
 
 
 def _publisher_of(page: FetchedPage) -> Publisher | None:
-    """The page's publisher: by its URL, else the one whose id the article asked for is; None
-    for a publisher the archive does not hold yet."""
+    """The page's publisher plug-in: the one named, else by its URL, else the one whose id the
+    article asked for is; None when none is installed that fits."""
+    if page.publisher is not None:
+        return publishers().get(page.publisher)
     try:
-        publisher = publisher_for_url(page.url)
+        return publisher_for_url(page.url)
     except UnknownPublisher:
-        publisher = None
-    if publisher is not None:
-        return publisher if publisher.name in ARCHIVED_PUBLISHERS else None
+        pass
+    return _owner_of_id(page.article_id)
+
+
+def _owner_of_id(article_id: str | None) -> Publisher | None:
+    if not article_id:
+        return None
     for publisher in publishers().values():
-        if publisher.name not in ARCHIVED_PUBLISHERS:
-            continue
-        if page.article_id and publisher.article_id_re.fullmatch(
-            publisher.normalize_id(page.article_id)
-        ):
+        if publisher.article_id_re.fullmatch(publisher.normalize_id(article_id)):
             return publisher
     return None
 
 
-def _article_id_of(page: FetchedPage) -> str | None:
-    """The article a capture is filed under: the one asked for, else the one its URL names."""
-    publisher = _publisher_of(page)
-    if publisher is None:
-        return None
-    if page.article_id:
-        asked = publisher.normalize_id(page.article_id)
-        if publisher.article_id_re.fullmatch(asked):
-            return asked
-    return publisher.article_id_from_url(page.url)
+def _article_id_of(page: FetchedPage, publisher: Publisher | None) -> str | None:
+    """The article a capture is filed under: the one asked for (in its publisher's canonical
+    form: another publisher's id stays what it is, and the page is then refused as another
+    article), else the one its URL names (should the URL be another publisher's, by that one)."""
+    owner = _owner_of_id(page.article_id)
+    if owner is not None:
+        assert page.article_id is not None
+        return owner.normalize_id(page.article_id)
+    found = publisher.article_id_from_url(page.url) if publisher is not None else None
+    if found is None and page.publisher is not None:
+        try:
+            found = publisher_for_url(page.url).article_id_from_url(page.url)
+        except UnknownPublisher:
+            return None
+    return found
 
 
-def _article_id_in_path(page: FetchedPage) -> str | None:
+def _article_id_in_path(page: FetchedPage, publisher: Publisher | None) -> str | None:
     """The article the URL that answered names by its path and query, in any of the publisher's
     forms, whatever its host (the crawl may fetch from a mirror of the site, the local one)."""
+    if publisher is None:
+        return None
     try:
         parts = urlsplit(page.extra.get("fetched_url") or "")
     except ValueError:
-        return None
-    publisher = _publisher_of(page)
-    if publisher is None:
         return None
     origin = urlsplit(publisher.canonical_origin)
     return publisher.article_id_from_url(

@@ -33,13 +33,16 @@ def parse_capture(
     status: int | None,
     body: bytes | None,
     fetch_error: str | None,
+    publisher: str,
     article_id: str | None = None,
 ) -> ParseOutcome:
     """Run the parser on one capture; a page never makes this raise.
 
-    `article_id` is the article the capture is filed under, when known: a page that is another
-    article (its own id, from its canonical link or the URL it came from, differs) gives no
-    record, so it never becomes a version of the article asked for.
+    `publisher` is the one whose site the capture is of: a page of another publisher (its
+    record's source) gives no record. `article_id` is the article the capture is filed under,
+    when known: a page that is another article (its own id, from its canonical link or the URL
+    it came from, differs) gives no record, so it never becomes a version of the article asked
+    for.
     """
     if fetch_error or status == 304:
         return ParseOutcome()
@@ -55,9 +58,25 @@ def parse_capture(
     except Exception as error:  # a parser bug must cost one page, not the crawl
         text = " ".join(f"parser crashed: {type(error).__name__}: {error}".split())
         return ParseOutcome(error=text[:300])
+    if record.source != publisher:
+        return ParseOutcome(error=wrong_publisher(record.source, publisher))
     if article_id is not None and record.article_id != article_id:
         return ParseOutcome(error=wrong_article(record.article_id, article_id))
     return ParseOutcome(record=record)
+
+
+def wrong_publisher(source: str, publisher: str) -> str:
+    """The parse error of a capture of `publisher`'s site whose page is another's article."""
+    return f"page is a {source} article, not {publisher}'s"
+
+
+def publisher_clash(article_id: str, article_publisher: str, publisher: str) -> str:
+    """The parse error of a capture of `publisher` filed under an article another publisher
+    holds (article ids are unique across publishers): that article is left as it was."""
+    return (
+        f"article {article_id} is {article_publisher}'s: a {publisher} capture is not filed"
+        " under it"
+    )
 
 
 def wrong_article(page_article_id: str, article_id: str) -> str:

@@ -23,7 +23,6 @@ from storage.models import (
     Event,
     Version,
 )
-from storage.record import SOURCE
 
 # Newsis prints its times in KST; records carry them so (RECORD.md), the database keeps UTC.
 KST = timezone(timedelta(hours=9))
@@ -177,15 +176,16 @@ def history(session: Session, article_id: str) -> History:
 
 
 def version_record(
-    version: Version | Row, url: str, deleted_at: datetime | None = None
+    version: Version | Row, url: str, deleted_at: datetime | None = None, *, publisher: str
 ) -> dict[str, Any]:
     """A stored version as its RECORD.md record plus `version`, `first_seen_at`, `last_seen_at`
-    and `deleted_at`; `url` and `deleted_at` are its article's (the article row's).
+    and `deleted_at`; `url`, `deleted_at` and `publisher` (its source) are its article's (the
+    article row's).
 
     Times go back to KST as the page showed them; seen times are the archive's own, in UTC.
     """
     return {
-        "source": SOURCE,
+        "source": publisher,
         "article_id": version.article_id,
         "url": url,
         "section": version.section,
@@ -218,14 +218,16 @@ def show(session: Session, article_id: str, version_no: int | None = None) -> di
             f"article {article_id} has no version {wanted} "
             f"(versions 1..{article.current_version_no})"
         )
-    return version_record(version, article.url, article.deleted_at)
+    return version_record(version, article.url, article.deleted_at, publisher=article.publisher)
 
 
 # --- export --------------------------------------------------------------------------------------
 
 
 def _records_statement(since: datetime | None, all_versions: bool):
-    statement = select(*Version.__table__.columns, Article.url, Article.deleted_at)
+    statement = select(
+        *Version.__table__.columns, Article.url, Article.deleted_at, Article.publisher
+    )
     joined = Article.article_id == Version.article_id
     if not all_versions:
         joined &= Article.current_version_no == Version.version_no
@@ -242,7 +244,9 @@ def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
         Version.article_id == article_id
     )
     row = session.execute(statement).first()
-    return None if row is None else version_record(row, row.url, row.deleted_at)
+    if row is None:
+        return None
+    return version_record(row, row.url, row.deleted_at, publisher=row.publisher)
 
 
 def count_records(
@@ -279,7 +283,7 @@ def iter_records(
     # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
     # yield_per streams (a server-side cursor on PostgreSQL).
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
-        yield version_record(row, row.url, row.deleted_at)
+        yield version_record(row, row.url, row.deleted_at, publisher=row.publisher)
 
 
 # --- stats ---------------------------------------------------------------------------------------

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.bodies.store import load_bodies
 from storage.chain_writes import IDS_CHUNK, Chain, load_stored, plan_changes, write_changes
-from storage.models import Capture
+from storage.models import Article, Capture
 from storage.parsing import (
     ParseOutcome,
     Parser,
     missing_fields,
     parse_capture,
+    publisher_clash,
     wrong_article,
 )
 from storage.record import ArticleRecord
@@ -39,6 +41,7 @@ class CaptureFacts:
 
     capture_id: int
     url: str
+    publisher: str
     fetched_at: datetime
     status: int | None
     fetch_error: str | None
@@ -51,13 +54,30 @@ class CaptureFacts:
 
 
 def derive_chain(
-    article_id: str, facts: Sequence[CaptureFacts], parsed: Sequence[ParseOutcome]
+    article_id: str,
+    facts: Sequence[CaptureFacts],
+    parsed: Sequence[ParseOutcome],
+    publisher: str | None = None,
 ) -> Chain:
-    """Replay the versioning rule over captures sorted by time: the versions they make."""
+    """Replay the versioning rule over captures sorted by time: the versions they make.
+
+    `publisher` is the article's: the stored row's (None: no row), else its first parsed
+    capture's. A capture of another publisher, once the article is there (or with a record,
+    which never makes the article another's), is failed and leaves the article as it was, as
+    ingest does (article ids are unique across publishers).
+    """
     chain = Chain()
     last_record: ArticleRecord | None = None
     last_hash: str | None = None
     for fact, parse in zip(facts, parsed, strict=True):
+        if publisher is None and parse.record is not None:
+            publisher = fact.publisher
+        held = chain.article is not None or parse.record is not None
+        if held and fact.publisher != publisher:
+            assert publisher is not None
+            error = publisher_clash(article_id, publisher, fact.publisher)
+            chain.captures[fact.capture_id] = _parse_columns(None, error, None, Outcome.FAILED)
+            continue
         parsed, error = parse.record, parse.error
         # Computed once: each access hashes the record's JSON form. An article's captures mostly
         # parse to equal records, and comparing two costs a fifteenth of hashing one.
@@ -79,36 +99,49 @@ def derive_chain(
             content_hash if record is not None else None,
             bool(fact.is_gone),
         )
-        last = chain.versions[-1] if chain.versions else None
-        current = None
-        if last is not None and chain.article is not None:
-            current = current_of(
-                chain.article, last["version_no"], last["content_hash"], last["last_seen_at"]
-            )
-        outcome = outcome_of(sighting, current)
-        assert outcome is not Outcome.OUT_OF_ORDER, "captures are replayed in time order"
-        kinds = events_of(sighting, current, outcome)
-        fields = None
-        if outcome.adds_version:
-            version = new_version_columns(sighting, len(chain.versions) + 1)
-            if last is not None:
-                fields = version_fields(last, version)
-            chain.versions.append(
-                {"first_capture_id": fact.capture_id, "last_capture_id": fact.capture_id, **version}
-            )
-        elif last is not None and outcome in (Outcome.UNCHANGED, Outcome.NOT_MODIFIED):
-            last["last_capture_id"] = fact.capture_id
-            last["last_seen_at"] = fact.fetched_at
-        chain.article = article_after(chain.article, sighting, outcome)
-        _add_events(chain, fact, event_rows(kinds, sighting, 0, fields))
-        chain.captures[fact.capture_id] = {
-            "parse_error": error,
-            "parser_version": parsed.parser_version if parsed else None,
-            "content_hash": content_hash,
-            "missing_fields": (",".join(missing_fields(parsed)) or None) if parsed else None,
-            "outcome": outcome.value,
-        }
+        outcome = _replay(chain, fact, sighting)
+        chain.captures[fact.capture_id] = _parse_columns(parsed, error, content_hash, outcome)
     return chain
+
+
+def _replay(chain: Chain, fact: CaptureFacts, sighting: Sighting) -> Outcome:
+    """The versioning rule for one capture, applied to the chain: its outcome."""
+    last = chain.versions[-1] if chain.versions else None
+    current = None
+    if last is not None and chain.article is not None:
+        current = current_of(
+            chain.article, last["version_no"], last["content_hash"], last["last_seen_at"]
+        )
+    outcome = outcome_of(sighting, current)
+    assert outcome is not Outcome.OUT_OF_ORDER, "captures are replayed in time order"
+    kinds = events_of(sighting, current, outcome)
+    fields = None
+    if outcome.adds_version:
+        version = new_version_columns(sighting, len(chain.versions) + 1)
+        if last is not None:
+            fields = version_fields(last, version)
+        chain.versions.append(
+            {"first_capture_id": fact.capture_id, "last_capture_id": fact.capture_id, **version}
+        )
+    elif last is not None and outcome in (Outcome.UNCHANGED, Outcome.NOT_MODIFIED):
+        last["last_capture_id"] = fact.capture_id
+        last["last_seen_at"] = fact.fetched_at
+    chain.article = article_after(chain.article, sighting, outcome)
+    _add_events(chain, fact, event_rows(kinds, sighting, 0, fields))
+    return outcome
+
+
+def _parse_columns(
+    parsed: ArticleRecord | None, error: str | None, content_hash: str | None, outcome: Outcome
+) -> dict[str, Any]:
+    """A capture's parse columns in a chain."""
+    return {
+        "parse_error": error,
+        "parser_version": parsed.parser_version if parsed else None,
+        "content_hash": content_hash,
+        "missing_fields": (",".join(missing_fields(parsed)) or None) if parsed else None,
+        "outcome": outcome.value,
+    }
 
 
 def _add_events(chain: Chain, fact: CaptureFacts, events: list[dict]) -> None:
@@ -124,6 +157,7 @@ def _add_events(chain: Chain, fact: CaptureFacts, events: list[dict]) -> None:
 _FACT_COLUMNS = (
     Capture.capture_id,
     Capture.url,
+    Capture.publisher,
     Capture.fetched_at,
     Capture.status,
     Capture.fetch_error,
@@ -164,6 +198,19 @@ def load_batch_facts(session: Session, article_ids: Sequence[str]) -> dict[str, 
     return facts
 
 
+def article_publishers(session: Session, article_ids: Sequence[str]) -> dict[str, str]:
+    """The publisher of each of these articles that has a row (a rebuild keeps it)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(article_ids), IDS_CHUNK):
+        chunk = article_ids[start : start + IDS_CHUNK]
+        found.update(
+            session.execute(
+                select(Article.article_id, Article.publisher).where(Article.article_id.in_(chunk))
+            ).all()
+        )
+    return found
+
+
 def attach_bodies(session: Session, facts: Iterable[CaptureFacts]) -> None:
     """Set each capture's raw body, all read at once (a body shared by captures read once)."""
     facts = list(facts)
@@ -182,6 +229,7 @@ def parse_facts(parser: Parser, facts: Iterable[CaptureFacts]) -> list[ParseOutc
             status=fact.status,
             body=fact.body,
             fetch_error=fact.fetch_error,
+            publisher=fact.publisher,
         )
         for fact in facts
     ]
@@ -190,9 +238,9 @@ def parse_facts(parser: Parser, facts: Iterable[CaptureFacts]) -> list[ParseOutc
 def rebuild_article(session: Session, article_id: str, *, parser: Parser) -> bool:
     """Re-derive one article's versions from its stored captures (no commit). True if it changed."""
     facts = load_capture_facts(session, article_id, with_bodies=True)
-    return apply_chain(
-        session, article_id, derive_chain(article_id, facts, parse_facts(parser, facts))
-    )
+    publisher = article_publishers(session, [article_id]).get(article_id)
+    chain = derive_chain(article_id, facts, parse_facts(parser, facts), publisher)
+    return apply_chain(session, article_id, chain)
 
 
 def apply_chain(session: Session, article_id: str, chain: Chain) -> bool:

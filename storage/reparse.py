@@ -22,6 +22,7 @@ from storage.db import make_engine, make_session_factory, sqlite_path
 from storage.models import Capture
 from storage.parsing import Parser
 from storage.rebuild import (
+    article_publishers,
     attach_bodies,
     derive_chain,
     load_batch_facts,
@@ -81,10 +82,13 @@ def reparse_batch(
         facts = load_batch_facts(session, article_ids)
         attach_bodies(session, (fact for article in facts.values() for fact in article))
         stored = None if expect_changes else load_stored(session, article_ids)
+        publishers = article_publishers(session, article_ids)
     chains: dict[str, tuple[Chain, list[int]]] = {}
     for one_id in article_ids:
         article = facts[one_id]
-        chain = derive_chain(one_id, article, parse_facts(parser, article))
+        chain = derive_chain(
+            one_id, article, parse_facts(parser, article), publishers.get(one_id)
+        )
         for fact in article:
             fact.body = None  # pages are large: drop them as soon as they are parsed
         if stored is None or plan_changes(one_id, stored[one_id], chain):

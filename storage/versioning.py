@@ -215,6 +215,8 @@ def article_after(
         assert sighting.record is not None
         row = {
             "article_id": sighting.record.article_id,
+            # The capture's publisher: a record of another one's is no record (parse_capture).
+            "publisher": sighting.record.source,
             "url": sighting.record.url,
             "first_seen_at": sighting.fetched_at,
             "last_checked_at": sighting.fetched_at,

@@ -244,6 +244,7 @@ def capture_values(item: Any, crawl_run_id: int | None) -> dict[str, Any]:
     return {
         "crawl_run_id": crawl_run_id,
         "url": page.url,
+        "publisher": page.publisher,
         "article_id": item.article_id,
         "fetched_at": page.fetched_at,
         "status": page.status,

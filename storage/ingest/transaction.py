@@ -13,8 +13,8 @@ from storage.bodies.batch import BodyBatch, Deltas
 from storage.bulk_writes import insert_versions
 from storage.fetched_page import FetchedPage
 from storage.ingest import statements as queries
-from storage.models import OUTCOME_DUPLICATE
-from storage.parsing import ParseOutcome, Parser
+from storage.models import OUTCOME_DUPLICATE, OUTCOME_FAILED
+from storage.parsing import ParseOutcome, Parser, publisher_clash
 from storage.rebuild import rebuild_article
 from storage.versioning import (
     Current,
@@ -180,6 +180,9 @@ class IngestBatch:
             return _Result(OUTCOME_DUPLICATE, capture, article_id, error=error)
 
         article_id = item.article_id
+        clash = self._publisher_clash(item)
+        if clash is not None:
+            item, record = clash, None
         if page.body and item.body_hash and not self.bodies.is_stored(item.body_hash):
             latest = self.latest_body.get(article_id) if article_id else None
             self.bodies.add(page.body, item.body_hash, latest[1] if latest else None)
@@ -193,6 +196,8 @@ class IngestBatch:
                 self.latest_body[article_id] = (order, item.body_hash)
 
         values = capture.values
+        if clash is not None:  # the other publisher's article is left as it was
+            return _Result(OUTCOME_FAILED, capture, article_id, error=capture.error)
         sighting = Sighting(
             page.fetched_at,
             page.status,
@@ -218,6 +223,16 @@ class IngestBatch:
             self._add_events(kinds, sighting, article, before, capture)
         version_no = article.current.version_no if article and outcome.in_version else None
         return _Result(outcome.value, capture, values["article_id"], version_no, capture.error)
+
+    def _publisher_clash(self, item: PreparedPage) -> PreparedPage | None:
+        """The page as a failed capture when its article is another publisher's, else None."""
+        article = self.articles.get(item.article_id) if item.article_id else None
+        publisher = item.page.publisher
+        if article is None or article.row["publisher"] == publisher:
+            return None
+        assert item.article_id is not None and publisher is not None
+        error = publisher_clash(item.article_id, article.row["publisher"], publisher)
+        return PreparedPage(item.page, ParseOutcome(error=error), item.body_hash, item.article_id)
 
     def _add_events(
         self,

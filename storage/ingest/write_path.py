@@ -125,9 +125,12 @@ def _store_in_own_session(
 
 def prepare_pages(pages: Iterable[FetchedPage], parser: Parser) -> list[PreparedPage]:
     """What ingest needs of each page before any transaction: its parse, its body's sha256 and
-    the article it is about. Touches no database."""
+    the article it is about. Touches no database. Each page names its publisher (ValueError)."""
     items = []
     for page in pages:
+        if not page.publisher:
+            # Storage reads no URLs: the crawler names the publisher (crawler.archiving.filed).
+            raise ValueError(f"a page reaches the archive without its publisher: {page.url[:200]}")
         asked = page.article_id
         parsed = parse_capture(
             parser,
@@ -136,6 +139,7 @@ def prepare_pages(pages: Iterable[FetchedPage], parser: Parser) -> list[Prepared
             status=page.status,
             body=page.body,
             fetch_error=page.fetch_error,
+            publisher=page.publisher,
             article_id=asked,
         )
         # A redirect to another article: the response is that article's page, whatever it says.

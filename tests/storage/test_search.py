@@ -188,6 +188,8 @@ def add_version(
     content_hash: Any = "0" * 64
     if legacy:
         content_hash = literal_column(f"'{content_hash}'")
+    # The publisher columns came with 0011, after every legacy revision.
+    publisher = {} if legacy else {"publisher": "newsis"}
     engine = create_engine(db_url)
     with Session(engine) as session, session.begin():
         # Core, naming its columns: the ORM would also read back those a later revision added.
@@ -196,6 +198,7 @@ def add_version(
             .values(
                 url=f"https://www.newsis.com/view/{article_id}",
                 article_id=article_id,
+                **publisher,
                 fetched_at=NOW,
                 status=200,
                 outcome="new_article",
@@ -207,6 +210,7 @@ def add_version(
         session.execute(
             insert(Article.__table__).values(
                 article_id=article_id,
+                **publisher,
                 url=capture.url,
                 first_seen_at=NOW,
                 last_checked_at=NOW,
