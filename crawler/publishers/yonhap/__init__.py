@@ -4,7 +4,7 @@ layouts and their parsers, as one plug-in."""
 from __future__ import annotations
 
 from crawler.publishers.base import Answers, Discovery, Publisher
-from crawler.publishers.yonhap import discovery, parser, urls
+from crawler.publishers.yonhap import answers, discovery, parser, urls
 
 YONHAP = Publisher(
     name="yonhap",
@@ -16,7 +16,7 @@ YONHAP = Publisher(
     canonical_origin=urls.CANONICAL_ORIGIN,
     article_path=urls.ARTICLE_PATH,
     example_url="https://www.yna.co.kr/view/AKR20241115000100001",
-    answers=Answers(is_gone=discovery.is_gone),
+    answers=Answers(is_gone=answers.is_gone),
     discovery=Discovery(
         feed_slugs=discovery.FEED_SLUGS,
         feed_path=discovery.FEED_PATH,
