@@ -1,4 +1,6 @@
-"""Serve the local Newsis-like site: `python -m crawler.localsite --port 8000`."""
+"""Serve the local Newsis-like site and, on a second port, its Yonhap-like site:
+`python -m crawler.localsite --port 8000 --yonhap-port 8001`. Prints the Newsis base URL on the
+first line and the Yonhap base URL on the second (absent with --yonhap-articles 0)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import sys
 import threading
 from datetime import datetime
 
-from crawler.localsite.newsroom import GONE_ANSWERS
+from crawler.localsite.newsroom import GONE_ANSWERS, YONHAP_GONE_ANSWERS
 from crawler.localsite.server import CLOCKS, NewsisSite
 
 
@@ -53,6 +55,22 @@ def _parser() -> argparse.ArgumentParser:
         default="newsis",
         help="how deleted articles answer (newsis: 302 to /error/, older design 200)",
     )
+    parser.add_argument(
+        "--yonhap-articles",
+        type=int,
+        help="articles of the Yonhap-like site (default: as many as --articles; 0: no Yonhap site)",
+    )
+    parser.add_argument(
+        "--yonhap-port", type=int, default=0,
+        help="the Yonhap-like site's own port (default 0: any free port)",
+    )
+    parser.add_argument(
+        "--yonhap-gone",
+        choices=YONHAP_GONE_ANSWERS,
+        default="yonhap",
+        help="how deleted Yonhap articles answer (yonhap: 404 with the error page; script: 200, "
+        "a page that alerts and goes home)",
+    )
     return parser
 
 
@@ -61,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.articles < 1:
         parser.error("--articles must be at least 1")
+    yonhap_articles = args.articles if args.yonhap_articles is None else args.yonhap_articles
+    if yonhap_articles < 0:
+        parser.error("--yonhap-articles must be 0 or more")
     now, clock = None, args.clock or "fixed"
     if args.now == "real":
         clock = args.clock or "real"
@@ -84,9 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         aged=args.aged,
         sitemap_only=args.sitemap_only,
         gone=args.gone,
+        yonhap_articles=yonhap_articles,
+        yonhap_port=args.yonhap_port,
+        yonhap_gone=args.yonhap_gone,
     ) as site:
-        # The first line is the base URL, for a parent process to read.
+        # The first line is Newsis' base URL, the second Yonhap's, for a parent process to read.
         print(site.base_url, flush=True)
+        if site.yonhap is not None:
+            print(site.yonhap.base_url, flush=True)
         try:
             stop.wait()
         except KeyboardInterrupt:

@@ -299,3 +299,13 @@ def generate_articles(
         for index in order
     }
     return sorted((made[index] for index in range(count)), key=lambda article: article.published_at)
+
+
+def mark_sitemap_only(seed: int, generated: list[SiteArticle], count: int) -> list[SiteArticle]:
+    """`count` of the newer current-design articles marked sitemap-only, picked by the seed."""
+    if count <= 0:
+        return generated
+    newest = [a for a in reversed(generated) if a.design == "current"][: max(20, 2 * count)]
+    chosen = _rng(seed, "sitemap_only").sample(newest, min(count, len(newest)))
+    picked = {article.article_id for article in chosen}
+    return [replace(a, sitemap_only=True) if a.article_id in picked else a for a in generated]

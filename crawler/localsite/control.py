@@ -1,16 +1,22 @@
 """The local site's control API: JSON over /_control/…, for tests and demos in other processes.
 
-GET  state                      now, clock, base_url, article_ids (live, newest first),
-                                deleted, sitemap_only (live, newest first), gone
+Each listener (Newsis', Yonhap's) answers it on its own port. The clock, the records and the
+article actions are the whole site's: either port edits, deletes or restores either publisher's
+articles. State, requests, faults and gone are the listener's own: its publisher's articles,
+its request log, its fault plan, how its deleted articles answer.
+
+GET  state                      publisher, now, clock, base_url, article_ids (live, newest
+                                first), deleted, sitemap_only (live, newest first), gone
 GET  requests                   the request log and the faults fired
 GET  record/ID                  the record the parser must produce for the article now
 POST advance {minutes}          move the clock; answers {now, new: [ids, oldest first]}
 POST edit {article_id, what}    what: headline (default), paragraph or caption
 POST touch {article_id}         a new 수정 time, content unchanged
 POST bump_photo_rnd {article_id}
-POST delete {article_id, gone}  gone (optional): newsis, 302, 200, 404 or 410 for this article
+POST delete {article_id, gone}  gone (optional): newsis, 302, 200, 404 or 410 for a Newsis
+                                article; yonhap, script, 404 or 410 for a Yonhap one
 POST restore {article_id, what} back under its id; what (optional) edits it as it comes back
-POST gone {gone}                how every deleted article without its own answers
+POST gone {gone}                how every deleted article of this listener without its own answers
 POST faults {…set_faults' arguments}, clear_faults, clear_requests
 Article actions answer {article_id, version, modified_at, lastmod}.
 """
@@ -28,13 +34,14 @@ class UnknownArticle(KeyError):
 
 
 def _state(site: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    site.catch_up()
+    site.site.catch_up()
     with site._lock:
-        deleted = [i for i, a in site._articles.items() if a.deleted]
+        deleted = site.deleted_ids()
         live = site.live_articles()
     return {
-        "now": site.now.isoformat(),
-        "clock": site.clock,
+        "publisher": site.publisher,
+        "now": site.site.now.isoformat(),
+        "clock": site.site.clock,
         "base_url": site.base_url,
         "article_ids": [a.article_id for a in live],
         "deleted": deleted,
@@ -52,8 +59,8 @@ def _requests(site: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _advance(site: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    new = site.advance(float(payload.get("minutes", 0)))
-    return {"now": site.now.isoformat(), "new": new}
+    new = site.site.advance(float(payload.get("minutes", 0)))
+    return {"now": site.site.now.isoformat(), "new": new}
 
 
 def _clear_requests(site: Any, payload: dict[str, Any]) -> dict[str, Any]:
@@ -79,12 +86,13 @@ def _set_gone(site: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 # Actions on one article: name -> the call, given the site, the id and the JSON payload.
+# The newsroom is the whole site's: either listener's control acts on either publisher's ids.
 ARTICLE_ACTIONS = {
-    "edit": lambda site, i, p: site.edit_article(i, p.get("what", "headline")),
-    "touch": lambda site, i, p: site.touch_article(i),
-    "bump_photo_rnd": lambda site, i, p: site.bump_photo_rnd(i),
-    "delete": lambda site, i, p: site.delete_article(i, p.get("gone")),
-    "restore": lambda site, i, p: site.restore_article(i, p.get("what")),
+    "edit": lambda site, i, p: site.site.edit_article(i, p.get("what", "headline")),
+    "touch": lambda site, i, p: site.site.touch_article(i),
+    "bump_photo_rnd": lambda site, i, p: site.site.bump_photo_rnd(i),
+    "delete": lambda site, i, p: site.site.delete_article(i, p.get("gone")),
+    "restore": lambda site, i, p: site.site.restore_article(i, p.get("what")),
 }
 GETS = {"state": _state, "requests": _requests}
 POSTS = {
@@ -113,7 +121,7 @@ def control(site: Any, method: str, raw_path: str, payload: dict[str, Any]) -> t
         if method == "GET" and action in GETS:
             return 200, GETS[action](site, payload)
         if method == "GET" and action.startswith("record/"):
-            return 200, site.expected_record(action.removeprefix("record/"))
+            return 200, site.site.expected_record(action.removeprefix("record/"))
         if method != "POST":
             return 404, {"error": f"unknown control {method} {action}"}
         if action in ARTICLE_ACTIONS:

@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
+from typing import Any
 
 from crawler.localsite.chrome import Chrome, html_head
 from crawler.localsite.model import REAL_BASE, SiteArticle
@@ -116,18 +118,31 @@ def sitemap_month(article: SiteArticle) -> str:
 def render_sitemap_index(articles: list[SiteArticle]) -> bytes:
     """/sitemap.xml: one child sitemap per month of publication, newest month first; a child's
     lastmod is the latest lastmod of its articles, so an edit to an old article moves it."""
-    months: dict[str, str] = {}
-    for article in articles:
-        month, lastmod = sitemap_month(article), article.last_modified.isoformat()
-        months[month] = max(months.get(month, lastmod), lastmod)
-    children = "".join(
-        f"<sitemap><loc>{REAL_BASE}/sitemap/sitemap-{month}.xml</loc>"
-        f"<lastmod>{months[month]}</lastmod></sitemap>\n"
+    months = latest_lastmods(articles, sitemap_month)
+    return render_index(
+        (f"{REAL_BASE}/sitemap/sitemap-{month}.xml", months[month])
         for month in sorted(months, reverse=True)
+    )
+
+
+def latest_lastmods(articles: list[SiteArticle], child_of: Any) -> dict[str, str]:
+    """Each child sitemap's lastmod (the latest of its articles'), by what `child_of` names."""
+    children: dict[str, str] = {}
+    for article in articles:
+        child, lastmod = child_of(article), article.last_modified.isoformat()
+        children[child] = max(children.get(child, lastmod), lastmod)
+    return children
+
+
+def render_index(children: Iterable[tuple[str, str]]) -> bytes:
+    """A sitemap index of (loc, lastmod) pairs, in the order given."""
+    entries = "".join(
+        f"<sitemap><loc>{loc}</loc><lastmod>{lastmod}</lastmod></sitemap>\n"
+        for loc, lastmod in children
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{children}</sitemapindex>\n'
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</sitemapindex>\n'
     ).encode()
 
 
@@ -143,11 +158,12 @@ def render_sitemap(newest_first: list[SiteArticle]) -> bytes:
     ).encode()
 
 
-def render_news_sitemap(newest_first: list[SiteArticle]) -> bytes:
-    """Google News sitemap: the articles of the last two days, with their lastmod."""
+def render_news_sitemap(newest_first: list[SiteArticle], name: str = "뉴시스") -> bytes:
+    """Google News sitemap: the articles of the last two days, with their lastmod; `name` is
+    the publication's."""
     urls = "".join(
         f"<url><loc>{article.url}</loc><lastmod>{article.last_modified.isoformat()}</lastmod>"
-        "<news:news><news:publication><news:name>뉴시스</news:name>"
+        f"<news:news><news:publication><news:name>{name}</news:name>"
         "<news:language>ko</news:language></news:publication>"
         f"<news:publication_date>{article.published_at.isoformat()}</news:publication_date>"
         f"<news:title>{escape(article.headline)}</news:title></news:news></url>\n"

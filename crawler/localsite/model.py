@@ -8,6 +8,11 @@ from typing import Any
 
 KST = timezone(timedelta(hours=9))
 REAL_BASE = "https://www.newsis.com"
+# Each publisher's real origin: the links its pages, feeds and sitemaps publish name it.
+REAL_BASES = {"newsis": REAL_BASE, "yonhap": "https://www.yna.co.kr"}
+# Publishers whose pages show times to the minute (Yonhap: `송고2026-07-16 14:32`): their
+# articles' times carry no seconds, or no parser could give the record the model expects.
+MINUTE_TIMES = frozenset({"yonhap"})
 
 # The 10-digit serial was reset once, around June 2017 (STRUCTURE.md § Identifiers).
 SERIAL_RESET_AT = datetime(2017, 6, 1, tzinfo=KST)
@@ -167,14 +172,19 @@ class SiteArticle:
     version: int = 1
     changed_at: datetime | None = None  # last change of the page, for Last-Modified
     edits: int = 0
+    publisher: str = "newsis"  # whose site serves it: newsis or yonhap
 
     @property
     def is_photo_item(self) -> bool:
-        return self.article_id.startswith("NISI")
+        return self.article_id.startswith(("NISI", "PYH"))
 
     @property
     def url(self) -> str:
-        return f"{REAL_BASE}/view/{self.article_id}"
+        return f"{REAL_BASES[self.publisher]}/view/{self.article_id}"
+
+    def stamp(self, moment: datetime) -> datetime:
+        """A time as the article's page can show it (no seconds on Yonhap's)."""
+        return moment.replace(second=0) if self.publisher in MINUTE_TIMES else moment
 
     @property
     def dateline(self) -> str | None:
@@ -220,7 +230,7 @@ def expected_record(article: SiteArticle) -> dict[str, Any]:
         email = article.closing_email if position == 0 else None
         reporters.append({"name": reporter.name, "title": reporter.title, "email": email})
     return {
-        "source": "newsis",
+        "source": article.publisher,
         "article_id": article.article_id,
         "url": article.url,
         "section": article.section.label,

@@ -13,10 +13,23 @@ EDITS = ("headline", "paragraph", "caption")
 # How a deleted article answers: "newsis" as the real site (current design: 302 to /error/;
 # older design: the GISA FILE NOT EXISTS page with 200), or one status for every design.
 GONE_ANSWERS = ("newsis", "302", "200", "404", "410")
+# Yonhap (STRUCTURE.md § Errors, assumed): "yonhap" as the real site (404 with its error page),
+# "script" (200, a page whose script alerts and goes home), or one status.
+YONHAP_GONE_ANSWERS = ("yonhap", "script", "404", "410")
+GONE_ANSWERS_OF = {"newsis": GONE_ANSWERS, "yonhap": YONHAP_GONE_ANSWERS}
+
+
+def check_gone(publisher: str, gone: str) -> str:
+    """`gone` when it is one of the publisher's answers for a deleted article; else ValueError."""
+    answers = GONE_ANSWERS_OF[publisher]
+    if gone not in answers:
+        raise ValueError(f"unknown gone answer {gone!r}: use one of {', '.join(answers)}")
+    return gone
 
 
 def edited(article: SiteArticle, seed: int, what: str, now: datetime) -> SiteArticle:
     """The article with its headline, a paragraph or a caption changed; 수정 = `now`."""
+    stamp = article.stamp(now)
     rng = _rng(seed, "edit", article.article_id, article.edits)
     if what == "headline":
         base = re.sub(r"\(종합\d+보\)$", "", article.headline)
@@ -40,7 +53,7 @@ def edited(article: SiteArticle, seed: int, what: str, now: datetime) -> SiteArt
         raise ValueError(f"unknown edit {what!r}: use {', '.join(EDITS)}")
     return replace(
         article,
-        modified_at=now,
+        modified_at=stamp,
         changed_at=now,
         edits=article.edits + 1,
         version=article.version + 1,
@@ -49,9 +62,10 @@ def edited(article: SiteArticle, seed: int, what: str, now: datetime) -> SiteArt
 
 def touched(article: SiteArticle, now: datetime) -> SiteArticle:
     """The article with a new 수정 time and every content field as it was."""
-    if article.modified_at is not None and now <= article.modified_at:
-        raise ValueError(f"{article.article_id} was already edited at {now}: advance the clock")
-    return replace(article, modified_at=now, changed_at=now, version=article.version + 1)
+    stamp = article.stamp(now)
+    if article.modified_at is not None and stamp <= article.modified_at:
+        raise ValueError(f"{article.article_id} was already edited at {stamp}: advance the clock")
+    return replace(article, modified_at=stamp, changed_at=now, version=article.version + 1)
 
 
 def restamped(article: SiteArticle, now: datetime) -> SiteArticle:
@@ -68,8 +82,8 @@ def restamped(article: SiteArticle, now: datetime) -> SiteArticle:
 
 
 def deleted(article: SiteArticle, now: datetime, gone: str | None) -> SiteArticle:
-    if gone is not None and gone not in GONE_ANSWERS:
-        raise ValueError(f"unknown gone answer {gone!r}: use one of {', '.join(GONE_ANSWERS)}")
+    if gone is not None:
+        check_gone(article.publisher, gone)
     if article.deleted:
         raise ValueError(f"{article.article_id} is already deleted")
     return replace(

@@ -21,7 +21,7 @@ COPYRIGHT = (
     '<div class="copyright">저작권자 &copy; 공감언론 뉴시스통신사. 무단전재-재배포 금지.</div>'
 )
 
-def _text(text: str, style: int, slot: int) -> str:
+def quirky_text(text: str, style: int, slot: int) -> str:
     """Escaped text, sometimes with a no-break space or a zero-width space the parser must clean."""
     quirk = (style >> slot) % 11
     if quirk == 1 and len(text) > 3:
@@ -107,7 +107,7 @@ def _current_body(article: SiteArticle) -> str:
             parts.append(
                 _thumcont(photo.src, article.headline[:12], _caption_html(photo.caption_line()))
             )
-        text = _text(paragraph, article.style, number)
+        text = quirky_text(paragraph, article.style, number)
         if number == 0:
             text = escape(article.lead_prefix()) + text
         parts.append(f"{text}{separator}\n")
@@ -182,7 +182,7 @@ def _older_article(article: SiteArticle, chrome: Chrome) -> tuple[str, str]:
                 f'<div class="view_img"><img src="{photo.src}" alt="">'
                 f'<p class="desc">{_caption_html(photo.caption_line())}</p></div>\n'
             )
-        text = _text(paragraph, article.style, number)
+        text = quirky_text(paragraph, article.style, number)
         if number == 0:
             text = escape(article.lead_prefix()) + text
         parts.append(f"{text}<br />\n")

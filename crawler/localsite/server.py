@@ -21,6 +21,12 @@ In-process, tests call NewsisSite's methods; other processes use the control API
 - `sitemap_only` articles are in the sitemaps but in no RSS feed and no list page:
   `live_articles()` has them, `listed_articles()` does not.
 - Every link the site publishes (feeds, sitemaps, robots.txt) names https://www.newsis.com.
+- Yonhap: with `yonhap_articles` > 0 the same site serves a Yonhap-like site too, on its own
+  port (`yonhap_port`, 0: any free one): `site.yonhap` (crawler/localsite/yonhap/front.py), base
+  URL `site.yonhap.base_url`. One clock, one newsroom: `advance` publishes on both, and the
+  newsroom's methods take either publisher's ids; each listener has its own faults, request
+  log, robots.txt override and gone answer (Yonhap's: yonhap = 404 with the error page, script,
+  404, 410). Yonhap's links name https://www.yna.co.kr.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -40,14 +45,17 @@ from crawler.localsite.articles import (
     article_kind,
     generate_articles,
     make_article,
+    mark_sitemap_only,
     publish_gap,
 )
 from crawler.localsite.control import UnknownArticle, control
-from crawler.localsite.faults import FAULT_KINDS, Faults
-from crawler.localsite.handler import Handler, Server
+from crawler.localsite.faults import FAULT_KINDS
+from crawler.localsite.listener import Listener
 from crawler.localsite.model import KST, SiteArticle, expected_record
 from crawler.localsite.routes import FEED_SIZE, FEEDS
-from crawler.localsite.wording import _rng
+from crawler.localsite.yonhap import articles as yonhap_made
+from crawler.localsite.yonhap import pages as yonhap_pages
+from crawler.localsite.yonhap.front import YonhapFront
 
 __all__ = ["DEFAULT_NOW", "FAULT_KINDS", "FEEDS", "FEED_SIZE", "NewsisSite", "UnknownArticle"]
 
@@ -66,8 +74,11 @@ _OLD_FORMS = {
 }
 
 
-class NewsisSite:
-    """A Newsis-like site on 127.0.0.1, deterministic for a seed (and a now); a context manager."""
+class NewsisSite(Listener):
+    """A Newsis-like site on 127.0.0.1 (and a Yonhap-like one beside it, when asked),
+    deterministic for a seed (and a now); a context manager."""
+
+    publisher = "newsis"
 
     def __init__(
         self,
@@ -81,24 +92,25 @@ class NewsisSite:
         aged: int | None = None,
         sitemap_only: int = 0,
         gone: str = "newsis",
+        yonhap_articles: int = 0,
+        yonhap_port: int = 0,
+        yonhap_gone: str = "yonhap",
     ) -> None:
         if clock not in CLOCKS:
             raise ValueError(f"unknown clock {clock!r}: use fixed or real")
-        self.seed, self.per_hour, self.host, self.port, self.clock = (
-            seed, per_hour, host, port, clock
-        )
+        self.seed, self.per_hour, self.clock = seed, per_hour, clock
         start = now or (datetime.now(KST) if clock == "real" else DEFAULT_NOW)
         self.now = start.astimezone(KST).replace(microsecond=0)
         # The real clock runs this far from the wall clock (zero unless `now` was given).
         self._wall_offset = self.now - datetime.now(KST)
-        self._lock = threading.RLock()
+        self._init_listener(threading.RLock(), host, port)
         self.set_gone(gone)
         self._allocator = IdAllocator()
         aged = (articles // 10 if clock == "real" else 0) if aged is None else aged
         generated = generate_articles(
             seed, articles, self.now, per_hour, self._allocator, aged=aged
         )
-        generated = _mark_sitemap_only(seed, generated, sitemap_only)
+        generated = mark_sitemap_only(seed, generated, sitemap_only)
         self._articles: dict[str, SiteArticle] = {a.article_id: a for a in generated}
         self._next_index = articles
         self._next_publish_at = self.now + publish_gap(seed, articles, per_hour)
@@ -110,31 +122,34 @@ class NewsisSite:
         ][:60]
         self.chrome = pages.Chrome(seed, [(a.article_id, a.headline) for a in recent])
         self._error_page = pages.render_error(self.chrome)
-        self.requests: list[tuple[str, str, int]] = []
-        # What /robots.txt says instead of Newsis' own rules, when set.
-        self.robots_txt: bytes | None = None
-        self.faults_fired: list[tuple[str, str]] = []
-        self.faults = Faults(self._lock)
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
+        self.yonhap: YonhapFront | None = None
+        if yonhap_articles > 0:
+            self._add_yonhap(yonhap_articles, host, yonhap_port, yonhap_gone)
+
+    def _add_yonhap(self, count: int, host: str, port: int, gone: str) -> None:
+        """Yonhap's articles, in the same model and newsroom, and its own listener."""
+        self._yonhap_allocator = yonhap_made.CidAllocator()
+        made = yonhap_made.generate_articles(
+            self.seed, count, self.now, self.per_hour, self._yonhap_allocator
+        )
+        self._articles.update((article.article_id, article) for article in made)
+        self._yonhap_next_index = count
+        self._yonhap_next_at = self.now + yonhap_made.publish_gap_after(
+            self.seed, count, self.per_hour
+        )
+        self.yonhap = YonhapFront(self, host, port, gone)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> NewsisSite:
-        handler = type("SiteHandler", (Handler,), {"site": self})
-        server = Server((self.host, self.port), handler)
-        self._server = server
-        self.port = server.server_address[1]
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="newsis-site", daemon=True
-        )
-        self._thread.start()
+        self._listen("newsis-site")
+        if self.yonhap is not None:
+            self.yonhap.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self.yonhap is not None:
+            self.yonhap.stop()
+        self._close()
 
     def __enter__(self) -> NewsisSite:
         return self.start()
@@ -143,8 +158,9 @@ class NewsisSite:
         self.stop()
 
     @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+    def site(self) -> NewsisSite:
+        """The whole site (the control API's actions on articles and the clock go to it)."""
+        return self
 
     # -- reading ---------------------------------------------------------------------------
     def article(self, article_id: str) -> SiteArticle:
@@ -154,16 +170,20 @@ class NewsisSite:
             except KeyError:
                 raise UnknownArticle(article_id) from None
 
-    def live_articles(self) -> list[SiteArticle]:
-        """Articles not deleted, sitemap-only ones included, newest first."""
-        return list(self.cached(("live",), self._sorted_live))
+    def live_articles(self, publisher: str = "newsis") -> list[SiteArticle]:
+        """The publisher's articles not deleted, sitemap-only ones included, newest first."""
+        return list(self.cached(("live", publisher), lambda: self._sorted_live(publisher)))
 
-    def listed_articles(self) -> list[SiteArticle]:
+    def listed_articles(self, publisher: str = "newsis") -> list[SiteArticle]:
         """The live articles lists and feeds show (sitemap-only ones left out), newest first."""
-        return [a for a in self.live_articles() if not a.sitemap_only]
+        return [a for a in self.live_articles(publisher) if not a.sitemap_only]
 
-    def _sorted_live(self) -> list[SiteArticle]:
-        live = [a for a in self._articles.values() if not a.deleted]
+    def deleted_ids(self, publisher: str = "newsis") -> list[str]:
+        with self._lock:
+            return [i for i, a in self._articles.items() if a.deleted and a.publisher == publisher]
+
+    def _sorted_live(self, publisher: str) -> list[SiteArticle]:
+        live = [a for a in self._articles.values() if not a.deleted and a.publisher == publisher]
         return sorted(live, key=lambda a: (a.published_at, a.article_id), reverse=True)
 
     def expected_record(self, article_id: str) -> dict[str, Any]:
@@ -178,7 +198,10 @@ class NewsisSite:
             if cached is not None:
                 self._pages.move_to_end(key)
                 return cached
-        cached = pages.render_article(article, self.chrome)
+        if article.publisher == "yonhap" and self.yonhap is not None:
+            cached = yonhap_pages.render_article(article, self.yonhap.chrome)
+        else:
+            cached = pages.render_article(article, self.chrome)
         with self._lock:
             self._pages[key] = cached
             # Bounded: a 2,000-article benchmark would otherwise hold ~280 MB of pages.
@@ -217,7 +240,18 @@ class NewsisSite:
             new.append(article.article_id)
             self._next_index += 1
             self._next_publish_at += publish_gap(self.seed, self._next_index, self.per_hour)
-        return new
+        while self.yonhap is not None and self._yonhap_next_at <= self.now:
+            index = self._yonhap_next_index
+            article = yonhap_made.make_article(
+                self.seed, index, self._yonhap_next_at, self._yonhap_allocator
+            )
+            self._articles[article.article_id] = article
+            new.append(article.article_id)
+            self._yonhap_next_index += 1
+            self._yonhap_next_at += yonhap_made.publish_gap_after(
+                self.seed, index + 1, self.per_hour
+            )
+        return sorted(new, key=lambda article_id: self._articles[article_id].published_at)
 
     def edit_article(self, article_id: str, what: str = "headline") -> SiteArticle:
         """Edit the headline, a paragraph or a caption; the page shows 수정 = the clock's time."""
@@ -262,32 +296,6 @@ class NewsisSite:
         self._state_no += 1
         self._cache = {}
 
-    # -- faults ----------------------------------------------------------------------------
-    def set_faults(self, **plan: Any) -> None:
-        """Inject faults, deterministically from `seed`.
-
-        rates: {kind: probability} for every request whose path matches the glob `only`;
-        kinds: 500 502 503 504 5xx 429 slow reset truncate truncate_nolength euckr, and the
-        broken answers of crawler/localsite/transport.py (rules only: they take parameters).
-        rules: [{"path": glob, "fault": kind, "times": n or null, "delay": s, "retry_after": s}],
-        applied before rates, each to its first `times` matching requests (all when null).
-        latency: seconds added to every answer (control endpoints excepted); also slow_delay,
-        retry_after (crawler/localsite/faults.py).
-        """
-        self.faults.set(**plan)
-
-    def clear_faults(self) -> None:
-        self.faults.set()
-
-    @property
-    def _hits(self) -> Any:
-        return self.faults.hits
-
-    def request_count(self, path: str) -> int:
-        """How many requests named exactly this path (with its query string)."""
-        with self._lock:
-            return sum(1 for _, logged, _ in self.requests if logged == path)
-
     # -- answering -------------------------------------------------------------------------
     def respond(
         self, method: str, raw_path: str, headers: Any
@@ -326,7 +334,10 @@ class NewsisSite:
         # Newsis sends unknown pages to /error/ (STRUCTURE.md § Identifiers and URLs).
         return 302, {"Location": f"{self.base_url}/error/"}, b""
 
-    def _gone_answer(self, article: SiteArticle) -> tuple[int, dict[str, str], bytes]:
+    def missing_answer(self) -> tuple[int, dict[str, str], bytes]:
+        return self._to_error()
+
+    def gone_answer(self, article: SiteArticle) -> tuple[int, dict[str, str], bytes]:
         gone = article.gone or self.gone
         if gone == "newsis":
             gone = "200" if article.design == "older" else "302"
@@ -335,12 +346,18 @@ class NewsisSite:
         return int(gone), {"Content-Type": routes.HTML}, self._error_page
 
     def _article_answer(self, article_id: str, headers: Any) -> tuple[int, dict[str, str], bytes]:
+        return self.article_answer(article_id, headers, self)
+
+    def article_answer(
+        self, article_id: str, headers: Any, front: Any
+    ) -> tuple[int, dict[str, str], bytes]:
+        """An article page, 304, or `front`'s (a listener's) answer for a missing or deleted one."""
         with self._lock:
             article = self._articles.get(article_id)
-        if article is None:
-            return self._to_error()
+        if article is None or article.publisher != front.publisher:
+            return front.missing_answer()
         if article.deleted:
-            return self._gone_answer(article)
+            return front.gone_answer(article)
         etag = f'"{article.article_id[-10:]}-{article.version}"'
         last_modified = article.last_modified.replace(microsecond=0)
         answer_headers = {
@@ -366,13 +383,3 @@ def _not_modified(headers: Any, etag: str, last_modified: datetime) -> bool:
             return False
         return since is not None and since.tzinfo is not None and last_modified <= since
     return False
-
-
-def _mark_sitemap_only(seed: int, generated: list[SiteArticle], count: int) -> list[SiteArticle]:
-    """`count` of the newer current-design articles marked sitemap-only, picked by the seed."""
-    if count <= 0:
-        return generated
-    newest = [a for a in reversed(generated) if a.design == "current"][: max(20, 2 * count)]
-    chosen = _rng(seed, "sitemap_only").sample(newest, min(count, len(newest)))
-    picked = {article.article_id for article in chosen}
-    return [replace(a, sitemap_only=True) if a.article_id in picked else a for a in generated]

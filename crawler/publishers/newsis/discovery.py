@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from urllib.parse import urljoin
 
+from crawler.publishers import links
 from crawler.publishers.newsis.urls import CANONICAL_ORIGIN, article_id_from_url
 
 # STRUCTURE.md § Lists, feeds, sitemaps: https://www.newsis.com/RSS/{slug}.xml
@@ -28,8 +28,6 @@ LIST_TEMPLATES = (
 )
 # Article links of a list page: the titled ones, else (older layout) every link of an item.
 LIST_LINK_SELECTORS = ("ul.articleList2 li p.tit a::attr(href)", "ul.articleList2 li a::attr(href)")
-# Feed links longer than this are junk or hostile; no real article URL comes near it.
-MAX_LINK_LENGTH = 2048
 # Backfill never pages further back than this on one list, whatever --since says.
 MAX_LIST_PAGES = 2000
 
@@ -39,21 +37,9 @@ def feed_path(slug: str) -> str:
 
 
 def article_id_of_link(link: str | None) -> str | None:
-    """The article id a feed or list link names, or None for anything that is not a Newsis article.
-
-    Other hosts, javascript:, file:, data: and over-long links give None.
-    """
-    if not link:
-        return None
-    link = link.strip()
-    if len(link) > MAX_LINK_LENGTH:
-        return None
-    try:
-        # Relative links on list pages are resolved against the real site, whatever we fetch from.
-        absolute = urljoin(CANONICAL_ORIGIN + "/", link)
-    except ValueError:
-        return None
-    return article_id_from_url(absolute)
+    """The article id a feed, list or sitemap link names, or None for anything that is not a
+    Newsis article (crawler/publishers/links.py)."""
+    return links.article_id_of_link(link, CANONICAL_ORIGIN, article_id_from_url)
 
 
 def registration_date(article_id: str) -> date:

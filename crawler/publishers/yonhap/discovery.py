@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from urllib.parse import urljoin
 
+from crawler.publishers import links
 from crawler.publishers.yonhap.urls import CANONICAL_ORIGIN, article_id_from_url
 
 # STRUCTURE.md § RSS: https://www.yna.co.kr/rss/{slug}.xml, 15 feeds.
@@ -25,7 +25,6 @@ LIST_LINK_SELECTORS = (
 )
 # Depth unknown (one public crawler stops at 20): a backfill never pages further than this.
 MAX_LIST_PAGES = 2000
-MAX_LINK_LENGTH = 2048
 # robots.txt names the sitemaps (the index /sitemap.xml, the news sitemap /news-sitemap.xml).
 ROBOTS_PATH = "/robots.txt"
 # The index holds a handful of children (news-sitemap3…6, photo-sitemap): all can be read.
@@ -34,19 +33,9 @@ MAX_CHILD_SITEMAPS = 6
 
 
 def article_id_of_link(link: str | None) -> str | None:
-    """The article id a feed, list or sitemap link names (`//www.yna.co.kr/view/…?section=news`
-    included), or None for anything that is not a kept Yonhap article."""
-    if not link:
-        return None
-    link = link.strip()
-    if len(link) > MAX_LINK_LENGTH:
-        return None
-    try:
-        # List pages link protocol-relative; resolved against the real site, whatever we fetch.
-        absolute = urljoin(CANONICAL_ORIGIN + "/", link)
-    except ValueError:
-        return None
-    return article_id_from_url(absolute)
+    """The article id a feed, list or sitemap link names, or None for anything that is not a
+    Yonhap article (crawler/publishers/links.py)."""
+    return links.article_id_of_link(link, CANONICAL_ORIGIN, article_id_from_url)
 
 
 def registration_date(article_id: str) -> date:
