@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import datetime
 from typing import Any
@@ -12,14 +11,15 @@ import click
 
 from crawler.commands.common import SecondsRange, shared_db_option
 from crawler.commands.crawl_options import (
+    base_urls_option,
+    publisher_option,
     revisit_budget_option,
     revisit_option,
     scrapy_options,
     since_option,
 )
 from crawler.commands.terminal import echo, json_safe
-from crawler.origins import normalize_base_url
-from crawler.publishers import PublisherError, publishers
+from crawler.crawl_targets import crawl_targets
 from crawler.scaleout.shared_queue import DEFAULT_PREFIX, REDIS_ENV_VAR
 from storage.db import ArchiveError, resolve_db_url
 from storage.db_url import redact_url
@@ -36,60 +36,14 @@ prefix_option = click.option(
     show_envvar=True, help="Prefix of every Redis key: one per archive sharing a Redis.",
 )
 
-publisher_option = click.option(
-    "--publisher", "chosen", multiple=True, metavar="NAME",
-    help="A publisher whose lane to serve (repeatable). Default: every installed publisher.",
-)
-lane_base_url_option = click.option(
-    "--base-url", "base_url_values", multiple=True, envvar="NEWSARCHIVE_BASE_URL",
-    show_envvar=True, metavar="[NAME=]URL",
-    help="Fetch publisher NAME's site from URL (e.g. a local copy; repeatable); a URL without"
-    " NAME= is for every chosen publisher without one of its own. Records keep the canonical"
-    " URLs. Default: each publisher's own site.",
-)
-_LANE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-def lane_base_urls(chosen: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
-    """The base URL of each chosen publisher (default: all), by name, from the --publisher
-    and --base-url values; click.BadParameter for an unknown name or a bad URL."""
-    installed = publishers()
-    unknown = sorted(set(chosen) - set(installed))
-    if unknown:
-        raise click.BadParameter(
-            f"no publisher named {', '.join(unknown)} (installed: {', '.join(installed)})",
-            param_hint="--publisher",
-        )
-    named: dict[str, str] = {}
-    bare: str | None = None
-    for value in values:
-        name, sep, url = value.partition("=")
-        if not (sep and _LANE_NAME.fullmatch(name)):
-            name, url = "", value
-        elif name not in installed:
-            raise click.BadParameter(f"no publisher named {name!r}", param_hint="--base-url")
-        try:
-            url = normalize_base_url(url)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--base-url") from None
-        if name:
-            named[name] = url
-        elif bare is None or bare == url:
-            bare = url
-        else:
-            raise click.BadParameter("two URLs without NAME=", param_hint="--base-url")
-    return {
-        name: named.get(name) or bare or installed[name].canonical_origin
-        for name in (chosen or installed)
-    }
-
-
-def _lanes(command: str, chosen: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
+def lane_base_urls(chosen: tuple[str, ...], base_urls: dict[str, str]) -> dict[str, str]:
+    """The base URL of each chosen publisher's lane, by the crawl's rules
+    (crawler.crawl_targets: with base URLs, only the publishers given one); click.BadParameter
+    for an unknown name or a chosen publisher without one."""
     try:
-        return lane_base_urls(chosen, values)
-    except PublisherError as error:
-        _fail(command, str(error))
-        raise  # not reached: _fail exits
+        return crawl_targets(chosen, base_urls)
+    except (ValueError, LookupError) as error:
+        raise click.BadParameter(str(error), param_hint="--publisher/--base-url") from None
 
 
 def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
@@ -102,14 +56,14 @@ def _fail(command: str, message: str, code: int = FAILED_EXIT_CODE) -> None:
 @shared_db_option
 @prefix_option
 @publisher_option
-@lane_base_url_option
+@base_urls_option
 @since_option
 @revisit_option
 @revisit_budget_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 def schedule_command(
-    redis_url: str, db_url: str, key_prefix: str, chosen: tuple[str, ...],
-    base_url_values: tuple[str, ...], since: datetime | None, revisit: str, revisit_budget: int,
+    redis_url: str, db_url: str, key_prefix: str, publishers: tuple[str, ...],
+    base_urls: dict[str, str], since: datetime | None, revisit: str, revisit_budget: int,
     as_json: bool,
 ) -> None:
     """Start a round for the workers in each publisher's lane: queue its feeds, the backfill's
@@ -131,7 +85,7 @@ def schedule_command(
     """
     from crawler.scaleout.rounds import ScheduleBusy, schedule_rounds
 
-    base_urls = _lanes("schedule", chosen, base_url_values)
+    base_urls = lane_base_urls(publishers, base_urls)
     try:
         plans = schedule_rounds(
             redis_url, resolve_db_url(db_url), prefix=key_prefix, base_urls=base_urls,
@@ -157,15 +111,15 @@ def schedule_command(
 @shared_db_option
 @prefix_option
 @publisher_option
-@lane_base_url_option
+@base_urls_option
 @click.option(
     "--idle-exit", type=SecondsRange(), metavar="SECONDS",
     help="Stop once nothing was queued or taken anywhere for this long (default: never).",
 )
 @scrapy_options
 def worker_command(
-    redis_url: str, db_url: str, key_prefix: str, chosen: tuple[str, ...],
-    base_url_values: tuple[str, ...], idle_exit: float | None, fast: bool,
+    redis_url: str, db_url: str, key_prefix: str, publishers: tuple[str, ...],
+    base_urls: dict[str, str], idle_exit: float | None, fast: bool,
     overrides: dict[str, Any], log_level: str,
 ) -> None:
     """Fetch from the shared queue and store into the shared archive, until stopped: one
@@ -178,7 +132,7 @@ def worker_command(
     """
     from crawler.scaleout.worker import run_worker
 
-    base_urls = _lanes("worker", chosen, base_url_values)
+    base_urls = lane_base_urls(publishers, base_urls)
     try:
         summaries = run_worker(
             redis_url, resolve_db_url(db_url), prefix=key_prefix, base_urls=base_urls,

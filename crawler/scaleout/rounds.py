@@ -21,7 +21,7 @@ import scrapy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.db_thread import KnownArticle
+from crawler.db_thread import KnownArticle, most_overdue, revisit_batch
 from crawler.publishers import Publisher, publisher_named
 from crawler.run_summary import ROUND_KIND, end_run
 from crawler.runlock import RunLockBusy, redis_lock
@@ -42,7 +42,7 @@ from crawler.scaleout.shared_queue import (
 from crawler.scaleout.worker_spider import WorkerSpider, worker_spider_for
 from crawler.spiders.newsis import DEFAULT_REVISIT_BUDGET
 from storage.db import make_session_factory, open_archive
-from storage.models import Article, Capture, CrawlRun
+from storage.models import Capture, CrawlRun
 from storage.runs import start_run
 
 logger = logging.getLogger(__name__)
@@ -201,47 +201,16 @@ def _round_revisits(
     first; all: every one; none: none."""
     if revisit == "due":
         with sessions() as session:
-            yield from _most_overdue(session, publisher.name, datetime.now(UTC), budget)
+            yield from most_overdue(session, datetime.now(UTC), budget, publisher.name)
         return
     after_id = ""
     while revisit == "all":
         with sessions() as session:
-            known = _revisit_batch(session, publisher.name, after_id, _REVISIT_BATCH)
+            known = revisit_batch(session, None, after_id, _REVISIT_BATCH, publisher.name)
         if not known:
             return
         after_id = known[-1].article_id
         yield from known
-
-
-# One publisher's revisit state, as crawler.db_thread reads it for the single crawl.
-_KNOWN_COLUMNS = (
-    Article.article_id, Article.next_check_at, Article.etag, Article.last_modified,
-    Article.last_checked_at,
-)
-
-
-def _most_overdue(
-    session: Session, publisher: str, due_by: datetime, limit: int
-) -> list[KnownArticle]:
-    query = (
-        select(*_KNOWN_COLUMNS)
-        .where(Article.publisher == publisher, Article.next_check_at.is_not(None),
-               Article.next_check_at <= due_by)
-        .order_by(Article.next_check_at, Article.article_id)
-        .limit(limit)
-    )
-    return [KnownArticle(*row) for row in session.execute(query)]
-
-
-def _revisit_batch(session: Session, publisher: str, after_id: str, limit: int
-                   ) -> list[KnownArticle]:
-    query = (
-        select(*_KNOWN_COLUMNS)
-        .where(Article.publisher == publisher, Article.article_id > after_id)
-        .order_by(Article.article_id)
-        .limit(limit)
-    )
-    return [KnownArticle(*row) for row in session.execute(query)]
 
 
 def _close_round(

@@ -78,7 +78,7 @@ def run_worker(
         publisher = publisher_named(name)
         settings = worker_settings(
             redis_url, db_url, prefix=prefix,
-            base_url=base_urls[name] or publisher.canonical_origin, fast=fast,
+            base_url=f"{name}={base_urls[name] or publisher.canonical_origin}", fast=fast,
             overrides=overrides,
         )
         # Each lane's crawler has its own settings: the site it fetches from is its own. The

@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from crawler.publishers import Publisher
 from crawler.scaleout.leases import LEASE_META, LeaseBook
 from crawler.scaleout.shared_queue import leased_count, reclaim_dead
-from crawler.spiders.newsis import NewsisSpider
+from crawler.spiders.publisher import PublisherSpider, expected_answers
 from storage.fetched_page import FetchedPage
 
 logger = logging.getLogger(__name__)
@@ -31,16 +31,15 @@ _BEATS_PER_TTL = 4
 _WAKE_INTERVAL = 0.5
 
 
-class WorkerSpider(NewsisSpider):
+class WorkerSpider(PublisherSpider):
     """A publisher's spider fed from its lane of the shared queue: it plans nothing itself.
 
     Feeds, list pages and revisits come from the scheduling job; what a feed or list page
     yields goes back on the queue (through the shared filter), so any worker may fetch it.
     Archived articles found in a feed are left to the job's revisit plan (revisit="none").
-    Its publisher (the class's `publisher`) names its lane and what its queue entries may be.
+    Its publisher (the class's `publisher`, set by worker_spider_for) names its lane and what
+    its queue entries may be.
     """
-
-    name = "newsis-worker"
 
     def __init__(self, idle_exit: float | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("revisit", "none")
@@ -156,22 +155,16 @@ class WorkerSpider(NewsisSpider):
             self.leases.ack(token)
 
 
-# The spider the worker runs for Newsis (the class the single crawl's spider was before lanes).
-NewsisWorkerSpider = WorkerSpider
-
-
 @cache
 def worker_spider_for(publisher: Publisher) -> type[WorkerSpider]:
     """The worker spider class of `publisher` (one per publisher and process)."""
-    if publisher is WorkerSpider.publisher:
-        return WorkerSpider
     return type(
         f"{publisher.name.title().replace('-', '').replace('_', '')}WorkerSpider",
         (WorkerSpider,),
         {
             "name": f"{publisher.name}-worker",
             "publisher": publisher,
-            "handle_httpstatus_list": sorted(publisher.answers.expected_statuses - {200}),
+            "handle_httpstatus_list": expected_answers(publisher),
             "__module__": __name__,
         },
     )

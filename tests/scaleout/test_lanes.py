@@ -139,19 +139,26 @@ def test_a_lanes_worker_crawler_pops_only_its_publishers_queue(redis_url, prefix
 
 def test_lanes_and_their_sites_from_the_command_line() -> None:
     from crawler.commands.scaleout import lane_base_urls
+    from crawler.origins import parse_base_urls
 
     mirror, other = "http://127.0.0.1:8123", "http://127.0.0.1:8124"
     own = {"newsis": NEWSIS.canonical_origin, "yonhap": YONHAP.canonical_origin}
-    assert lane_base_urls((), ()) == own
-    assert lane_base_urls(("yonhap",), ()) == {"yonhap": own["yonhap"]}
-    assert lane_base_urls((), (mirror + "/",)) == {"newsis": mirror, "yonhap": mirror}
-    assert lane_base_urls((), (f"yonhap={other}", mirror)) == {"newsis": mirror,
-                                                               "yonhap": other}
-    assert lane_base_urls(("newsis",), (f"yonhap={other}",)) == {"newsis": own["newsis"]}
+
+    def lanes(chosen: tuple[str, ...], values: tuple[str, ...]) -> dict[str, str]:
+        return lane_base_urls(chosen, parse_base_urls(values))
+
+    assert lanes((), ()) == own
+    assert lanes(("yonhap",), ()) == {"yonhap": own["yonhap"]}
+    # As for `crawl`: a bare URL is newsis's, and mirrors confine the lanes to those given one.
+    assert lanes((), (mirror + "/",)) == {"newsis": mirror}
+    assert lanes((), (f"yonhap={other}", mirror)) == {"newsis": mirror, "yonhap": other}
     for chosen, values in ((("nosuch",), ()), ((), ("nosuch=" + mirror,)),
-                           ((), ("ftp://x",)), ((), (mirror, other))):
+                           (("newsis",), (f"yonhap={other}",))):
         with pytest.raises(click.BadParameter):
-            lane_base_urls(chosen, values)
+            lanes(chosen, values)
+    for values in (("ftp://x",), (mirror, other)):
+        with pytest.raises(ValueError):
+            parse_base_urls(values)
 
 
 @needs_both
