@@ -44,8 +44,8 @@ from sqlalchemy import create_engine, text
 from bench.common import local_site, machine, write_section
 from bench.proc_cpu import CpuMeter, cpu_seconds, pids_named, with_descendants
 from crawler.localsite.server import NewsisSite
-from crawler.scaleout.rounds import schedule_round
-from crawler.scaleout.shared_queue import RedisKeys
+from crawler.scaleout.rounds import schedule_rounds
+from crawler.scaleout.shared_queue import lane_keys
 from storage.db import upgrade
 from tests.support.storage_fixtures import throwaway_postgres_database
 
@@ -84,7 +84,7 @@ def worker_command(redis_url: str, db_url: str, prefix: str, base_url: str, work
                    in_flight: int) -> list[str]:
     return [
         sys.executable, "-m", "crawler", "worker", "--redis", redis_url, "--db", db_url,
-        "--key-prefix", prefix, "--base-url", base_url, "--fast",
+        "--key-prefix", prefix, "--publisher", "newsis", "--base-url", base_url, "--fast",
         "-s", f"CONCURRENT_REQUESTS={in_flight}",
         "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={in_flight}",
         "-s", f"NEWSARCHIVE_WORKER_ID={worker_id}",
@@ -119,7 +119,7 @@ def run(workers: int, articles: int, latency: float, in_flight: int, redis_url: 
         pg_server: str) -> Run:
     """One round of `workers` workers on a fresh archive and queue."""
     prefix = f"bench-{uuid.uuid4().hex[:10]}"
-    keys = RedisKeys(prefix)
+    keys = lane_keys(prefix, "newsis")
     client = redis.Redis.from_url(redis_url)
     wanted = len(NewsisSite(seed=SEED, articles=articles).live_articles())
     databases = throwaway_postgres_database(pg_server)
@@ -167,7 +167,8 @@ def _round(workers, wanted, in_flight, redis_url, db_url, prefix, keys, client, 
         meter_db = engine.connect()  # the meter samples on its own thread: its own connection
         meter = CpuMeter(cpu_groups(meter_db, database, poll_pid, procs, site_pid))
         meter.start()
-        schedule_round(redis_url, db_url, prefix=prefix, base_url=base_url, revisit="none")
+        schedule_rounds(redis_url, db_url, prefix=prefix, base_urls={"newsis": base_url},
+                        revisit="none")
         queued = time.monotonic()
 
         def archived() -> bool:

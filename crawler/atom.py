@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from feedgen.feed import FeedGenerator
 
+from crawler.publishers import publishers
 from storage.changes import Change
 
 FEED_ID = "urn:newsarchive:changes"
@@ -27,11 +28,13 @@ def atom_feed(
     self_url: str | None = None,
     home_url: str | None = None,
     link: Callable[[Change], str] | None = None,
+    related_urls: Iterable[str] = (),
 ) -> bytes:
     """`changes` (oldest first) as an Atom 1.0 document, newest entry first, one entry per event.
 
     An entry's id is the event's key, the same in every feed that holds it; its link is the
     article's page on the publisher unless `link` says where else (the viewer's own page).
+    `related_urls`: the sites the changes are of (origins(): the publishers').
     """
     feed = FeedGenerator()
     feed.id(feed_id)
@@ -40,7 +43,8 @@ def atom_feed(
         feed.link(href=self_url, rel="self")
     if home_url is not None:
         feed.link(href=home_url, rel="alternate", type="text/html")
-    feed.link(href="https://www.newsis.com/", rel="related")
+    for url in related_urls:
+        feed.link(href=url, rel="related")
     feed.author({"name": "newsarchive"})
     updated = None
     for change in changes:
@@ -61,3 +65,9 @@ def atom_feed(
         updated = change.at if updated is None else max(updated, change.at)
     feed.updated(updated or datetime(1970, 1, 1, tzinfo=UTC))
     return feed.atom_str(pretty=True)
+
+
+def origins(names: Iterable[str] = ()) -> list[str]:
+    """The home pages of the publishers named (none named: every installed one's)."""
+    installed = publishers()
+    return [f"{installed[name].canonical_origin}/" for name in (tuple(names) or installed)]

@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "history": (
         "crawler.commands.query:history_command",
-        "The versions of article ID (an id or any Newsis URL), with when each was first and last"
+        "The versions of article ID (an id or any article URL), with when each was first and last"
         " seen.",
     ),
     "import": (
@@ -62,8 +62,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "schedule": (
         "crawler.commands.scaleout:schedule_command",
-        "Start a round for the workers: queue the 16 feeds, the backfill's list pages (--since)"
-        " and the due revisits (at most --revisit-budget) on the shared Redis queue, then exit.",
+        "Start a round for the workers in each publisher's lane: queue its feeds, the backfill's"
+        " list pages (--since) and the due revisits (at most --revisit-budget per publisher) on"
+        " the shared Redis queue, then exit.",
     ),
     "search": (
         "crawler.commands.query:search_command",
@@ -86,7 +87,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "worker": (
         "crawler.commands.scaleout:worker_command",
-        "Fetch from the shared queue and store into the shared archive, until stopped.",
+        "Fetch from the shared queue and store into the shared archive, until stopped: one"
+        " crawler per chosen publisher (default: all), each on its publisher's lane.",
     ),
 }
 

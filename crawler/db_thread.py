@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from scrapy.crawler import Crawler
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import make_session_factory, open_archive, resolve_db_url
-from storage.models import Article, CrawlRun
+from storage.models import Article, Capture, CrawlRun
 
 T = TypeVar("T")
 
@@ -86,33 +86,47 @@ class DatabaseThread:
         self._executor.shutdown(wait=True)
 
 
-def known_articles(session: Session, article_ids: Iterable[str]) -> dict[str, KnownArticle]:
-    """The archived articles among `article_ids`, with their revisit state."""
+def _of_publisher(query: Select, publisher: str | None) -> Select:
+    """`query` kept to one publisher's articles (None: every publisher's, as the scale-out
+    rounds ask): a crawl of one publisher never fetches, nor spends its budget on, another's."""
+    return query if publisher is None else query.where(Article.publisher == publisher)
+
+
+def known_articles(
+    session: Session, article_ids: Iterable[str], publisher: str | None = None
+) -> dict[str, KnownArticle]:
+    """The archived articles among `article_ids` (of `publisher`), with their revisit state."""
     ids = sorted(set(article_ids))
     found: dict[str, KnownArticle] = {}
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start : start + _LOOKUP_CHUNK]
-        rows = session.execute(select(*_KNOWN_COLUMNS).where(Article.article_id.in_(chunk)))
+        query = select(*_KNOWN_COLUMNS).where(Article.article_id.in_(chunk))
+        rows = session.execute(_of_publisher(query, publisher))
         for row in rows:
             found[row.article_id] = KnownArticle(*row)
     return found
 
 
 def revisit_batch(
-    session: Session, due_by: datetime | None, after_id: str, limit: int
+    session: Session, due_by: datetime | None, after_id: str, limit: int,
+    publisher: str | None = None,
 ) -> list[KnownArticle]:
-    """The next `limit` archived articles after `after_id` (id order), due by `due_by` if given."""
-    query = select(*_KNOWN_COLUMNS).where(Article.article_id > after_id)
+    """The next `limit` archived articles (of `publisher`) after `after_id` (id order), due by
+    `due_by` if given."""
+    query = _of_publisher(select(*_KNOWN_COLUMNS).where(Article.article_id > after_id), publisher)
     if due_by is not None:
         query = query.where(Article.next_check_at.is_not(None), Article.next_check_at <= due_by)
     query = query.order_by(Article.article_id).limit(limit)
     return [KnownArticle(*row) for row in session.execute(query)]
 
 
-def most_overdue(session: Session, due_by: datetime, limit: int) -> list[KnownArticle]:
-    """At most `limit` articles due by `due_by`, the longest overdue first: a run's budget."""
+def most_overdue(
+    session: Session, due_by: datetime, limit: int, publisher: str | None = None
+) -> list[KnownArticle]:
+    """At most `limit` articles (of `publisher`) due by `due_by`, the longest overdue first: a
+    run's budget, one per publisher."""
     query = (
-        select(*_KNOWN_COLUMNS)
+        _of_publisher(select(*_KNOWN_COLUMNS), publisher)
         .where(Article.next_check_at.is_not(None), Article.next_check_at <= due_by)
         .order_by(Article.next_check_at, Article.article_id)
         .limit(limit)
@@ -120,10 +134,17 @@ def most_overdue(session: Session, due_by: datetime, limit: int) -> list[KnownAr
     return [KnownArticle(*row) for row in session.execute(query)]
 
 
-def last_crawl_started_at(session: Session) -> datetime | None:
-    """When the last finished crawl started: sitemaps changed since then are read again."""
-    return session.scalar(
-        select(func.max(CrawlRun.started_at)).where(
-            CrawlRun.kind == "crawl", CrawlRun.outcome == "finished"
-        )
+def last_crawl_started_at(session: Session, publisher: str | None = None) -> datetime | None:
+    """When the last finished crawl (that stored a page of `publisher`) started: sitemaps
+    changed since then are read again. A run that crawled only other publishers says nothing
+    of this one's sitemaps."""
+    query = select(func.max(CrawlRun.started_at)).where(
+        CrawlRun.kind == "crawl", CrawlRun.outcome == "finished"
     )
+    if publisher is not None:
+        query = query.where(
+            select(Capture.capture_id)
+            .where(Capture.crawl_run_id == CrawlRun.crawl_run_id, Capture.publisher == publisher)
+            .exists()
+        )
+    return session.scalar(query)

@@ -32,19 +32,24 @@ class DriftReport:
     pages: int  # 200 pages fetched this run
     recent_median: float | None  # median share of the recent runs; None when there are none
     is_drift: bool
+    publisher: str | None = None  # whose pages, when the run crawled several
 
     def message(self) -> str:
         baseline = "no earlier runs" if self.recent_median is None else (
             f"median {self.recent_median:.0%} over recent runs"
         )
+        whose = f"{self.publisher}: " if self.publisher else ""
         return (
-            f"layout drift? {self.share:.0%} of {self.pages} pages failed to parse or lack a "
-            f"field ({baseline}); check the parser against a fresh page"
+            f"{whose}layout drift? {self.share:.0%} of {self.pages} pages failed to parse or"
+            f" lack a field ({baseline}); check the parser against a fresh page"
         )
 
 
-def degraded_shares(session: Session, run_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """Per run: (pages that came back 200 and were meant for the parser, of them degraded).
+def degraded_shares(
+    session: Session, run_ids: list[int], publisher: str | None = None
+) -> dict[int, tuple[int, int]]:
+    """Per run: (pages (of `publisher`) that came back 200 and were meant for the parser, of
+    them degraded).
 
     Degraded = the parser refused the page, or it parsed without a field nearly every article
     has (storage fills captures.missing_fields). Only pages fetched whole count: captcha pages,
@@ -58,8 +63,11 @@ def degraded_shares(session: Session, run_ids: list[int]) -> dict[int, tuple[int
         (func.coalesce(Capture.missing_fields, "") != "", 1),
         else_=0,
     )
+    query = select(Capture.crawl_run_id, func.count(), func.sum(degraded))
+    if publisher is not None:
+        query = query.where(Capture.publisher == publisher)
     rows = session.execute(
-        select(Capture.crawl_run_id, func.count(), func.sum(degraded))
+        query
         .where(
             Capture.crawl_run_id.in_(run_ids),
             Capture.status == 200,
@@ -75,8 +83,11 @@ def degraded_shares(session: Session, run_ids: list[int]) -> dict[int, tuple[int
     return {run_id: (pages, int(bad or 0)) for run_id, pages, bad in rows}
 
 
-def check_drift(session: Session, crawl_run_id: int) -> DriftReport:
-    """Compare this run's degraded share with the median of the last finished crawl runs."""
+def check_drift(
+    session: Session, crawl_run_id: int, publisher: str | None = None
+) -> DriftReport:
+    """Compare this run's degraded share with the median of the last finished crawl runs: of
+    one publisher's pages when given (one site's redesign must not hide among another's)."""
     recent_ids = list(
         session.scalars(
             select(CrawlRun.crawl_run_id)
@@ -89,7 +100,7 @@ def check_drift(session: Session, crawl_run_id: int) -> DriftReport:
             .limit(RECENT_RUNS)
         )
     )
-    counts = degraded_shares(session, [crawl_run_id, *recent_ids])
+    counts = degraded_shares(session, [crawl_run_id, *recent_ids], publisher)
     pages, bad = counts.get(crawl_run_id, (0, 0))
     share = bad / pages if pages else 0.0
     recent = [
@@ -103,4 +114,7 @@ def check_drift(session: Session, crawl_run_id: int) -> DriftReport:
         and share > SHARE_FLOOR
         and (recent_median is None or share > JUMP_FACTOR * recent_median)
     )
-    return DriftReport(share=share, pages=pages, recent_median=recent_median, is_drift=is_drift)
+    return DriftReport(
+        share=share, pages=pages, recent_median=recent_median, is_drift=is_drift,
+        publisher=publisher,
+    )

@@ -69,14 +69,42 @@ async def store_counted(
 # The crawls being stopped: a task must be referenced until it is done.
 _stopping: set[asyncio.Future[None]] = set()
 
+# The writer of each archive in this process, with how many pipelines use it.
+_shared: dict[str, tuple[IngestProcess, int]] = {}
+
+
+def shared_writer(db_url: str) -> IngestProcess:
+    """The one writer process of `db_url` in this process, started by its first user.
+
+    A run of several publishers is several crawlers, one pipeline each: with a writer each, two
+    processes would write one SQLite file at once and wait on each other's locks (busy timeouts
+    turn into lost pages under load). One writer stores every crawler's pages, in one queue.
+    """
+    writer, users = _shared.get(db_url, (None, 0))
+    if writer is None or writer.closed:  # closed by close_unclosed after a forced stop
+        writer, users = IngestProcess(db_url), 0
+    _shared[db_url] = (writer, users + 1)
+    return writer
+
+
+def release_writer(db_url: str) -> IngestProcess | None:
+    """One user is done with the writer of `db_url`: the writer to close when it was the last
+    (every crawler's pages have been stored by then), else None."""
+    writer, users = _shared.pop(db_url)
+    if users > 1:
+        _shared[db_url] = (writer, users - 1)
+        return None
+    return writer
+
 
 class IngestPipeline:
     """Hands every FetchedPage to the writer process (`storage.ingest.write_path.ingest_many`
     in batches) and counts the outcomes in the stats. Each page's item waits until its batch is
     committed, so Scrapy's limit on responses in flight also bounds the pages waiting to be stored.
 
-    Under `newsarchive crawl` the run (lock and crawl_runs row) is the command's; under plain
-    `scrapy crawl newsis` this pipeline takes the lock and keeps the run itself.
+    Under `newsarchive crawl` the run (lock and crawl_runs row) is the command's, and its
+    crawlers (one per publisher) share one writer (shared_writer); under plain
+    `scrapy crawl NAME` this pipeline takes the lock and keeps the run itself.
 
     With a feed export configured (`scrapy crawl newsis -O records.jsonl`), the item passed on is
     the article's record as archived, the one `newsarchive export` gives; a fetch that left no
@@ -104,7 +132,7 @@ class IngestPipeline:
             self._owns_run = True
             self.crawl_run_id = await self.db_thread.call(begin_run)
             self.crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
-        self.writer = IngestProcess(self.db_thread.db_url)
+        self.writer = shared_writer(self.db_thread.db_url)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
@@ -120,9 +148,10 @@ class IngestPipeline:
         return record
 
     async def close_spider(self) -> None:
-        # Every item has been stored (each waited for its batch): the writer ends at once.
-        if self.writer is not None:
-            await asyncio.to_thread(self.writer.close)
+        # Every item has been stored (each waited for its batch): the writer ends at once,
+        # when no other crawler of the run still hands it pages.
+        if self.writer is not None and (last := release_writer(self.db_thread.db_url)):
+            await asyncio.to_thread(last.close)
         if not self._owns_run:
             self.db_thread.close()
 

@@ -62,6 +62,44 @@ def outcome_counts(stats: dict[str, Any]) -> dict[str, int]:
 
 
 @dataclass
+class PublisherResult:
+    """One publisher's part of a run that crawled several: its judgement, its captures, its
+    drift check."""
+
+    name: str
+    outcome: str
+    note: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    drift: DriftReport | None = None
+
+    def text(self) -> str:
+        c = self.counts
+        text = (
+            f"{self.name} {sum(c.values())} fetched, {c.get('new_article', 0)} new,"
+            f" {c.get('new_version', 0)} new versions, {c.get('failed', 0)} failed"
+        )
+        return text if self.outcome == "finished" else f"{text} ({self.outcome})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "fetched": sum(self.counts.values()),
+            **{outcome: self.counts.get(outcome, 0) for outcome in OUTCOMES},
+            "note": self.note,
+            "drift": _drift_dict(self.drift),
+        }
+
+
+def _drift_dict(drift: DriftReport | None) -> dict[str, Any] | None:
+    return None if drift is None else {
+        "share": round(drift.share, 4),
+        "pages": drift.pages,
+        "recent_median": drift.recent_median,
+        "is_drift": drift.is_drift,
+    }
+
+
+@dataclass
 class CrawlSummary:
     crawl_run_id: int
     outcome: str  # finished / failed / interrupted
@@ -71,6 +109,8 @@ class CrawlSummary:
     drift: DriftReport | None = None
     events: dict[str, int] = field(default_factory=dict)  # deleted / restored / touched
     notify_note: str | None = None  # how the webhook delivery went, when one was asked
+    # Each publisher's part, by name (every run of `newsarchive crawl`; none for others).
+    publishers: dict[str, PublisherResult] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -85,7 +125,10 @@ class CrawlSummary:
             f"crawl run {self.crawl_run_id} {self.outcome}: "
             f"{counts_text(self.counts, self.seconds, self.events)}"
         )
-        return "; ".join(filter(None, [text, self.note, self.notify_note]))
+        # One publisher's run says it all above; several are told apart.
+        parts = [p.text() for p in self.publishers.values()] if len(self.publishers) > 1 else []
+        each = ", ".join(parts)
+        return "; ".join(filter(None, [text, each, self.note, self.notify_note]))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,12 +138,8 @@ class CrawlSummary:
             **{kind: self.events.get(kind, 0) for kind in EVENT_COUNTS},
             "seconds": round(self.seconds, 3),
             "note": self.note,
-            "drift": None if self.drift is None else {
-                "share": round(self.drift.share, 4),
-                "pages": self.drift.pages,
-                "recent_median": self.drift.recent_median,
-                "is_drift": self.drift.is_drift,
-            },
+            "drift": _drift_dict(self.drift),
+            "publishers": {name: part.to_dict() for name, part in self.publishers.items()},
             "notify": self.notify_note,
             "exit_code": self.exit_code,
         }
@@ -137,27 +176,46 @@ def begin_run(session: Session) -> int:
     return start_run(session)
 
 
-def run_counts(session: Session, crawl_run_id: int) -> dict[str, int]:
-    """The run's captures by ingest outcome, read back from the archive (what was really kept)."""
-    rows = session.execute(
-        select(Capture.outcome, func.count())
-        .where(Capture.crawl_run_id == crawl_run_id)
-        .group_by(Capture.outcome)
-    )
+def run_counts(
+    session: Session, crawl_run_id: int, publisher: str | None = None
+) -> dict[str, int]:
+    """The run's captures (of `publisher`) by ingest outcome, read back from the archive (what
+    was really kept)."""
+    query = select(Capture.outcome, func.count()).where(Capture.crawl_run_id == crawl_run_id)
+    if publisher is not None:
+        query = query.where(Capture.publisher == publisher)
+    rows = session.execute(query.group_by(Capture.outcome))
     return {outcome: count for outcome, count in rows}
 
 
 def end_run(
-    session: Session, crawl_run_id: int, outcome: str, note: str | None, seconds: float
+    session: Session, crawl_run_id: int, outcome: str, note: str | None, seconds: float,
+    judged: dict[str, tuple[str, str | None]] | None = None,
 ) -> CrawlSummary:
-    """Close the run's crawl_runs row with its counts; check drift when it finished."""
+    """Close the run's crawl_runs row with its counts; check drift when it finished. With
+    `judged` (each crawled publisher's outcome and note), the summary tells each one's captures
+    and drift apart: one publisher's redesign drifts the run however many pages the others
+    gave."""
     counts = run_counts(session, crawl_run_id)
     summary = CrawlSummary(crawl_run_id, outcome, counts, seconds, note)
     summary.events = run_event_counts(session, crawl_run_id)
-    if outcome == "finished":
-        summary.drift = check_drift(session, crawl_run_id)
-        if summary.drift.is_drift:
-            summary.note = "; ".join(filter(None, [note, summary.drift.message()]))
+    judged = judged or {}
+    overall = check_drift(session, crawl_run_id) if outcome == "finished" else None
+    for name, (part_outcome, part_note) in judged.items():
+        counts_of = run_counts(session, crawl_run_id, name)
+        part = PublisherResult(name, part_outcome, part_note, counts_of)
+        if overall is not None:
+            several = len(judged) > 1
+            part.drift = check_drift(session, crawl_run_id, name) if several else overall
+        summary.publishers[name] = part
+    if overall is not None:
+        drifting = [p.drift for p in summary.publishers.values() if p.drift and p.drift.is_drift]
+        summary.drift = drifting[0] if drifting else overall
+        messages = [drift.message() for drift in drifting] or (
+            [summary.drift.message()] if summary.drift.is_drift else []
+        )
+        if messages:
+            summary.note = "; ".join(filter(None, [note, *messages]))
     finish_run(session, crawl_run_id, outcome=outcome, note=summary.note)
     return summary
 
@@ -199,6 +257,22 @@ def judge_run(stats: dict[str, Any], base_url: str | None = None) -> tuple[str, 
     if refused:
         return "finished", f"robots.txt of {site} refused {refused} of our requests"
     return "finished", None
+
+
+def judge_publishers(
+    judged: dict[str, tuple[str, str | None]],
+) -> tuple[str, str | None]:
+    """The run's outcome and note from each publisher's (judge_run): interrupted if any was,
+    else failed if any failed, else finished; each note named by its publisher when several
+    were crawled (a site down fails the run, saying whose)."""
+    outcomes = {outcome for outcome, _note in judged.values()}
+    outcome = next(
+        (o for o in ("interrupted", "failed") if o in outcomes), "finished"
+    ) if judged else "failed"
+    if len(judged) == 1:
+        return outcome, next(iter(judged.values()))[1]
+    notes = [f"{name}: {note}" for name, (_o, note) in judged.items() if note]
+    return outcome, "; ".join(notes) or None
 
 
 def _article_fetches(stats: dict[str, Any]) -> int:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 
-# Lower case: Scrapy takes every upper-case name of this module for a setting.
-from crawler.publishers.newsis import urls as newsis_urls
-
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 # `scrapy crawl` refuses unknown -a arguments and exits non-zero when the run failed.
 COMMANDS_MODULE = "crawler.scrapy_commands"
 
-# Where newsis.com is fetched from: the live site, or a local copy of it in tests and demos.
-# Records and captures keep the canonical https://www.newsis.com URLs whatever this says.
-NEWSARCHIVE_BASE_URL = os.environ.get("NEWSARCHIVE_BASE_URL", newsis_urls.CANONICAL_ORIGIN)
+# Where each publisher's site is fetched from: `[NAME=]URL` entries separated by whitespace (a
+# bare URL is newsis's), such as a local copy in tests and demos; empty: every publisher's real
+# site (crawler.origins.base_url_for). Each spider sets its crawler's copy to its one origin.
+# Records and captures keep the canonical URLs (https://www.newsis.com/…) whatever this says.
+NEWSARCHIVE_BASE_URL = os.environ.get("NEWSARCHIVE_BASE_URL", "")
 
 # The archive database (a URL storage.db understands); None = storage's default (NEWSARCHIVE_DB,
 # else the SQLite file in the working directory).
@@ -40,8 +39,9 @@ AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_DELAY = 1.0
-# One host only, so the total is the per-host limit too (Scrapy lets a burst past the per-host
-# limit alone: crawler.crawl_run.limit_to_one_site).
+# One host a crawler (a run of several publishers has one crawler each, each its own downloader),
+# so the total is the per-host limit too (Scrapy lets a burst past the per-host limit alone:
+# crawler.crawl_run.limit_to_one_site).
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 

@@ -111,6 +111,10 @@ class IngestProcess:
         self._outbox.put((number, page, crawl_run_id, receipt))
         return await future
 
+    @property
+    def closed(self) -> bool:
+        return self not in _unclosed
+
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Let the writer store everything handed to it, then stop it (blocking; once)."""
         if self not in _unclosed:

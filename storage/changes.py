@@ -12,11 +12,8 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from storage.models import EVENT_KINDS, EVENT_NEW_VERSION, Article, Event, Version
-from storage.record import SOURCE
 
 KINDS = EVENT_KINDS
-# Every article of the archive comes from this one publisher: the schema has no other yet.
-PUBLISHERS = (SOURCE,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +71,14 @@ def _change(row: Any) -> Change:
     return Change(*row[:6], fields, *row[7:])
 
 
-def _narrowed(statement: Select, kinds: Iterable[str] | None, since, until) -> Select:
+def _narrowed(
+    statement: Select, kinds: Iterable[str] | None, since, until,
+    publishers: Iterable[str] | None = None,
+) -> Select:
+    """`statement` (events joined to their articles) narrowed to some kinds, a time span, some
+    publishers' articles."""
+    if publishers is not None:
+        statement = statement.where(Article.publisher.in_(list(publishers)))
     if kinds is not None:
         kinds = list(kinds)
         # One kind as an equality: both databases then read (kind, at, event_id) in order.
@@ -95,15 +99,16 @@ def list_changes(
     kinds: Iterable[str] | None = None,
     crawl_run_ids: Iterable[int] | None = None,
     article_id: str | None = None,
+    publishers: Iterable[str] | None = None,
     batch_size: int = 1000,
 ) -> Iterator[Change]:
     """Events at or after `since` (all of them by default), oldest first (ties: storage order),
-    optionally only some kinds, some crawl runs' or one article's. Streamed."""
+    optionally only some kinds, some crawl runs', one article's or some publishers'. Streamed."""
     statement = _narrowed(
         select(*_COLUMNS)
         .join(Article, Article.article_id == Event.article_id)
         .order_by(Event.at, Event.event_id),
-        kinds, since, None,
+        kinds, since, None, publishers,
     )
     if crawl_run_ids is not None:
         statement = statement.where(Event.crawl_run_id.in_(list(crawl_run_ids)))
@@ -117,16 +122,14 @@ def latest_changes(
     session: Session,
     *,
     kinds: Iterable[str] | None = None,
-    publisher: str | None = None,
+    publishers: Iterable[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 50,
 ) -> list[Change]:
     """The latest `limit` events, newest first, each with the headline and section of the
-    version it names; optionally only some kinds, one publisher's, since (inclusive) and until
+    version it names; optionally only some kinds, some publishers', since (inclusive) and until
     (exclusive) a time."""
-    if publisher is not None and publisher not in PUBLISHERS:
-        return []
     statement = _narrowed(
         select(*_COLUMNS, Version.headline, Version.section)
         .join(Article, Article.article_id == Event.article_id)
@@ -136,6 +139,6 @@ def latest_changes(
         )
         .order_by(Event.at.desc(), Event.event_id.desc())
         .limit(limit),
-        kinds, since, until,
+        kinds, since, until, publishers,
     )
     return [_change(row) for row in session.execute(statement)]

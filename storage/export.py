@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.client import responses
@@ -79,6 +79,7 @@ def write_warc(
     out: BinaryIO,
     *,
     since: datetime | None = None,
+    publishers: Collection[str] | None = None,
     batch_size: int = 200,
     on_record: Callable[[], None] | None = None,
 ) -> int:
@@ -91,6 +92,7 @@ def write_warc(
     file resolves within it and replays the page. Fetch errors have no response and are left
     out. `body_session` loads bodies apart from the streaming cursor and is emptied after each
     one, so memory stays flat. `on_record` is called after each record written (a progress bar).
+    `publishers`: only captures of their sites (None: every publisher's).
     """
     writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
     writer.write_record(
@@ -106,6 +108,8 @@ def write_warc(
     )
     if since is not None:
         statement = statement.where(Capture.fetched_at >= since)
+    if publishers is not None:
+        statement = statement.where(Capture.publisher.in_(list(publishers)))
     # URL -> the latest 200 response written: what a later 304 of that URL confirms.
     confirmed: dict[str, _Written] = {}
     count = 0

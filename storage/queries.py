@@ -1,9 +1,9 @@
-"""The read path: history, show, records for export, stats; returns data, prints nothing
-(storage.diff compares versions)."""
+"""The read path: history, show, records for export; returns data, prints nothing
+(storage.diff compares versions, storage.stats counts)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -17,9 +17,7 @@ from storage.models import (
     EVENT_RESTORED,
     EVENT_TOUCHED,
     Article,
-    Body,
     Capture,
-    CrawlRun,
     Event,
     Version,
 )
@@ -224,7 +222,9 @@ def show(session: Session, article_id: str, version_no: int | None = None) -> di
 # --- export --------------------------------------------------------------------------------------
 
 
-def _records_statement(since: datetime | None, all_versions: bool):
+def _records_statement(
+    since: datetime | None, all_versions: bool, publishers: Collection[str] | None = None
+):
     statement = select(
         *Version.__table__.columns, Article.url, Article.deleted_at, Article.publisher
     )
@@ -234,6 +234,8 @@ def _records_statement(since: datetime | None, all_versions: bool):
     statement = statement.join(Article, joined)
     if since is not None:
         statement = statement.where(Version.first_seen_at >= since)
+    if publishers is not None:
+        statement = statement.where(Article.publisher.in_(list(publishers)))
     return statement
 
 
@@ -250,18 +252,29 @@ def current_record(session: Session, article_id: str) -> dict[str, Any] | None:
 
 
 def count_records(
-    session: Session, *, since: datetime | None = None, all_versions: bool = False
+    session: Session,
+    *,
+    since: datetime | None = None,
+    all_versions: bool = False,
+    publishers: Collection[str] | None = None,
 ) -> int:
     """How many records iter_records gives for the same arguments."""
-    records = _records_statement(since, all_versions).subquery()
+    records = _records_statement(since, all_versions, publishers).subquery()
     return session.scalar(select(func.count()).select_from(records)) or 0
 
 
-def count_captures(session: Session, *, since: datetime | None = None) -> int:
+def count_captures(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    publishers: Collection[str] | None = None,
+) -> int:
     """How many captures a WARC export writes: those with an HTTP response."""
     statement = select(func.count()).select_from(Capture).where(Capture.status.is_not(None))
     if since is not None:
         statement = statement.where(Capture.fetched_at >= since)
+    if publishers is not None:
+        statement = statement.where(Capture.publisher.in_(list(publishers)))
     return session.scalar(statement) or 0
 
 
@@ -270,86 +283,19 @@ def iter_records(
     *,
     since: datetime | None = None,
     all_versions: bool = False,
+    publishers: Collection[str] | None = None,
     batch_size: int = 500,
 ) -> Iterator[dict[str, Any]]:
     """Records (with version and seen times), streamed in batches, by article id then version.
 
     Without `all_versions`, each article's current version only. `since`: versions first seen
-    at or after it (what is new or changed since an earlier export).
+    at or after it (what is new or changed since an earlier export). `publishers`: only their
+    articles (None: every publisher's).
     """
-    statement = _records_statement(since, all_versions).order_by(
+    statement = _records_statement(since, all_versions, publishers).order_by(
         Version.article_id, Version.version_no
     )
     # Plain rows, not ORM objects: nothing piles up in the session's identity map, and
     # yield_per streams (a server-side cursor on PostgreSQL).
     for row in session.execute(statement.execution_options(yield_per=batch_size)):
         yield version_record(row, row.url, row.deleted_at, publisher=row.publisher)
-
-
-# --- stats ---------------------------------------------------------------------------------------
-
-
-def stats(session: Session) -> dict[str, Any]:
-    """Counts and sizes of the archive, and the last crawl run's summary."""
-    outcomes = dict(
-        session.execute(
-            select(Capture.outcome, func.count())
-            .group_by(Capture.outcome)
-            .order_by(Capture.outcome)
-        ).all()
-    )
-    body_count, raw_size, stored_size = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(Body.raw_size), 0),
-            func.coalesce(func.sum(Body.stored_size), 0),
-        )
-    ).one()
-    last_run = session.scalar(
-        select(CrawlRun).order_by(CrawlRun.started_at.desc(), CrawlRun.crawl_run_id.desc()).limit(1)
-    )
-    return {
-        "articles": session.scalar(select(func.count()).select_from(Article)),
-        "versions": session.scalar(select(func.count()).select_from(Version)),
-        "captures": sum(outcomes.values()),
-        "captures_by_outcome": outcomes,
-        "bodies": body_count,
-        "bodies_raw_bytes": int(raw_size),
-        "bodies_stored_bytes": int(stored_size),
-        "compression_ratio": round(raw_size / stored_size, 2) if stored_size else None,
-        "crawl_runs": session.scalar(select(func.count()).select_from(CrawlRun)),
-        "last_run": _run_summary(last_run) if last_run is not None else None,
-        "database_bytes": database_size(session),
-    }
-
-
-def _run_summary(run: CrawlRun) -> dict[str, Any]:
-    return {
-        "crawl_run_id": run.crawl_run_id,
-        "kind": run.kind,
-        "started_at": utc_iso(run.started_at),
-        "finished_at": utc_iso(run.finished_at),
-        "outcome": run.outcome,
-        "new_articles": run.new_article_count,
-        "new_versions": run.new_version_count,
-        "unchanged": run.unchanged_count,
-        "not_modified": run.not_modified_count,
-        "failed": run.failed_count,
-        "duplicates": run.duplicate_count,
-        "missing_fields": run.missing_field_count,
-        "deleted": run.deleted_count,
-        "restored": run.restored_count,
-        "touched": run.touched_count,
-    }
-
-
-def database_size(session: Session) -> int:
-    """Bytes the database takes: SQLite pages in use (WAL included), PostgreSQL's database size."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        page_count = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
-        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
-        return int(page_count) * int(page_size)
-    return int(
-        connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one()
-    )

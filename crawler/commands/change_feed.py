@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import click
 
-from crawler.atom import atom_feed
-from crawler.commands.common import db_option, handle_errors
+from crawler.atom import atom_feed, origins
+from crawler.commands.common import db_option, handle_errors, publisher_option
 from crawler.commands.query import reading, time_bound
 from crawler.commands.terminal import echo, json_safe
 from storage.changes import KINDS, Change, list_changes
@@ -25,6 +25,7 @@ from storage.changes import KINDS, Change, list_changes
     "--kind", "kinds", multiple=True, type=click.Choice(KINDS),
     help="Only events of this kind (repeat for several).",
 )
+@publisher_option("changes to articles")
 @click.option(
     "--format", "output", type=click.Choice(["text", "json", "atom"]), default="text",
     show_default=True, help="One line per event, one JSON object per line, or an Atom feed.",
@@ -35,6 +36,7 @@ from storage.changes import KINDS, Change, list_changes
 def changes_command(
     since: datetime | None,
     kinds: tuple[str, ...],
+    publisher_names: tuple[str, ...],
     output: str,
     as_json: bool,
     db_url: str | None,
@@ -52,11 +54,13 @@ def changes_command(
     --format atom prints an Atom feed a feed reader can follow (newest entry first).
     """
     with reading(db_url) as session:
-        found = list_changes(session, since=since, kinds=kinds or None)
+        found = list_changes(
+            session, since=since, kinds=kinds or None, publishers=publisher_names or None
+        )
         if as_json or output == "json":
             _write_lines(json.dumps(change.to_dict(), ensure_ascii=False) for change in found)
         elif output == "atom":
-            sys.stdout.buffer.write(atom_feed(found))
+            sys.stdout.buffer.write(atom_feed(found, related_urls=origins(publisher_names)))
             sys.stdout.buffer.flush()
         else:
             for change in found:

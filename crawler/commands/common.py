@@ -15,6 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.commands.terminal import echo
+from crawler.publishers.registry import (
+    UnknownArticle,
+    UnknownPublisher,
+    article_named,
+    publisher_named,
+    publishers,
+)
 from storage.db import ArchiveError, one_line, open_archive, redact_url, resolve_db_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,6 +122,48 @@ def _stdout_reader_gone() -> bool:
         return any(events & select.POLLERR for _, events in poller.poll(0))
     except (AttributeError, OSError, ValueError):  # no poll, no file descriptor
         return False
+
+
+def article_id_named(text: str) -> str:
+    """The canonical id of the article `text` names, an id or any article URL of any installed
+    publisher; else CommandError naming the forms that do."""
+    try:
+        return article_named(text)[1]
+    except UnknownArticle as error:
+        raise CommandError(str(error)) from None
+
+
+class PublisherName(click.ParamType):
+    """The name of an installed publisher plug-in; another is a usage error listing them."""
+
+    name = "publisher"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return publisher_named(str(value).strip().lower()).name
+        except UnknownPublisher as error:
+            self.fail(str(error), param, ctx)
+
+
+class PublisherOption(click.Option):
+    """--publisher, whose help names the installed publishers: loaded when help is shown, not
+    when a command that does not use the option starts."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        return record[0], f"{record[1]} Installed: {', '.join(publishers())}."
+
+
+def publisher_option(what: str):
+    """A repeatable --publisher NAME option (a tuple, empty when not given); `what` ends its
+    help's first sentence: "Only <what> of this publisher"."""
+    return click.option(
+        "--publisher", "publisher_names", multiple=True, type=PublisherName(), metavar="NAME",
+        cls=PublisherOption,
+        help=f"Only {what} of this publisher (repeat for several; default: every publisher).",
+    )
 
 
 def open_db(db_url: str | None, *, for_writing: bool) -> Engine:

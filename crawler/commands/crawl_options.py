@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from crawler.commands.common import check_time_range
-from crawler.origins import normalize_base_url
+from crawler.origins import normalize_base_url, parse_base_urls
 from crawler.spiders.newsis import DEFAULT_REVISIT_BUDGET, REVISIT_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +40,33 @@ base_url_option = click.option(
     help="Fetch newsis.com from here (e.g. a local copy); records keep the canonical"
     " https://www.newsis.com URLs. Default: https://www.newsis.com.",
 )
+def _base_urls(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    try:
+        return parse_base_urls(values)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+# `crawl` fetches several publishers' sites: one --base-url each (schedule and worker: newsis's).
+base_urls_option = click.option(
+    "--base-url", "base_urls", multiple=True, callback=_base_urls, envvar="NEWSARCHIVE_BASE_URL",
+    show_envvar=True, metavar="[NAME=]URL",
+    help="Fetch publisher NAME's site from URL (e.g. a local copy; repeatable; a bare URL is"
+    " newsis's; the variable takes them separated by spaces). Records keep the canonical URLs"
+    " (https://www.newsis.com/…). Default: every publisher's real site.",
+)
+publisher_option = click.option(
+    "--publisher", "publishers", multiple=True, metavar="NAME",
+    help="Crawl this installed publisher (repeatable): newsis, yonhap or a plug-in's name"
+    " (docs/PUBLISHERS.md). Default: every installed publisher, or with --base-url only those"
+    " given one. A publisher"
+    " chosen here with no --base-url while others have one is refused: give NAME=its real"
+    " origin to mean the real site.",
+)
+
+
 def _backfill_start(_ctx: click.Context, _param: click.Parameter, value: datetime | None):
     if value is not None:
         check_time_range(value.replace(tzinfo=UTC))

@@ -1,4 +1,5 @@
-"""`newsarchive crawl`: one cron-safe crawl run of Newsis into the archive, one summary line."""
+"""`newsarchive crawl`: one cron-safe crawl run of the publishers into the archive, one summary
+line."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import click
 
 from crawler.commands.common import db_option, fail, handle_errors
 from crawler.commands.crawl_options import (
-    base_url_option,
+    base_urls_option,
+    publisher_option,
     revisit_budget_option,
     revisit_option,
     scrapy_options,
@@ -19,7 +21,9 @@ from crawler.commands.crawl_options import (
 )
 from crawler.commands.terminal import echo, json_safe, progress
 from crawler.crawl_run import DRIFT_EXIT_CODE, LOCKED_EXIT_CODE, run_crawl
+from crawler.crawl_targets import crawl_targets
 from crawler.notify import NOTIFY_ENV_VAR, check_webhook_url
+from crawler.publishers import UnknownPublisher
 from crawler.runlock import RunLockBusy
 from storage.db import redact_url, resolve_db_url
 
@@ -33,9 +37,49 @@ def _webhook(value: str | None) -> str | None:
         raise click.BadParameter(str(error)) from None
 
 
-@click.command("crawl")
+# `crawl --help`; a constant, not the docstring: the command function stays short.
+CRAWL_HELP = """\
+Crawl the publishers once: new articles from their RSS feeds, the sitemaps robots.txt
+names (and the lists with --since); due revisits with conditional requests (a 304 when
+unchanged); every fetch stored. Prints one summary line.
+
+\b
+What is crawled, from where (all in one run, each site at its own pace):
+  no --base-url           every installed publisher (or those --publisher names), each
+                          from its real site
+  --base-url [NAME=]URL   only the publishers given a base URL (a crawl of mirrors never
+                          reaches a real site); --publisher NAME without one is refused:
+                          give NAME=its real origin to mean the real site
+A bare URL is newsis's. The summary names each publisher's fetches when there are several;
+a publisher whose site could not be read fails the run, named in the note.
+
+Revisits: at most --revisit-budget due ones of each publisher (storage's schedule), the
+longest overdue first, and every archived article whose sitemap <lastmod> is later than
+its last check. A 404, 410 or redirect to the error page is recorded as a deletion; a
+failed fetch (5xx, 429, timeout, captcha) never is. README: "Crawl from cron".
+
+Safe under cron: a run started while another is going on the same database exits at once.
+A run killed half-way leaves only whole captures; the next run marks it interrupted.
+
+--notify: after the pages are stored, the run's events go to the webhook as one JSON list
+(at most 3 tries, ~30 s in all); a failure is named in the summary line, the events wait
+in the archive for the next run with --notify, and the exit code does not change.
+
+\b
+Exit codes:
+  0   the run finished
+  1   the run failed (site unreachable, pages not stored, stopped early) or bad database
+  2   bad command line
+  65  layout drift: the share of pages that fail to parse or lack a field jumped against
+      recent runs (the pages are stored; check the parser)
+  75  another crawl is running on this database (try again later)
+"""
+
+
+@click.command("crawl", help=CRAWL_HELP)
 @db_option
-@base_url_option
+@publisher_option
+@base_urls_option
 @since_option
 @revisit_option
 @revisit_budget_option
@@ -50,7 +94,8 @@ def _webhook(value: str | None) -> str | None:
 @handle_errors
 def crawl_command(
     db_url: str | None,
-    base_url: str | None,
+    publishers: tuple[str, ...],
+    base_urls: dict[str, str],
     since: datetime | None,
     revisit: str,
     revisit_budget: int,
@@ -60,35 +105,16 @@ def crawl_command(
     as_json: bool,
     notify_url: str | None,
 ) -> None:
-    """Crawl Newsis once: new articles from the 16 RSS feeds, the sitemaps robots.txt names
-    (and the lists with --since); due revisits with conditional requests (a 304 when unchanged);
-    every fetch stored. Prints one summary line.
-
-    Revisits: at most --revisit-budget due ones (storage's schedule), the longest overdue
-    first, and every archived article whose sitemap <lastmod> is later than its last check.
-    A 404, 410 or redirect to the error page is recorded as a deletion; a failed fetch (5xx,
-    429, timeout, captcha) never is. README: "Crawl from cron".
-
-    Safe under cron: a run started while another is going on the same database exits at once.
-    A run killed half-way leaves only whole captures; the next run marks it interrupted.
-
-    --notify: after the pages are stored, the run's events go to the webhook as one JSON list
-    (at most 3 tries, ~30 s in all); a failure is named in the summary line, the events wait
-    in the archive for the next run with --notify, and the exit code does not change.
-
-    \b
-    Exit codes:
-      0   the run finished
-      1   the run failed (site unreachable, pages not stored, stopped early) or bad database
-      2   bad command line
-      65  layout drift: the share of pages that fail to parse or lack a field jumped against
-          recent runs (the pages are stored; check the parser)
-      75  another crawl is running on this database (try again later)
-    """
+    """One crawl run, its summary printed (the help: CRAWL_HELP)."""
+    try:
+        crawl_targets(publishers, base_urls)
+    except (UnknownPublisher, ValueError) as error:
+        raise click.UsageError(str(error).strip("'\"")) from None
     run_and_report(
         resolve_db_url(db_url),
         as_json,
-        base_url=base_url,
+        publishers=publishers,
+        base_urls=base_urls,
         since=since.date() if since else None,
         revisit=revisit,
         revisit_budget=revisit_budget,

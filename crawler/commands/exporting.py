@@ -18,7 +18,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from crawler.commands.common import db_option, handle_errors
+from crawler.commands.common import db_option, handle_errors, publisher_option
 from crawler.commands.query import reading, time_bound
 from crawler.commands.terminal import echo, progress
 from storage import queries
@@ -41,48 +41,65 @@ from storage import queries
     help="Records first seen (WARC: captures fetched) at or after this time.",
 )
 @click.option("--all-versions", is_flag=True, help="Every version, not only each current one.")
+@publisher_option("the records (WARC: captures)")
 @click.option("-o", "--output", default="-", metavar="FILE", help="Output file; - is stdout.")
 @db_option
 @handle_errors
 def export_command(
-    format_: str, since: datetime | None, all_versions: bool, output: str, db_url: str | None
+    format_: str,
+    since: datetime | None,
+    all_versions: bool,
+    publisher_names: tuple[str, ...],
+    output: str,
+    db_url: str | None,
 ) -> None:
     """Records as JSONL or CSV, or the raw captures as a WARC file, streamed.
 
-    JSONL/CSV records are RECORD.md records plus version, first_seen_at, last_seen_at; CSV has one
-    row per version, list and object fields as JSON, UTF-8 without BOM (in Excel, import it as
-    UTF-8). WARC (1.1): one gzip'd response record per HTTP capture, with the exact stored body;
-    a 304 is a revisit record naming the response it confirms (included even when it is older
-    than --since). -o onto a device or FIFO writes through it; onto a symlink, to its target.
+    JSONL/CSV records are RECORD.md records (`source` names the publisher) plus version,
+    first_seen_at, last_seen_at; CSV has one row per version, list and object fields as JSON,
+    UTF-8 without BOM (in Excel, import it as UTF-8). WARC (1.1): one gzip'd response record
+    per HTTP capture, with the exact stored body; a 304 is a revisit record naming the response
+    it confirms (included even when it is older than --since). -o onto a device or FIFO writes
+    through it; onto a symlink, to its target.
     """
     from storage import export as exports  # warcio: only the export command needs it
 
+    chosen = publisher_names or None
     with (
         reading(db_url) as session,
         _output(output, binary=format_ == "warc") as out,
-        progress(_export_size(session, format_, since, all_versions), "exporting") as bar,
+        progress(_export_size(session, format_, since, all_versions, chosen), "exporting") as bar,
     ):
         if format_ == "warc":
             with Session(session.get_bind()) as body_session:
                 count = exports.write_warc(
-                    session, body_session, out, since=since, on_record=lambda: bar.update(1)
+                    session, body_session, out, since=since, publishers=chosen,
+                    on_record=lambda: bar.update(1),
                 )
         else:
-            records = queries.iter_records(session, since=since, all_versions=all_versions)
+            records = queries.iter_records(
+                session, since=since, all_versions=all_versions, publishers=chosen
+            )
             writer = exports.write_jsonl if format_ == "jsonl" else exports.write_csv
             count = writer(_counted(records, bar), out)
     echo(f"exported {count} {'captures' if format_ == 'warc' else 'records'}", err=True)
 
 
 def _export_size(
-    session: Session, format_: str, since: datetime | None, all_versions: bool
+    session: Session,
+    format_: str,
+    since: datetime | None,
+    all_versions: bool,
+    publishers: tuple[str, ...] | None,
 ) -> int | None:
     """What an export will write, for its progress bar; counted only when one is shown."""
     if not sys.stderr.isatty():
         return None
     if format_ == "warc":
-        return queries.count_captures(session, since=since)
-    return queries.count_records(session, since=since, all_versions=all_versions)
+        return queries.count_captures(session, since=since, publishers=publishers)
+    return queries.count_records(
+        session, since=since, all_versions=all_versions, publishers=publishers
+    )
 
 
 def _counted(records: Iterator[dict[str, Any]], bar: Any) -> Iterator[dict[str, Any]]:

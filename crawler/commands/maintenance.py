@@ -14,13 +14,13 @@ from crawler.archiving import ingest_batches, reparse
 from crawler.commands.common import (
     WORKERS_RANGE,
     CommandError,
+    article_id_named,
     db_option,
     handle_errors,
     open_db,
     parse_time,
 )
 from crawler.commands.terminal import echo, progress
-from crawler.publishers.newsis.urls import article_id_of
 from crawler.warc_reader import MAX_PAGE_BYTES, Lost, NotAWarc, check_warc, read_warc
 from crawler.writer_process import MAX_BATCH
 from storage import db
@@ -276,7 +276,8 @@ def _html_page(path: Path, url: str, fetched_at: datetime) -> FetchedPage:
 @click.command("reparse")
 @click.option("--since", metavar="DATE", help="Only articles captured at or after DATE (ISO).")
 @click.option(
-    "--article", "article_id", metavar="ID", help="Only this article (an id, NISX…, or its URL)."
+    "--article", "article_id", metavar="ID",
+    help="Only this article: its id or any URL of it, of any publisher (NISX…, AKR…, a URL).",
 )
 @click.option("--workers", type=WORKERS_RANGE, help="Parser processes (default: cores).")
 @db_option
@@ -292,7 +293,7 @@ def reparse_command(
     """
     since_at = parse_time(since, what="--since") if since else None
     if article_id is not None:
-        article_id = article_id_of(article_id)
+        article_id = article_id_named(article_id)
     engine = open_db(db_url, for_writing=True)
     try:
         with db.make_session_factory(engine)() as session:

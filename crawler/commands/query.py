@@ -16,16 +16,19 @@ from sqlalchemy.orm import Session
 from crawler.commands.common import (
     LIMIT_RANGE,
     VERSION_RANGE,
+    article_id_named,
     check_time_range,
     db_option,
     fail,
     handle_errors,
     open_db,
+    publisher_option,
 )
 from crawler.commands.terminal import echo, json_safe, styled
-from crawler.publishers.newsis.urls import article_id_of
+from crawler.publishers import publishers
 from storage import queries
 from storage.search import search, search_terms
+from storage.stats import stats
 
 HEADLINE_WIDTH = 60
 SNIPPET_WIDTH = 70
@@ -101,8 +104,9 @@ def _seen(value: datetime | str | None) -> str:
 
 
 def _lookup(session: Session, article: str, action):
+    article_id = article_id_named(article)
     try:
-        return action(session, article_id_of(article))
+        return action(session, article_id)
     except queries.NotFound as error:
         fail(str(error))
 
@@ -116,7 +120,14 @@ def _lookup(session: Session, article: str, action):
 @db_option
 @handle_errors
 def history_command(article: str, as_json: bool, db_url: str | None) -> None:
-    """The versions of article ID (an id or any Newsis URL), with when each was first and last seen.
+    """The versions of article ID (an id or any article URL), with when each was first and last
+    seen.
+
+    \b
+    ID is an article id or any URL form of it, of any installed publisher:
+      NISX20241115_0002960118, https://www.newsis.com/view/NISX20241115_0002960118 (newsis)
+      AKR20241115000100001, https://www.yna.co.kr/view/AKR20241115000100001, its m.yna.co.kr
+      and /amp/view/ forms, an old www.yonhapnews.co.kr/…/…AKR20180612131400004.HTML (yonhap)
 
     Exits 1 with one line on stderr when the archive does not hold the article.
     """
@@ -152,6 +163,7 @@ def history_command(article: str, as_json: bool, db_url: str | None) -> None:
 def show_command(article: str, version_no: int | None, as_json: bool, db_url: str | None) -> None:
     """One version of article ID (default: the current one), readable or as its record (--json).
 
+    ID is an article id or any URL form of it, of any installed publisher (see `history --help`).
     The JSON is the RECORD.md record (times in KST) plus version, first_seen_at, last_seen_at and
     deleted_at (UTC; null unless the publisher took the article down).
     """
@@ -200,6 +212,7 @@ def show_command(article: str, version_no: int | None, as_json: bool, db_url: st
 )
 @click.option("--section", help="Only this section label (e.g. 정치, 사회).")
 @click.option("--reporter", help="Only articles by this reporter (exact name).")
+@publisher_option("articles")
 @click.option(
     "--limit", type=LIMIT_RANGE, default=20, show_default=True, help="At most this many articles."
 )
@@ -212,6 +225,7 @@ def search_command(
     until: datetime | None,
     section: str | None,
     reporter: str | None,
+    publisher_names: tuple[str, ...],
     limit: int,
     as_json: bool,
     db_url: str | None,
@@ -234,7 +248,7 @@ def search_command(
         raise click.UsageError("--since is after --until: no article can match")
     with reading(db_url) as session:
         hits = search(session, terms, since=since, until=until, section=section,
-                      reporter=reporter, limit=limit)
+                      reporter=reporter, publishers=publisher_names or None, limit=limit)
     if as_json:
         _print_json([_hit_dict(hit) for hit in hits])
         return
@@ -272,31 +286,30 @@ def _print_hit(hit: Any) -> None:
 
 
 @click.command("stats")
+@publisher_option("the articles, versions, captures and bodies")
 @json_option
 @db_option
 @handle_errors
-def stats_command(as_json: bool, db_url: str | None) -> None:
-    """Counts of articles, versions, captures (by outcome), stored bodies, crawl runs; sizes."""
+def stats_command(publisher_names: tuple[str, ...], as_json: bool, db_url: str | None) -> None:
+    """Counts of articles, versions, captures (by outcome), stored bodies, crawl runs; sizes.
+
+    Articles, versions and captures are counted for each publisher too (every installed one,
+    and any other the archive holds rows of). With --publisher, all but crawl runs and the
+    database's size are of those publishers only.
+    """
     with reading(db_url) as session:
-        numbers = queries.stats(session)
+        numbers = stats(session, publisher_names or None)
+    shown = publisher_names or tuple(publishers())
+    empty = {"articles": 0, "versions": 0, "captures": 0}
+    numbers["by_publisher"] = {
+        name: numbers["by_publisher"].get(name, empty)
+        for name in sorted({*shown, *numbers["by_publisher"]})
+    }
     if as_json:
         _print_json(numbers)
         return
-    ratio = numbers["compression_ratio"]
-    lines = [
-        ("articles", numbers["articles"]),
-        ("versions", numbers["versions"]),
-        ("captures", numbers["captures"]),
-        *((f"  {outcome}", count) for outcome, count in numbers["captures_by_outcome"].items()),
-        ("bodies", numbers["bodies"]),
-        ("  raw", _size(numbers["bodies_raw_bytes"])),
-        ("  stored", _size(numbers["bodies_stored_bytes"])),
-        ("  ratio", f"{ratio}x" if ratio else "-"),
-        ("crawl runs", numbers["crawl_runs"]),
-        ("database", _size(numbers["database_bytes"])),
-    ]
-    for label, value in lines:
-        echo(f"{label:<14} {value}")
+    for label, value in _stats_lines(numbers):
+        echo(f"{label:<14} {value}".rstrip())
     run = numbers["last_run"]
     if run:
         echo(
@@ -306,6 +319,28 @@ def stats_command(as_json: bool, db_url: str | None) -> None:
             f"{run['unchanged']} unchanged, {run['not_modified']} not modified, "
             f"{run['failed']} failed"
         )
+
+
+def _stats_lines(numbers: dict[str, Any]) -> list[tuple[str, Any]]:
+    ratio = numbers["compression_ratio"]
+    return [
+        ("articles", numbers["articles"]),
+        ("versions", numbers["versions"]),
+        ("captures", numbers["captures"]),
+        *((f"  {outcome}", count) for outcome, count in numbers["captures_by_outcome"].items()),
+        ("publishers", ""),
+        *(
+            (f"  {name}", f"{counts['articles']} articles, {counts['versions']} versions, "
+                          f"{counts['captures']} captures")
+            for name, counts in numbers["by_publisher"].items()
+        ),
+        ("bodies", numbers["bodies"]),
+        ("  raw", _size(numbers["bodies_raw_bytes"])),
+        ("  stored", _size(numbers["bodies_stored_bytes"])),
+        ("  ratio", f"{ratio}x" if ratio else "-"),
+        ("crawl runs", numbers["crawl_runs"]),
+        ("database", _size(numbers["database_bytes"])),
+    ]
 
 
 def _size(count: int) -> str:

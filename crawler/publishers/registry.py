@@ -23,6 +23,14 @@ class UnknownPublisher(LookupError):
     """No installed publisher has this name, or owns this URL."""
 
 
+class UnknownArticle(LookupError):
+    """Text that is no installed publisher's article id or article URL; str() is the one line
+    to show, naming the forms that are."""
+
+# How much of a reader's text an error message repeats (a pasted page would flood the terminal).
+SHOWN_TEXT_CHARS = 120
+
+
 def load_publishers(found: Iterable[EntryPoint]) -> dict[str, Publisher]:
     """The publishers the entry points name, by name; PublisherError for a broken or duplicate
     one (a plug-in silently left out would leave its articles uncrawled without a word)."""
@@ -101,6 +109,38 @@ def publisher_for_url(url: str) -> Publisher:
     if len(holders) == 1:
         return holders[0]
     raise UnknownPublisher(f"no publisher's site or article id in {url[:300]!r}")
+
+
+def article_id_in_any(text: str) -> tuple[Publisher, str] | None:
+    """The publisher and canonical article id that `text` names, an id or any article URL form
+    of any installed publisher (each plug-in's article_id_of, in name order); else None."""
+    for publisher in publishers().values():
+        article_id = publisher.article_id_of(text)
+        if article_id is not None:
+            return publisher, article_id
+    return None
+
+
+def article_forms() -> str:
+    """What names an article, for help and error messages: each publisher's example URL."""
+    examples = [
+        f"{publisher.example_url or publisher.article_id_re.pattern} ({name})"
+        for name, publisher in publishers().items()
+    ]
+    return "an article id or any article URL of an installed publisher, e.g. " + ", ".join(
+        examples
+    )
+
+
+def article_named(text: str) -> tuple[Publisher, str]:
+    """article_id_in_any, or UnknownArticle saying which forms name an article."""
+    found = article_id_in_any(text)
+    if found is None:
+        shown = text.strip()
+        if len(shown) > SHOWN_TEXT_CHARS:
+            shown = shown[:SHOWN_TEXT_CHARS] + "…"
+        raise UnknownArticle(f"{shown!r} names no article: give {article_forms()}")
+    return found
 
 
 def parse_article(

@@ -13,7 +13,14 @@ import redis
 from scrapy import Request
 from scrapy.crawler import Crawler
 
-from crawler.scaleout.shared_queue import DEFAULT_PREFIX, RedisKeys, connect, requeue_leases
+from crawler.publishers import publisher_of_spider
+from crawler.scaleout.shared_queue import (
+    DEFAULT_PREFIX,
+    RedisKeys,
+    connect,
+    lane_keys,
+    requeue_leases,
+)
 
 # A worker whose heartbeat is older than this is dead: its leased requests go back on the queue.
 # Long enough that a busy worker (ingest runs off the reactor) always beats it, short enough
@@ -54,12 +61,16 @@ class LeaseBook:
 
     @classmethod
     def of(cls, crawler: Crawler) -> LeaseBook:
+        """The crawler's book, on the lane of its spider's publisher."""
         book = getattr(crawler, "_newsarchive_leases", None)
         if book is None:
             settings = crawler.settings
             book = cls(
                 connect(settings.get("REDIS_URL")),
-                RedisKeys(settings.get("NEWSARCHIVE_REDIS_PREFIX") or DEFAULT_PREFIX),
+                lane_keys(
+                    settings.get("NEWSARCHIVE_REDIS_PREFIX") or DEFAULT_PREFIX,
+                    publisher_of_spider(crawler.spidercls).name,
+                ),
                 settings.get("NEWSARCHIVE_WORKER_ID") or new_worker_id(),
                 settings.getfloat("NEWSARCHIVE_WORKER_TTL", DEFAULT_WORKER_TTL),
             )

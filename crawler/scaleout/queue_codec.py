@@ -2,9 +2,10 @@
 
 Anyone who can write to Redis can write queue entries, so an entry is data, never code: no
 pickle, no import paths. An entry names its callback from a fixed list of spider methods, and
-decodes only if it is exactly a request the newsis spider itself would build (a feed, a list
-page or an article of the publisher's site we fetch from); anything else raises BadEntry, and
-the reader drops it. Mid-flight requests (retries, redirects) never travel: a worker keeps them
+decodes only if it is exactly a request the reading spider itself would build for its publisher
+(a feed, a list page or an article of that publisher's site, at the base URL it fetches from);
+anything else raises BadEntry, and the reader drops it: another publisher's request in this
+lane included. Mid-flight requests (retries, redirects) never travel: a worker keeps them
 (crawler.scaleout.leased_scheduler.LeasedScheduler),
 so no entry can claim a redirect or a retry count.
 """
@@ -22,19 +23,13 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 
-from crawler.publishers.newsis.discovery import (
-    FEED_SLUGS,
-    LIST_TEMPLATES,
-    MAX_LIST_PAGES,
-    feed_path,
-)
-from crawler.publishers.newsis.urls import ARTICLE_ID_RE, ARTICLE_PATH
+from crawler.publishers import Publisher
 
 FORMAT = 1
 # Our largest entry is an article revisit with both conditional headers, well under 1 KiB.
 MAX_ENTRY_BYTES = 8192
 MAX_HEADER_BYTES = 512
-# Article 5, list page 10, feed 20 (crawler.spiders.newsis); the 429 retry lowers by one.
+# Article 5, list page 10, feed 20 (crawler/spiders); the 429 retry lowers by one.
 PRIORITY_RANGE = range(-100, 101)
 # The only headers a fresh request of ours carries (a revisit's conditional GET); the rest are
 # added by the fetching worker's own middlewares (User-Agent, Accept-Encoding, cookies).
@@ -62,14 +57,16 @@ class BadEntry(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Publisher:
-    """The site requests may go to: the base URL the spider fetches from."""
+class Site:
+    """What requests may ask for: the publisher the reading spider crawls, at the base URL it
+    fetches from."""
 
+    publisher: Publisher
     base_url: str
 
     @classmethod
-    def of(cls, spider: Spider) -> Publisher:
-        return cls(spider.base_url)
+    def of(cls, spider: Spider) -> Site:
+        return cls(spider.publisher, spider.base_url)
 
     def check_origin(self, url: str) -> None:
         try:
@@ -121,7 +118,8 @@ def decode(data: bytes, spider: Spider) -> Request:
     if not isinstance(entry, dict) or set(entry) != _FIELDS or entry["v"] != FORMAT:
         raise BadEntry("fields")
     url = _typed(entry, "url", str)
-    Publisher.of(spider).check_origin(url)
+    site = Site.of(spider)
+    site.check_origin(url)
     if entry["method"] != "GET":
         raise BadEntry("method")
     priority = _typed(entry, "priority", int)
@@ -133,7 +131,7 @@ def decode(data: bytes, spider: Spider) -> Request:
         raise BadEntry("callback", repr(callback)[:60])
     cb_kwargs = _typed(entry, "cb_kwargs", dict)
     meta = _typed(entry, "meta", dict)
-    expected_url = _CHECKS[callback](spider.base_url, cb_kwargs, meta)
+    expected_url = _CHECKS[callback](site, cb_kwargs, meta)
     if url != expected_url:
         raise BadEntry("url", "not the URL the spider builds for these arguments")
     body = _unb64(_typed(entry, "body", str))
@@ -147,21 +145,23 @@ def decode(data: bytes, spider: Spider) -> Request:
     )
 
 
-def _feed(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
-    if meta or set(cb_kwargs) != {"slug"} or cb_kwargs["slug"] not in FEED_SLUGS:
+def _feed(site: Site, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+    discovery = site.publisher.discovery
+    if meta or set(cb_kwargs) != {"slug"} or cb_kwargs["slug"] not in discovery.feed_slugs:
         raise BadEntry("arguments", "feed")
-    return base_url + feed_path(cb_kwargs["slug"])
+    return site.base_url + discovery.feed_url_path(cb_kwargs["slug"])
 
 
-def _list(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+def _list(site: Site, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
     if meta or set(cb_kwargs) != {"path_template", "page", "since"}:
         raise BadEntry("arguments", "list page")
+    discovery = site.publisher.discovery
     template, page, since = cb_kwargs["path_template"], cb_kwargs["page"], cb_kwargs["since"]
     if (
         not isinstance(template, str)
-        or template not in LIST_TEMPLATES
+        or template not in discovery.list_templates
         or type(page) is not int
-        or not 1 <= page <= MAX_LIST_PAGES
+        or not 1 <= page <= discovery.max_list_pages
         or not isinstance(since, str)
     ):
         raise BadEntry("arguments", "list page")
@@ -169,19 +169,19 @@ def _list(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str
         date.fromisoformat(since)
     except ValueError:
         raise BadEntry("arguments", "list page date") from None
-    return base_url + template.format(page=page)
+    return site.base_url + template.format(page=page)
 
 
-def _article(base_url: str, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+def _article(site: Site, cb_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
     if cb_kwargs or set(meta) != {"article_id", "discovered_by"}:
         raise BadEntry("arguments", "article")
     article_id = meta["article_id"]
-    if not isinstance(article_id, str) or not ARTICLE_ID_RE.fullmatch(article_id):
+    if not isinstance(article_id, str) or not site.publisher.article_id_re.fullmatch(article_id):
         raise BadEntry("arguments", "article id")
     if meta["discovered_by"] not in DISCOVERED_BY:
         raise BadEntry("arguments", "discovered_by")
     # The URL names the article the page is stored as: no entry can file one page as another.
-    return base_url + ARTICLE_PATH.format(article_id=article_id)
+    return site.base_url + site.publisher.article_path.format(article_id=article_id)
 
 
 _CHECKS = {"parse_feed": _feed, "parse_list": _list, "parse_article": _article}

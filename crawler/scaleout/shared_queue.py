@@ -51,7 +51,12 @@ def connect(url: str) -> redis.Redis:
 
 @dataclass(frozen=True, slots=True)
 class RedisKeys:
-    """Every key of one deployment, under one prefix (tests use a unique prefix each)."""
+    """Every key of one lane, under one prefix (tests use a unique deployment prefix each).
+
+    Each publisher is a lane of its own under the deployment's prefix (`lane_keys`): its own
+    queue, round, filters, leases and schedule lock, so a worker crawler of one publisher never
+    pops another's requests. Keys under the plain prefix are those of a deployment from before
+    publishers had lanes (docs/DEPLOYMENT.md)."""
 
     prefix: str = DEFAULT_PREFIX
 
@@ -82,6 +87,11 @@ class RedisKeys:
         for key in client.scan_iter(match=pattern, count=500):
             key = key.decode() if isinstance(key, bytes) else key
             yield key.rsplit(":", 1)[1], key
+
+
+def lane_keys(prefix: str, publisher_name: str) -> RedisKeys:
+    """The keys of one publisher's lane under a deployment's prefix."""
+    return RedisKeys(f"{prefix}:{publisher_name}")
 
 
 def fingerprint(request: Request) -> str:

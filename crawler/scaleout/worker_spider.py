@@ -1,10 +1,12 @@
-"""The worker's spider: the newsis spider fed from the shared queue, its requests leased."""
+"""The worker's spiders: a publisher's spider fed from its lane of the shared queue, its requests
+leased; one class per publisher (`worker_spider_for`)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
+from functools import cache
 from typing import Any
 
 import scrapy
@@ -15,9 +17,10 @@ from scrapy.http import Response
 from twisted.internet import task
 from twisted.python.failure import Failure
 
+from crawler.publishers import Publisher
 from crawler.scaleout.leases import LEASE_META, LeaseBook
 from crawler.scaleout.shared_queue import leased_count, reclaim_dead
-from crawler.spiders.newsis import NewsisSpider
+from crawler.spiders.publisher import PublisherSpider, expected_answers
 from storage.fetched_page import FetchedPage
 
 logger = logging.getLogger(__name__)
@@ -28,15 +31,15 @@ _BEATS_PER_TTL = 4
 _WAKE_INTERVAL = 0.5
 
 
-class NewsisWorkerSpider(NewsisSpider):
-    """The newsis spider fed from the shared queue: it plans nothing itself.
+class WorkerSpider(PublisherSpider):
+    """A publisher's spider fed from its lane of the shared queue: it plans nothing itself.
 
     Feeds, list pages and revisits come from the scheduling job; what a feed or list page
     yields goes back on the queue (through the shared filter), so any worker may fetch it.
     Archived articles found in a feed are left to the job's revisit plan (revisit="none").
+    Its publisher (the class's `publisher`, set by worker_spider_for) names its lane and what
+    its queue entries may be.
     """
-
-    name = "newsis-worker"
 
     def __init__(self, idle_exit: float | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("revisit", "none")
@@ -150,3 +153,18 @@ class NewsisWorkerSpider(NewsisSpider):
             yield page
         if not handed:  # refused by robots.txt or the offsite filter: nothing to store
             self.leases.ack(token)
+
+
+@cache
+def worker_spider_for(publisher: Publisher) -> type[WorkerSpider]:
+    """The worker spider class of `publisher` (one per publisher and process)."""
+    return type(
+        f"{publisher.name.title().replace('-', '').replace('_', '')}WorkerSpider",
+        (WorkerSpider,),
+        {
+            "name": f"{publisher.name}-worker",
+            "publisher": publisher,
+            "handle_httpstatus_list": expected_answers(publisher),
+            "__module__": __name__,
+        },
+    )

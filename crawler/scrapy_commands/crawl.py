@@ -10,6 +10,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.spiders import Spider
 
+from crawler.origins import base_url_for
+
 # Set by the pipeline once it has closed the run it opened (crawler.pipelines.IngestPipeline).
 EXIT_CODE_STAT = "newsarchive/exit_code"
 
@@ -33,7 +35,14 @@ class Command(ScrapyCrawlCommand):
         except KeyError:
             return  # Scrapy's own run says so
         try:
-            spider_class(**arguments)
+            spider = spider_class(**arguments)
+            publisher = getattr(spider, "publisher", None)
+            if not getattr(spider, "base_url", True) and publisher is not None:
+                # Where it would fetch from: NEWSARCHIVE_BASE_URL may name other sites only.
+                base_url_for(
+                    publisher.name, publisher.canonical_origin,
+                    self.settings.get("NEWSARCHIVE_BASE_URL"),
+                )
         except (TypeError, ValueError) as error:
             raise UsageError(f"spider {spider_name}: {error}", print_help=False) from None
 

@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup
 
-from crawler.publishers.newsis.urls import article_id_from_url
+from crawler.publishers import UnknownPublisher, article_id_in_any, publisher_for_url
 
 # Served with the raw page: no script, nothing fetched but inline images and styles.
 RAW_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -27,7 +27,6 @@ URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "data", "
 # ignore tabs, newlines and leading spaces inside a scheme, so they are removed before looking.
 _ACTIVE_URL = re.compile(r"^(?:javascript|vbscript|data):", re.I)
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]+")
-NEWSIS_HOST = "www.newsis.com"
 _CHARSET = re.compile(r"charset=([\w-]+)", re.I)
 
 
@@ -70,18 +69,26 @@ def _active(value: str | list[str]) -> bool:
 
 
 def _point_home(links, page_url: str, archived, article_path) -> None:
-    # Relative links resolve on Newsis itself, wherever the page was fetched from (the local
-    # site of the demo and tests serves the same paths).
-    base = urlunsplit(("https", NEWSIS_HOST, urlsplit(page_url).path, "", ""))
+    base = _site_base(page_url)
     ids = {}
     for tag in links:
         href = tag["href"]
         href = " ".join(href) if isinstance(href, list) else href
-        article_id = article_id_from_url(urljoin(base, href.strip()))
-        if article_id:
-            ids[id(tag)] = article_id
+        named = article_id_in_any(urljoin(base, href.strip()))
+        if named is not None:
+            ids[id(tag)] = named[1]
     held = archived(set(ids.values())) if ids else set()
     for tag in links:
         article_id = ids.get(id(tag))
         if article_id in held:
             tag["href"] = article_path(article_id)
+
+
+def _site_base(page_url: str) -> str:
+    """Where the page's relative links resolve: its path on its publisher's own site, wherever
+    it was fetched from (the local site of the demo and tests serves the same paths)."""
+    try:
+        origin = publisher_for_url(page_url).canonical_origin
+    except UnknownPublisher:
+        return page_url
+    return urlunsplit((*urlsplit(origin)[:2], urlsplit(page_url).path, "", ""))

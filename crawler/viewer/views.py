@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from crawler.atom import atom_feed
-from crawler.publishers.newsis.urls import article_id_of
+from crawler.atom import atom_feed, origins
+from crawler.publishers import UnknownArticle, article_id_in_any, article_named, publishers
 from crawler.viewer import captured, chart, diffview, respond
 from crawler.viewer.respond import KST, answer, bad_request, kst_iso, not_found
 from storage import changes, diff, health, queries, timeline
@@ -61,6 +61,22 @@ def _int(request: Request, name: str, default: int | None, top: int = MAX_LIMIT)
     return int(value)
 
 
+def _publisher(request: Request) -> str | None:
+    """The publisher filter: an installed publisher's name, or None for all."""
+    name = (request.query_params.get("publisher") or "").strip()
+    if name and name not in publishers():
+        raise bad_request(f"publisher: one of {', '.join(publishers())}, not {name!r}")
+    return name or None
+
+
+def _article_id(request: Request) -> str:
+    """The article the path names: an id of any installed publisher, in any case."""
+    try:
+        return article_named(request.path_params["article_id"])[1]
+    except UnknownArticle as error:
+        raise not_found(str(error)) from None
+
+
 def _session(request: Request):
     return request.app.state.sessions()
 
@@ -76,19 +92,20 @@ def _changes(request: Request) -> tuple[dict[str, Any], list[changes.Change]]:
     kind = request.query_params.get("kind") or ""
     if kind and kind not in changes.KINDS:
         raise bad_request(f"kind: one of {', '.join(changes.KINDS)}, not {kind!r}")
-    publisher = request.query_params.get("publisher") or None
+    publisher = _publisher(request)
     since, until = _time(request, "since"), _time(request, "until")
     limit = _int(request, "limit", 50)
     with _session(request) as session:
         found = changes.latest_changes(
-            session, kinds=(kind,) if kind else None, publisher=publisher,
+            session, kinds=(kind,) if kind else None,
+            publishers=(publisher,) if publisher else None,
             since=since, until=until, limit=limit,
         )
     data = {
         "filters": {"kind": kind or None, "publisher": publisher, "since": kst_iso(since),
                     "until": kst_iso(until), "limit": limit},
         "kinds": list(changes.KINDS),
-        "publishers": list(changes.PUBLISHERS),
+        "publishers": list(publishers()),
         "changes": [_change_dict(change) for change in found],
     }
     return data, found
@@ -113,6 +130,7 @@ def changes_feed(request: Request) -> Response:
     xml = atom_feed(
         reversed(found), feed_id=str(request.url), self_url=str(request.url),
         home_url=f"{base}/{query}", link=lambda change: base + change_path(change),
+        related_urls=origins(data["filters"]["publisher"] or ()),
     )
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
@@ -129,7 +147,7 @@ def change_path(change: changes.Change) -> str:
 
 
 def article_page(request: Request) -> Response:
-    article_id = article_id_of(request.path_params["article_id"])
+    article_id = _article_id(request)
     version = _int(request, "version", None, top=1_000_000)
     with _session(request) as session:
         try:
@@ -177,7 +195,7 @@ def _capture_dict(item: timeline.CaptureSummary) -> dict[str, Any]:
 
 
 def diff_page(request: Request) -> Response:
-    article_id = article_id_of(request.path_params["article_id"])
+    article_id = _article_id(request)
     from_no = _int(request, "from", None, top=1_000_000)
     to_no = _int(request, "to", None, top=1_000_000)
     with _session(request) as session:
@@ -250,20 +268,28 @@ def capture_raw(request: Request) -> Response:
 
 def search_page(request: Request) -> Response:
     text = (request.query_params.get("q") or "").strip()
+    named = article_id_in_any(text) if text else None
+    if named is not None:
+        # An article's id or URL (pasted from the publisher's site): its page, not a text search.
+        keep = "?format=json" if request.query_params.get("format") == "json" else ""
+        return RedirectResponse(article_path(named[1]) + keep, status_code=303)
     filters = {
         "since": _time(request, "since"), "until": _time(request, "until"),
         "section": request.query_params.get("section") or None,
         "reporter": request.query_params.get("reporter") or None,
     }
+    publisher = _publisher(request)
     limit = _int(request, "limit", 20)
     hits = []
     if search_terms(text):
         with _session(request) as session:
-            hits = search(session, text, limit=limit, **filters)
+            hits = search(session, text, limit=limit,
+                          publishers=(publisher,) if publisher else None, **filters)
     data = {
         "q": text,
         "filters": {**filters, "since": kst_iso(filters["since"]),
-                    "until": kst_iso(filters["until"]), "limit": limit},
+                    "until": kst_iso(filters["until"]), "publisher": publisher, "limit": limit},
+        "publishers": list(publishers()),
         "hits": [
             {**asdict(hit), "published_at": kst_iso(hit.published_at),
              "snippet_parts": highlight(hit.snippet, text)}

@@ -6,7 +6,7 @@ read are made by migrations 0002-0004 (names in storage.search.index).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -68,18 +68,22 @@ def search(
     until: datetime | None = None,
     section: str | None = None,
     reporter: str | None = None,
+    publishers: Collection[str] | None = None,
     limit: int = 20,
 ) -> list[SearchHit]:
     """Articles whose headline or text holds `query`, newest published first.
 
     `query` is a literal substring, or a sequence of them that a version must all hold (anywhere
     in its text, in any order). Every version is searched; filters apply to the matching version.
-    `until` is exclusive. An empty query (after collapsing white space) raises ValueError.
+    `until` is exclusive; `publishers` names the publishers whose articles may match (None:
+    all). An empty query (after collapsing white space) raises ValueError.
     """
     terms = search_terms(query)
     if not terms:
         raise ValueError("the search text is empty")
-    filters = Filters(since, until, section, reporter)
+    filters = Filters(
+        since, until, section, reporter, None if publishers is None else tuple(publishers)
+    )
     if session.get_bind().dialect.name == "sqlite":
         ids = sqlite_hit_ids(session, terms, filters, limit)
     else:

@@ -85,6 +85,8 @@ class Filters:
     until: datetime | None
     section: str | None
     reporter: str | None
+    # Names of the publishers whose articles may match; None: every publisher's.
+    publishers: tuple[str, ...] | None = None
 
     def conditions(
         self,
@@ -106,4 +108,14 @@ class Filters:
             conditions.append(f"{alias}.section = :section")
         if self.reporter is not None:
             conditions.append(reporter_condition(alias, self.reporter, params))
+        if self.publishers is not None:
+            names = []
+            for number, publisher in enumerate(self.publishers):
+                params[f"publisher_{number}"] = publisher
+                names.append(f":publisher_{number}")
+            # The article's row, by its key: one look-up per version the plan tests.
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM articles AS owner WHERE owner.article_id = "
+                f"{alias}.article_id AND owner.publisher IN ({', '.join(names) or 'NULL'}))"
+            )
         return conditions

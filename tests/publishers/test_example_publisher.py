@@ -1,8 +1,8 @@
 """The third-party publisher of docs/PUBLISHERS.md installs as a package and parses its pages.
 
 It is installed with `pip install --target` into a temporary folder, seen through PYTHONPATH by
-a subprocess: the test venv is left as it was. Crawling it is not tested (a generic spider per
-publisher is a later step of issue 19).
+a subprocess: the test venv is left as it was. It crawls too: `newsarchive crawl --publisher
+example` against a tiny local copy of its site (its feed and page).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.crawl_support import rows
 from tests.support.paths import REPO_ROOT
+from tests.support.static_site import StaticSite
 
 EXAMPLE = REPO_ROOT / "docs" / "example_publisher"
 URL = "https://news.example.org/articles/EX-000001"
@@ -75,3 +77,37 @@ def test_parse_refuses_the_example_host_when_the_plug_in_is_not_installed() -> N
     )
     assert result.returncode == 2
     assert "not an article URL of an installed publisher's site" in result.stderr
+
+
+def test_the_example_publisher_crawls_from_its_feed(plugin_path, tmp_path) -> None:
+    # Its site: the feed of docs/example_publisher and the page it links to.
+    page = (EXAMPLE / "page.html").read_bytes()
+    pages = {
+        "/feeds/latest.xml": (200, "application/rss+xml", (EXAMPLE / "feed.xml").read_bytes()),
+        "/articles/EX-000001": (200, "text/html; charset=utf-8", page),
+    }
+    db_path = tmp_path / "archive.sqlite3"
+    with StaticSite(pages) as site:
+        result = run(
+            plugin_path, "-m", "crawler", "crawl", "--db", f"sqlite:///{db_path}", "--fast",
+            "--publisher", "example", "--base-url", f"example={site.base_url}", "--json",
+        )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["new_article"] == 1
+    assert summary["publishers"]["example"]["new_article"] == 1
+    assert "/articles/EX-000001" in site.requests
+    assert rows(db_path, "SELECT publisher, article_id, url FROM articles") == [
+        ("example", "EX-000001", URL)
+    ]
+    exported = run(plugin_path, "-m", "crawler", "export", "--db", f"sqlite:///{db_path}",
+                   "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    record = json.loads(exported.stdout)
+    assert (record["source"], record["headline"]) == ("example", "Harbour reopens after the storm")
+
+
+def test_scrapy_crawl_knows_the_example_spider(plugin_path) -> None:
+    result = run(plugin_path, "-m", "scrapy", "list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["example", "newsis", "yonhap"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -11,7 +12,7 @@ from scrapy import Request
 
 from crawler.localsite.server import NewsisSite
 from crawler.scaleout.leases import LeaseBook
-from crawler.scaleout.shared_queue import RedisKeys, reclaim_dead
+from crawler.scaleout.shared_queue import reclaim_dead
 from crawler.scaleout.worker import worker_settings
 from storage.db_url import redact_url as redact_redis_url
 from tests.support.crawl_support import (
@@ -25,6 +26,7 @@ from tests.support.scaleout_support import (
     finish,
     needs_both,
     needs_redis,
+    newsis_keys,
     pg_rows,
     reference_versions,
     schedule,
@@ -58,7 +60,7 @@ def test_redis_url_password_is_redacted() -> None:
 @needs_redis
 def test_dead_workers_leased_requests_go_back_on_the_queue(redis_url, prefix) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     client.zadd(keys.queue, {b"first": -5, b"second": 0})
     dead = LeaseBook(client, keys, "dead", ttl=60)
     live = LeaseBook(client, keys, "live", ttl=60)
@@ -76,7 +78,7 @@ def test_dead_workers_leased_requests_go_back_on_the_queue(redis_url, prefix) ->
 @needs_redis
 def test_finished_lease_is_not_given_back(redis_url, prefix) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     client.zadd(keys.queue, {b"one": 0, b"two": 0})
     book = LeaseBook(client, keys, "w", ttl=60)
     _, token_one = book.pop()
@@ -89,7 +91,7 @@ def test_finished_lease_is_not_given_back(redis_url, prefix) -> None:
 @needs_redis
 def test_parent_lease_waits_for_every_child_to_be_scheduled(redis_url, prefix) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     client.zadd(keys.queue, {b"feed": 0})
     book = LeaseBook(client, keys, "w", ttl=60)
     _, token = book.pop()
@@ -124,7 +126,10 @@ def test_three_workers_archive_every_article_once_as_one_crawl_does(
     assert len(expected) == len(site.live_articles())
     assert set(fetches.values()) == {1}  # no article fetched by two workers
     # The workers' own counts add up to the archive's.
-    counted = sum(int(out.split(": ", 1)[1].split(" new articles")[0]) for _, out, _ in results)
+    counted = sum(
+        int(re.search(r"^newsis: worker \S+ stopped \(\w+\): (\d+) new articles", out).group(1))
+        for _, out, _ in results
+    )
     assert counted == len(expected)
 
 
@@ -141,7 +146,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
         slow = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
         victim = start_worker(redis_url, pg_url, prefix, site, "victim", *slow)
         client = redis.Redis.from_url(redis_url)
-        keys = RedisKeys(prefix)
+        keys = newsis_keys(prefix)
         wait_until(
             lambda: pg_rows(pg_url, "SELECT count(*) FROM captures")[0][0] >= 5
             and client.hlen(keys.taken("victim")) > 0,

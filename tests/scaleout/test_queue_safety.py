@@ -11,9 +11,9 @@ import pytest
 import redis
 
 from crawler.localsite.server import NewsisSite
+from crawler.publishers.newsis import NEWSIS
 from crawler.scaleout.queue_codec import BadEntry, decode, encode
-from crawler.scaleout.rounds import _round_request_builder
-from crawler.scaleout.shared_queue import RedisKeys
+from crawler.scaleout.rounds import round_request_builder
 from tests.support.crawl_support import CRAWL_TIMEOUT
 from tests.support.processes import wait_until
 from tests.support.queue_entries import (
@@ -28,6 +28,7 @@ from tests.support.scaleout_support import (
     _command,
     finish,
     needs_both,
+    newsis_keys,
     pg_rows,
     reference_versions,
     start_worker,
@@ -49,7 +50,7 @@ def _dropped_by_schedule(out: str) -> int:
 
 
 def test_every_kind_of_request_we_push_decodes_to_the_same_request() -> None:
-    spider = _round_request_builder(BASE_URL)
+    spider = round_request_builder(NEWSIS, BASE_URL)
     rng = random.Random(7)
     for _ in range(50):
         for entry in valid_entries(BASE_URL, rng):
@@ -60,7 +61,7 @@ def test_every_kind_of_request_we_push_decodes_to_the_same_request() -> None:
 
 
 def test_an_entry_with_any_one_thing_wrong_is_a_bad_entry() -> None:
-    spider = _round_request_builder(BASE_URL)
+    spider = round_request_builder(NEWSIS, BASE_URL)
     cases = mutated_one_way(BASE_URL, OTHER_ORIGIN)
     assert len(cases) > 60
     for name, data in cases:
@@ -70,7 +71,7 @@ def test_an_entry_with_any_one_thing_wrong_is_a_bad_entry() -> None:
 
 
 def test_random_bytes_and_junk_are_bad_entries_never_another_error() -> None:
-    spider = _round_request_builder(BASE_URL)
+    spider = round_request_builder(NEWSIS, BASE_URL)
     rng = random.Random(11)
     junk = malformed_entries(rng, BASE_URL, OTHER_ORIGIN, 500)
     junk += [rng.randbytes(rng.randrange(0, 300)) for _ in range(300)]
@@ -80,7 +81,7 @@ def test_random_bytes_and_junk_are_bad_entries_never_another_error() -> None:
 
 
 def test_pickles_are_bad_entries_and_never_run(tmp_path: Path) -> None:
-    spider = _round_request_builder(BASE_URL)
+    spider = round_request_builder(NEWSIS, BASE_URL)
     trace = tmp_path / "ran"
     for data in pickled_traces(trace):
         with pytest.raises(BadEntry):
@@ -103,7 +104,7 @@ def test_schedule_with_pickles_and_junk_queued_neither_crashes_nor_runs_them(
     redis_url, prefix, pg_url, tmp_path
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     trace = tmp_path / "ran"
     with NewsisSite(seed=61, articles=10) as site, NewsisSite(seed=62, articles=3) as other:
         bad = pickled_traces(trace) + malformed_entries(
@@ -127,7 +128,7 @@ def test_workers_drop_and_count_bad_entries_queued_during_a_round_and_archive_th
     redis_url, prefix, pg_url, tmp_path
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     trace, late_trace = tmp_path / "ran", tmp_path / "ran-late"
     rng = random.Random(63)
     with NewsisSite(seed=63, articles=60) as site, NewsisSite(seed=64, articles=3) as other:

@@ -16,7 +16,6 @@ from sqlalchemy import create_engine, text
 from crawler.localsite.server import NewsisSite
 from crawler.runlock import LOCKED_EXIT_CODE
 from crawler.scaleout.rounds import SCHEDULE_LOCK_TTL
-from crawler.scaleout.shared_queue import RedisKeys
 from storage import db
 from tests.support.crawl_support import CRAWL_TIMEOUT, article_fetches
 from tests.support.processes import wait_until
@@ -25,6 +24,7 @@ from tests.support.scaleout_support import (
     _command,
     finish,
     needs_both,
+    newsis_keys,
     pg_rows,
     reference_versions,
     start_worker,
@@ -53,7 +53,7 @@ def test_a_failed_schedule_frees_its_lock_for_the_next_cron_run(
     redis_url, prefix, pg_url, tmp_path
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     with NewsisSite(seed=71, articles=5) as site:
         for db_url in _failing_archives(tmp_path):
             failed = _schedule(redis_url, db_url, prefix, site)
@@ -74,7 +74,7 @@ def test_a_killed_schedules_lock_is_renewed_while_it_lives_and_expires_soon_afte
     redis_url, prefix, pg_url
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    keys = RedisKeys(prefix)
+    keys = newsis_keys(prefix)
     blocker_engine = create_engine(pg_url)
     blocker = blocker_engine.connect()
     with NewsisSite(seed=72, articles=5) as site:
@@ -154,8 +154,8 @@ def test_a_junk_round_key_closes_nothing_and_starts_a_round(
     redis_url, prefix, pg_url, value
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    client.set(RedisKeys(prefix).round, value)
+    client.set(newsis_keys(prefix).round, value)
     with NewsisSite(seed=75, articles=3) as site:
         result = _schedule(redis_url, pg_url, prefix, site)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("round 1 queued:")
+    assert result.stdout.startswith("newsis: round 1 queued:")

@@ -10,6 +10,7 @@ import pytest
 from crawler.publishers import parse_article
 from storage import diff as diffs
 from storage import queries
+from storage.stats import stats
 from tests.support.storage_fixtures import (
     EDITED_HEADLINE,
     OLDER_ID,
@@ -144,7 +145,7 @@ def test_iter_records_gives_current_versions_or_all_of_them(archive):
 
 def test_stats_counts_articles_versions_captures_and_bodies(archive):
     with reading(archive) as session:
-        numbers = queries.stats(session)
+        numbers = stats(session)
     assert numbers["articles"] == 3
     assert numbers["versions"] == 4
     assert numbers["captures"] == 6

@@ -156,9 +156,14 @@ def malformed_entries(
 
 def mutated_one_way(base_url: str, other_origin: str) -> list[tuple[str, bytes]]:
     """Every mutation applied to every kind of valid entry: (mutation name, entry)."""
+    return mutations_of(valid_entries(base_url), other_origin)
+
+
+def mutations_of(entries: list[dict[str, Any]], other_origin: str) -> list[tuple[str, bytes]]:
+    """Every mutation applied to a copy of each of `entries`: (mutation name, entry)."""
     cases = []
     for name, mutate in _mutations(other_origin):
-        for entry in valid_entries(base_url):
+        for entry in json.loads(json.dumps(entries)):
             try:
                 mutate(entry)
             except (KeyError, TypeError, AttributeError):

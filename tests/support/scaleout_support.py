@@ -14,6 +14,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from crawler.localsite.server import NewsisSite
+from crawler.scaleout.shared_queue import RedisKeys, lane_keys
 from storage.db import upgrade
 from tests.support.crawl_support import CRAWL_TIMEOUT, clear_requests, rows, run_crawl
 from tests.support.storage_fixtures import POSTGRES_ENV_VAR, throwaway_postgres_database
@@ -53,10 +54,15 @@ def pg_url() -> Iterator[str]:
 
 
 def _command(name: str, redis_url: str, db_url: str, prefix: str, site: NewsisSite, *args: str):
+    """The command on the Newsis lane alone, fetching from `site`."""
     return [
         sys.executable, "-m", "crawler", name, "--redis", redis_url, "--db", db_url,
-        "--key-prefix", prefix, "--base-url", site.base_url, *args,
+        "--key-prefix", prefix, "--publisher", "newsis", "--base-url", site.base_url, *args,
     ]
+
+
+def newsis_keys(prefix: str) -> RedisKeys:
+    return lane_keys(prefix, "newsis")
 
 
 def schedule(redis_url, db_url, prefix, site, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lxml import html
 
@@ -32,6 +32,16 @@ def article_id_from_url(url: str) -> str | None:
         return None
     match = _PATH_RE.match(parts.path)
     return match.group(1) if match else None
+
+
+def article_id_of_link(link: str | None) -> str | None:
+    """The article id a feed link names (absolute, or a path on the site), else None."""
+    if not link:
+        return None
+    try:
+        return article_id_from_url(urljoin(ORIGIN + "/", link.strip()))
+    except ValueError:
+        return None
 
 
 def canonical_article_url(article_id: str) -> str:
@@ -93,5 +103,9 @@ PUBLISHER = Publisher(
     canonical_origin=ORIGIN,
     article_path="/articles/{article_id}",
     example_url=f"{ORIGIN}/articles/EX-000001",
-    discovery=Discovery(feed_slugs=("latest",), feed_path="/feeds/{slug}.xml"),
+    # One RSS feed, /feeds/latest.xml (its <item><link>s); no list pages, no sitemaps.
+    discovery=Discovery(
+        feed_slugs=("latest",), feed_path="/feeds/{slug}.xml",
+        article_id_of_link=article_id_of_link,
+    ),
 )
