@@ -193,6 +193,8 @@ def print_next_steps(db_url: str, plan: list[Planned]) -> None:
     # The site's headline edit marks the headline "(종합2보)": search finds the new version.
     click.echo(f"  newsarchive search 종합2보 {db}")
     click.echo(f"  newsarchive export {db} > articles.jsonl")
+    click.echo(f"  newsarchive export --publisher yonhap {db} > yonhap.jsonl")
+    click.echo(f"  newsarchive show {by_change['yonhap-delete']} {db}")
     click.echo(f"  (the other changed articles: {by_change['paragraph']} {by_change['rnd']})")
     click.echo(
         f"\nSee it in your browser: newsarchive serve --db {shlex.quote(db_url)}"
