@@ -1,5 +1,5 @@
-"""`newsarchive demo`: crawl a local Newsis-like site twice, catch its edits, its deletion and an
-old article's edit (through the sitemap), show the history."""
+"""`newsarchive demo`: crawl a local Newsis-like and Yonhap-like site twice, catch their edits,
+deletions and an old article's edit (through the sitemap), show the history."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from storage.db import ArchiveError, make_session_factory, open_archive
 
 DEFAULT_DEMO_DB = "newsarchive-demo.sqlite3"
 DEMO_ARTICLES = 60
+DEMO_YONHAP_ARTICLES = 30
 DEMO_SEED = 7
 # Of them, published 8 to 120 days ago (in no feed: the sitemaps find them) and sitemap-only.
 DEMO_AGED = 6
@@ -34,6 +35,8 @@ EDITS = ("headline", "paragraph", "caption")
 # Changes to articles under a day old, one article each; then one aged article is edited.
 FRESH_CHANGES = (*EDITS, "rnd", "touch", "delete")
 AGED_DAYS = 8
+# Yonhap's articles under a day old: one is edited, one deleted.
+YONHAP_CHANGES = ("yonhap-edit", "yonhap-delete")
 
 
 class DemoError(Exception):
@@ -95,8 +98,12 @@ def create_demo_archive(db_url: str, path: Path) -> None:
         connection.close()
 
 
-def crawl(db_url: str, base_url: str, *extra: str) -> str:
-    result = run_cli("crawl", "--db", db_url, "--base-url", base_url, "--fast", *extra)
+def crawl(db_url: str, site: Any, *extra: str) -> str:
+    """One `newsarchive crawl` of both publishers' local sites."""
+    result = run_cli(
+        "crawl", "--db", db_url, "--base-url", f"newsis={site.base_url}",
+        "--base-url", f"yonhap={site.yonhap.base_url}", "--fast", *extra,
+    )
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or [result.stdout.strip()])[-1]
         raise DemoError(f"the crawl failed (exit {result.returncode}): {detail}")
@@ -104,8 +111,9 @@ def crawl(db_url: str, base_url: str, *extra: str) -> str:
 
 
 def plan_changes(site: Any, archived: set[str]) -> list[Planned]:
-    """Six articles under a day old, one change each (three edits, a ?rnd= re-stamp, a touch,
-    a deletion), and one archived article 8+ days old to edit."""
+    """Six Newsis articles under a day old, one change each (three edits, a ?rnd= re-stamp, a
+    touch, a deletion), two Yonhap ones (an edit, a deletion), and one archived Newsis article
+    8+ days old to edit (last in the plan)."""
     now = datetime.now(KST)
     fresh = [
         a for a in site.listed_articles()
@@ -120,6 +128,15 @@ def plan_changes(site: Any, archived: set[str]) -> list[Planned]:
     # Not the newest: those sit at the top of every feed anyway; pick from the middle.
     picked = fresh[len(fresh) // 3 :][: len(FRESH_CHANGES)]
     plan = [Planned(a.article_id, what) for a, what in zip(picked, FRESH_CHANGES, strict=True)]
+    yonhap = [
+        a for a in site.listed_articles("yonhap")
+        if a.body and a.article_id in archived and now - a.published_at < timedelta(1)
+    ]
+    if len(yonhap) < len(YONHAP_CHANGES):
+        raise DemoError("the local Yonhap-like site has too few articles for the demo")
+    picked_yonhap = yonhap[len(yonhap) // 3 :][: len(YONHAP_CHANGES)]
+    plan += [Planned(a.article_id, what)
+             for a, what in zip(picked_yonhap, YONHAP_CHANGES, strict=True)]
     return [*plan, Planned(aged[0].article_id, "old")]
 
 
@@ -128,6 +145,8 @@ def apply_changes(site: Any, plan: list[Planned]) -> None:
         "rnd": site.bump_photo_rnd,
         "touch": site.touch_article,
         "delete": site.delete_article,
+        "yonhap-delete": site.delete_article,
+        "yonhap-edit": lambda article_id: site.edit_article(article_id, "paragraph"),
         "old": lambda article_id: site.edit_article(article_id, "paragraph"),
     }
     for change in plan:
@@ -140,10 +159,10 @@ def apply_changes(site: Any, plan: list[Planned]) -> None:
 def first_crawl(db_url: str, site: Any, sessions: Any) -> set[str]:
     """Step 1; the ids it archived."""
     click.echo(
-        "1. First crawl (the 16 RSS feeds and the sitemaps robots.txt names; each article"
-        " stored once):"
+        "1. First crawl of both publishers (their RSS feeds and the sitemaps their robots.txt"
+        " names;\n  each article stored once):"
     )
-    click.echo(f"  {crawl(db_url, site.base_url)}")
+    click.echo(indented(crawl(db_url, site)))
     archived = report.archived_ids(sessions)
     now = datetime.now(KST)
     aged = [a for a in site.live_articles() if now - a.published_at > timedelta(AGED_DAYS)]
@@ -165,13 +184,14 @@ def run_demo(path: Path, fresh: bool) -> None:
     sessions = make_session_factory(engine)
     site = NewsisSite(
         seed=DEMO_SEED, articles=DEMO_ARTICLES, clock="real", aged=DEMO_AGED,
-        sitemap_only=DEMO_SITEMAP_ONLY,
+        sitemap_only=DEMO_SITEMAP_ONLY, yonhap_articles=DEMO_YONHAP_ARTICLES,
     )
     try:
         with site:
             click.echo(
-                f"Local Newsis-like site on {site.base_url} ({DEMO_ARTICLES} articles, on the"
-                " real clock)"
+                f"Local Newsis-like site on {site.base_url} ({DEMO_ARTICLES} articles) and"
+                f" Yonhap-like site\non {site.yonhap.base_url} ({DEMO_YONHAP_ARTICLES} articles),"
+                " on the real clock"
             )
             click.echo(f"Archive: {path}\n")
             plan = plan_changes(site, first_crawl(db_url, site, sessions))
@@ -180,13 +200,14 @@ def run_demo(path: Path, fresh: bool) -> None:
             apply_changes(site, plan)
             report.pretend_time_passed(sessions, DEMO_HOURS_LATER)
             print_newsroom(plan)
-            second_crawl(db_url, site.base_url, plan, sessions)
+            second_crawl(db_url, site, plan, sessions)
         articles, versions, captures = report.archive_counts(sessions)
+        per_publisher = report.articles_per_publisher(sessions)
     finally:
         engine.dispose()
     click.echo(
-        f"\nDone in {time.monotonic() - started:.1f} s. The archive holds {articles} articles, "
-        f"{versions} versions, {captures} captures.\n"
+        f"\nDone in {time.monotonic() - started:.1f} s. The archive holds {articles} articles"
+        f" ({per_publisher}), {versions} versions, {captures} captures.\n"
     )
     report.print_next_steps(db_url, plan)
 
@@ -194,22 +215,23 @@ def run_demo(path: Path, fresh: bool) -> None:
 def print_newsroom(plan: list[Planned]) -> None:
     old = plan[-1].article_id
     click.echo(
-        f"2. Then the newsroom edits {len(EDITS)} articles (a headline, a paragraph, a caption),\n"
-        "  re-stamps one article's photo URLs (?rnd=: its page changes, its record not), shows a\n"
-        "  new 수정 time on one with nothing else changed (a touch), deletes one, and edits\n"
-        f"  {old}, {AGED_DAYS}+ days old: its sitemap <lastmod> moves.\n"
+        f"2. Then Newsis's newsroom edits {len(EDITS)} articles (a headline, a paragraph, a"
+        " caption),\n  re-stamps one article's photo URLs (?rnd=: its page changes, its record"
+        " not), shows a\n  new 수정 time on one with nothing else changed (a touch), deletes"
+        f" one, and edits\n  {old}, {AGED_DAYS}+ days old: its sitemap <lastmod> moves."
+        " Yonhap's edits a paragraph\n  of one article and deletes another.\n"
         f"  (The demo does not wait {DEMO_HOURS_LATER} hour: it moves the archive's next checks"
         f" {DEMO_HOURS_LATER} hour earlier,\n  as if it had. Articles under a day old are then"
         " due for a revisit; older ones are not.)\n"
     )
 
 
-def second_crawl(db_url: str, base_url: str, plan: list[Planned], sessions: Any) -> None:
+def second_crawl(db_url: str, site: Any, plan: list[Planned], sessions: Any) -> None:
     """Steps 3 to 6: crawl again (a plain crawl), say what it caught and how, show the history
     and diff of an edited article and the history of the deleted one."""
     old_next_check = report.next_check(sessions, plan[-1].article_id)
     click.echo("3. Second crawl, a plain `newsarchive crawl` (due revisits, and the sitemaps):")
-    click.echo(f"  {crawl(db_url, base_url)}")
+    click.echo(indented(crawl(db_url, site)))
     run_id = report.last_run_id(sessions)
     report.describe_outcomes(sessions, plan, run_id)
     report.print_caught(sessions, plan, run_id, old_next_check)
@@ -223,6 +245,12 @@ def second_crawl(db_url: str, base_url: str, plan: list[Planned], sessions: Any)
     report.show_through_cli("diff", db_url, shown)
     click.echo(f"\n6. History of the deleted article {by_change['delete']}:")
     report.show_through_cli("history", db_url, by_change["delete"])
+    click.echo(f"\n7. History of the edited Yonhap article {by_change['yonhap-edit']}:")
+    report.show_through_cli("history", db_url, by_change["yonhap-edit"])
+
+
+def indented(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
 
 @click.command("demo")
 @click.option(
@@ -232,10 +260,10 @@ def second_crawl(db_url: str, base_url: str, plan: list[Planned], sessions: Any)
 @click.option("--fresh", is_flag=True, help="Delete --db first even if it is not a demo file.")
 def demo_command(db: str, fresh: bool) -> None:
     """Show what newsarchive does, in a few seconds, with no network: start a local Newsis-like
-    site, crawl it into a fresh SQLite file, let the site edit, touch and delete some articles
-    and edit an old one, crawl again (a plain crawl), and print what it caught: the old
-    article through its sitemap <lastmod>, the deletion through a due revisit; then an edited
-    article's history and diff.
+    and Yonhap-like site, crawl both into a fresh SQLite file, let the sites edit, touch and
+    delete some articles and edit an old one, crawl again (a plain crawl), and print what it
+    caught: the old article through its sitemap <lastmod>, the deletions through due revisits;
+    then an edited article's history and diff.
 
     The site ships with newsarchive (crawler/localsite/). Politeness is off: the site is local.
     """

@@ -27,6 +27,8 @@ LABELS = {
     "touch": "touched (수정 time only)",
     "delete": "deleted",
     "old": "old article edited",
+    "yonhap-edit": "Yonhap: paragraph edited",
+    "yonhap-delete": "Yonhap: deleted",
 }
 
 
@@ -162,6 +164,16 @@ def print_caught(
         click.echo(f"  The deleted article {by_change['delete']}: {gone_outcome or 'not fetched'}.")
 
 
+def articles_per_publisher(sessions: Any) -> str:
+    """"newsis 60, yonhap 30": the archive's articles by publisher."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Article.publisher, func.count()).group_by(Article.publisher)
+            .order_by(Article.publisher)
+        ).all()
+    return ", ".join(f"{publisher} {count}" for publisher, count in rows)
+
+
 def archive_counts(sessions: Any) -> tuple[int, int, int]:
     with sessions() as session:
         return tuple(  # type: ignore[return-value]
@@ -181,6 +193,8 @@ def print_next_steps(db_url: str, plan: list[Planned]) -> None:
     # The site's headline edit marks the headline "(종합2보)": search finds the new version.
     click.echo(f"  newsarchive search 종합2보 {db}")
     click.echo(f"  newsarchive export {db} > articles.jsonl")
+    click.echo(f"  newsarchive export --publisher yonhap {db} > yonhap.jsonl")
+    click.echo(f"  newsarchive show {by_change['yonhap-delete']} {db}")
     click.echo(f"  (the other changed articles: {by_change['paragraph']} {by_change['rnd']})")
     click.echo(
         f"\nSee it in your browser: newsarchive serve --db {shlex.quote(db_url)}"

@@ -1,5 +1,6 @@
-"""`newsarchive demo`: two crawls of the local site, edits caught as versions, a deletion by its
-revisit, an old article's edit through the sitemap, history and diff."""
+"""`newsarchive demo`: two crawls of the local Newsis-like and Yonhap-like sites, edits caught as
+versions, deletions by their revisits, an old article's edit through the sitemap, history and
+diff."""
 
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ from tests.support.crawl_support import rows, scalar
 ROOT = Path(__file__).resolve().parents[2]
 # A guard against a hung demo, not a timing assertion.
 DEMO_TIMEOUT = 600
+_ARTICLE_ID = r"NIS[XI]\d{8}_\d{10}|A[A-Z]{2}\d{17}|P[A-Z]{2}\d{17}"
 _CHANGE_RE = re.compile(
-    r"^  (NIS[XI]\d{8}_\d{10})  (headline edited|paragraph edited|caption edited|"
-    r"photo \?rnd= stamp only|touched \(수정 time only\)|deleted|old article edited)"
+    rf"^  ({_ARTICLE_ID})  (headline edited|paragraph edited|caption edited|"
+    r"photo \?rnd= stamp only|touched \(수정 time only\)|deleted|old article edited|"
+    r"Yonhap: paragraph edited|Yonhap: deleted)"
     r"\s+-> (\w+), (\d+) versions?$",
     re.MULTILINE,
 )
-_EVENT_RE = re.compile(r"^    \S+ \S+ KST  (\w+)\s+(NIS[XI]\d{8}_\d{10})  ", re.MULTILINE)
-_COUNTS_RE = re.compile(r"The archive holds (\d+) articles, (\d+) versions, (\d+) captures\.")
+_EVENT_RE = re.compile(rf"^    \S+ \S+ KST  (\w+)\s+({_ARTICLE_ID})  ", re.MULTILINE)
+_COUNTS_RE = re.compile(
+    r"The archive holds (\d+) articles \(newsis (\d+), yonhap (\d+)\), (\d+) versions,"
+    r" (\d+) captures\."
+)
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -63,9 +69,13 @@ def test_demo_shows_edits_as_second_versions_and_rnd_bump_as_none(demo) -> None:
     assert set(found) == {
         "headline edited", "paragraph edited", "caption edited", "photo ?rnd= stamp only",
         "touched (수정 time only)", "deleted", "old article edited",
+        "Yonhap: paragraph edited", "Yonhap: deleted",
     }
-    for edit in ("headline edited", "paragraph edited", "caption edited", "old article edited"):
+    for edit in ("headline edited", "paragraph edited", "caption edited", "old article edited",
+                 "Yonhap: paragraph edited"):
         assert found[edit][1:] == ("new_version", 2)
+    assert found["Yonhap: deleted"][1:] == ("deleted", 1)
+    assert found["Yonhap: deleted"][0].startswith(("A", "P"))
     assert found["photo ?rnd= stamp only"][1:] == ("unchanged", 1)
     assert found["touched (수정 time only)"][1:] == ("unchanged", 1)
     assert found["deleted"][1:] == ("deleted", 1)
@@ -98,6 +108,8 @@ def test_demo_lists_the_second_runs_events_as_the_archive_holds_them(demo) -> No
     assert ("deleted", found["deleted"][0]) in printed
     assert ("touched", found["touched (수정 time only)"][0]) in printed
     assert ("new_version", found["old article edited"][0]) in printed
+    assert ("deleted", found["Yonhap: deleted"][0]) in printed
+    assert ("new_version", found["Yonhap: paragraph edited"][0]) in printed
 
 
 def test_demo_ends_with_the_browser_hint(demo) -> None:
@@ -129,12 +141,17 @@ def test_demo_diff_shows_the_headline_change(demo) -> None:
 
 def test_demo_database_holds_what_the_demo_says(demo) -> None:
     db_path, result = demo
-    articles, versions, captures = map(int, _COUNTS_RE.search(result.stdout).groups())
-    assert scalar(db_path, "SELECT count(*) FROM articles") == articles
+    articles, newsis, yonhap, versions, captures = map(
+        int, _COUNTS_RE.search(result.stdout).groups()
+    )
+    assert scalar(db_path, "SELECT count(*) FROM articles") == articles == newsis + yonhap
+    for publisher, count in (("newsis", newsis), ("yonhap", yonhap)):
+        query = "SELECT count(*) FROM articles WHERE publisher = ?"
+        assert count > 0 and scalar(db_path, query, (publisher,)) == count
     assert scalar(db_path, "SELECT count(*) FROM versions") == versions
     assert scalar(db_path, "SELECT count(*) FROM captures") == captures
-    # Four edits: four articles with two versions, every other article with one.
-    assert versions == articles + 4
+    # Five edits: five articles with two versions, every other article with one.
+    assert versions == articles + 5
     for article_id, _, count in changes(result.stdout).values():
         query = "SELECT count(*) FROM versions WHERE article_id = ?"
         assert scalar(db_path, query, (article_id,)) == count
