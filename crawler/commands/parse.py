@@ -34,8 +34,11 @@ def _capture_time(
 def _article_url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """An article URL, in any of its forms, on its publisher's own host: the host picks the
     publisher, and a page fetched elsewhere would be archived under an id it does not own."""
+    value = value.strip()
+    if value.startswith("//"):  # protocol-relative, as list pages link: the sites are https
+        value = "https:" + value
     try:
-        parts = urlsplit(value.strip())
+        parts = urlsplit(value)
     except ValueError:  # an unclosed [IPv6] host
         parts = urlsplit("")
     try:

@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from crawler.cli import cli
-from tests.support.paths import NEWSIS_EXAMPLES, REPO_ROOT
+from tests.support.paths import NEWSIS_EXAMPLES, REPO_ROOT, YONHAP_EXAMPLES
 
 SEED = NEWSIS_EXAMPLES / "seed-l3.html"
 SEED_URL = "https://www.newsis.com/view/NISX20241115_0002960118"
@@ -81,3 +82,35 @@ def test_parse_runs_as_a_real_process_without_traceback(tmp_path):
     assert bad.stdout == b""
     assert bad.stderr.decode("utf-8") == (
         "newsarchive: not an article: truncated page (no closing </html>)\n")
+
+
+YONHAP_PAGE = YONHAP_EXAMPLES / "y3-article.html"
+YONHAP_ID = "AKR20260716091200003"
+
+
+@pytest.mark.parametrize("url", [
+    f"https://www.yna.co.kr/view/{YONHAP_ID}",
+    f"http://yna.co.kr/view/{YONHAP_ID}?input=1195m",
+    f"https://m.yna.co.kr/amp/view/{YONHAP_ID}#top",
+    f"//www.yna.co.kr/view/{YONHAP_ID}",
+])
+def test_parse_picks_the_publisher_by_the_url(url):
+    result = _run(str(YONHAP_PAGE), "--url", url)
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    expected = json.loads(YONHAP_PAGE.with_suffix(".json").read_text(encoding="utf-8"))
+    # The example gives the record's fields; the command adds its parser and content hash.
+    assert {name: record[name] for name in expected} == expected
+    assert record["source"] == "yonhap"
+
+
+def test_parse_of_a_yonhap_page_under_a_newsis_url_is_not_an_article():
+    result = _run(str(YONHAP_PAGE), "--url", SEED_URL)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+
+
+def test_parse_refuses_a_url_of_no_publisher_naming_both():
+    result = _run(str(YONHAP_PAGE), "--url", "https://news.example.net/view/AKR20260716091200003")
+    assert result.exit_code == 2
+    assert "newsis.com" in result.output and "yna.co.kr" in result.output
