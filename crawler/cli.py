@@ -19,8 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "crawl": (
         "crawler.commands.crawling:crawl_command",
-        "Crawl Newsis once: new articles from the 16 RSS feeds, the sitemaps robots.txt names"
-        " (and the lists with --since); due revisits with conditional requests (a 304 when"
+        "Crawl the publishers once: new articles from their RSS feeds, the sitemaps robots.txt"
+        " names (and the lists with --since); due revisits with conditional requests (a 304 when"
         " unchanged); every fetch stored.",
     ),
     "db": (
@@ -30,10 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (
         "crawler.commands.demo:demo_command",
         "Show what newsarchive does, in a few seconds, with no network: start a local"
-        " Newsis-like site, crawl it into a fresh SQLite file, let the site edit, touch and"
-        " delete some articles and edit an old one, crawl again (a plain crawl), and print what"
-        " it caught: the old article through its sitemap <lastmod>, the deletion through a due"
-        " revisit; then an edited article's history and diff.",
+        " Newsis-like and Yonhap-like site, crawl both into a fresh SQLite file, let the sites"
+        " edit, touch and delete some articles and edit an old one, crawl again (a plain crawl),"
+        " and print what it caught: the old article through its sitemap <lastmod>, the"
+        " deletions through due revisits; then an edited article's history and diff.",
     ),
     "diff": (
         "crawler.commands.diffing:diff_command",
@@ -120,7 +120,8 @@ class LazyGroup(click.Group):
 )
 @click.version_option(package_name="newsarchive")
 def cli() -> None:
-    """Archive Newsis (www.newsis.com) articles: crawl, keep every fetch, track every edit.
+    """Archive Korean news agencies' articles (Newsis, Yonhap, any publisher plug-in): crawl,
+    keep every fetch, track every edit.
 
     Start with `newsarchive demo`; the database is a SQLite file in the working directory
     unless --db or NEWSARCHIVE_DB names another (e.g. postgresql+psycopg://user@host/db).

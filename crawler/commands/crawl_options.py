@@ -9,19 +9,10 @@ from typing import Any, TypeVar
 import click
 
 from crawler.commands.common import check_time_range
-from crawler.origins import normalize_base_url, parse_base_urls
+from crawler.origins import parse_base_urls
 from crawler.spiders.newsis import DEFAULT_REVISIT_BUDGET, REVISIT_MODES
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _base_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return normalize_base_url(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
 
 
 def _overrides(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
@@ -34,12 +25,6 @@ def _overrides(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
     return settings
 
 
-base_url_option = click.option(
-    "--base-url", callback=_base_url, envvar="NEWSARCHIVE_BASE_URL", show_envvar=True,
-    metavar="URL",
-    help="Fetch newsis.com from here (e.g. a local copy); records keep the canonical"
-    " https://www.newsis.com URLs. Default: https://www.newsis.com.",
-)
 def _base_urls(
     _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
 ) -> dict[str, str]:
@@ -49,7 +34,7 @@ def _base_urls(
         raise click.BadParameter(str(error)) from None
 
 
-# `crawl` fetches several publishers' sites: one --base-url each (schedule and worker: newsis's).
+# crawl, schedule and worker fetch several publishers' sites: one --base-url each.
 base_urls_option = click.option(
     "--base-url", "base_urls", multiple=True, callback=_base_urls, envvar="NEWSARCHIVE_BASE_URL",
     show_envvar=True, metavar="[NAME=]URL",
