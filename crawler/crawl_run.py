@@ -89,10 +89,13 @@ def add_crawlers(
     return crawlers
 
 
-def judge_crawlers(crawlers: Mapping[str, Crawler]) -> dict[str, tuple[str, str | None]]:
-    """Each publisher's outcome and note, from its own crawler's stats and origin."""
+def judge_crawlers(
+    crawlers: Mapping[str, Crawler], targets: Mapping[str, str]
+) -> dict[str, tuple[str, str | None]]:
+    """Each publisher's outcome and note, from its own crawler's stats and the origin it was
+    fetched from (named in the note when it could not be reached)."""
     return {
-        name: judge_run(crawler.stats.get_stats(), crawler.settings["NEWSARCHIVE_BASE_URL"])
+        name: judge_run(crawler.stats.get_stats(), targets[name])
         for name, crawler in crawlers.items()
     }
 
@@ -142,7 +145,7 @@ def run_crawl(
             judged: dict[str, tuple[str, str | None]] = {}
             try:
                 process.start()
-                judged = judge_crawlers(crawlers)
+                judged = judge_crawlers(crawlers, targets)
                 outcome, note = judge_publishers(judged)
             except Exception as error:  # the crawl itself broke: record it, then say so
                 outcome, note = "failed", f"crawl raised {type(error).__name__}: {error}"
