@@ -13,13 +13,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from storage.db import ArchiveError
+
+if TYPE_CHECKING:
+    import redis
 
 # sysexits.h EX_TEMPFAIL ("try again later"): what a cron job meeting a running crawl should do.
 LOCKED_EXIT_CODE = 75
@@ -119,6 +122,8 @@ def redis_lock(client: redis.Redis, key: str, ttl: float, busy: RunLockBusy) -> 
     The key lives `ttl` seconds and a thread renews it while the block runs, so a killed holder
     frees it within `ttl`, and any way out of the block (an error included) deletes it.
     """
+    # Imported here: every crawl imports this module, only scale-out's schedule takes this lock.
+    import redis
     token = uuid.uuid4().hex
     ttl_ms = max(1, int(ttl * 1000))
     if not client.set(key, token, nx=True, px=ttl_ms):

@@ -10,18 +10,3 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") or os.environ.get("NEWSARCHIVE_TEST_POSTGRES"):
     settings.load_profile("ci")
 
-# The folders whose tests run longest (crawls, workers and killed processes as subprocesses),
-# handed out first: xdist deals tests in collection order, and a long test dealt last keeps one
-# worker busy while the other idles.
-SLOW_FOLDERS_FIRST = ("reliability", "scaleout", "crawl")
-
-
-def pytest_collection_modifyitems(items) -> None:
-    def folder_rank(item) -> int:
-        parts = item.path.parts
-        folder = parts[parts.index("tests") + 1] if "tests" in parts else ""
-        return SLOW_FOLDERS_FIRST.index(folder) if folder in SLOW_FOLDERS_FIRST else len(
-            SLOW_FOLDERS_FIRST
-        )
-
-    items.sort(key=folder_rank)  # stable: each module's tests stay together and in order
