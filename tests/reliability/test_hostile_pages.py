@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from functools import cache
 
@@ -18,27 +17,14 @@ from storage.ingest.write_path import load_body
 from storage.models import OUTCOME_FAILED, Capture, Version
 from storage.record import ArticleRecord
 from tests.support.article_pages import CAPTURE_BASE, base_pages
-from tests.support.hostile_corpus import HostilePage, build_corpus
+from tests.support.hostile_corpus import SEED_ENV_VAR, HostilePage, build_corpus, corpus_seed
 from tests.support.hostile_mutations import CHARSET_VARIANTS, charset_variant
 from tests.support.record_checks import record_problems
 
 CORPUS_SIZE = 1000
 # Ingest compresses every page (zstd level 12): four shards let `pytest -n 2` share the work.
 SHARDS = 4
-SEED_ENV_VAR = "NEWSARCHIVE_HOSTILE_SEED"
-# CI replays one corpus so a red build is reproducible; locally each run tries a new one.
-CI_SEED = 20261128
-
-
-def _seed() -> int:
-    if os.environ.get(SEED_ENV_VAR):
-        return int(os.environ[SEED_ENV_VAR])
-    if os.environ.get("CI") or os.environ.get("NEWSARCHIVE_TEST_POSTGRES"):
-        return CI_SEED
-    return random.SystemRandom().randrange(2**31)
-
-
-SEED = _seed()
+SEED = corpus_seed()
 RECORD_OUTCOMES = {"new_article", "new_version", "unchanged"}
 
 

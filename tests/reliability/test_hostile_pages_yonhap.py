@@ -1,13 +1,12 @@
 """Hostile Yonhap pages: each gives a clean record or a ParseError with a one-line reason.
 
 The corpus of tests/reliability/test_hostile_pages.py (same mutations, same seeds) made from
-Yonhap's example pages, through Yonhap's parser. The archive half of that test (ingest) comes
-with the publisher plug-ins, when the archive keys articles by publisher.
+Yonhap's example pages, through Yonhap's parser. Storing Yonhap pages, failed ones included, is
+tested in tests/storage/test_publishers_archive.py.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from functools import cache
 
@@ -17,26 +16,13 @@ from crawler.parsers import ParseError
 from crawler.publishers.yonhap.parser import parser_for
 from storage.record import ArticleRecord
 from tests.support.article_pages import CAPTURE_BASE, base_pages
-from tests.support.hostile_corpus import HostilePage, build_corpus
+from tests.support.hostile_corpus import SEED_ENV_VAR, HostilePage, build_corpus, corpus_seed
 from tests.support.hostile_mutations import CHARSET_VARIANTS, charset_variant
 from tests.support.record_checks import record_problems
 
 CORPUS_SIZE = 1000
 SHARDS = 2
-SEED_ENV_VAR = "NEWSARCHIVE_HOSTILE_SEED"
-# CI replays one corpus so a red build is reproducible; locally each run tries a new one.
-CI_SEED = 20261128
-
-
-def _seed() -> int:
-    if os.environ.get(SEED_ENV_VAR):
-        return int(os.environ[SEED_ENV_VAR])
-    if os.environ.get("CI") or os.environ.get("NEWSARCHIVE_TEST_POSTGRES"):
-        return CI_SEED
-    return random.SystemRandom().randrange(2**31)
-
-
-SEED = _seed()
+SEED = corpus_seed()
 
 
 @cache

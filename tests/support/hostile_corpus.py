@@ -7,6 +7,7 @@ replays the same corpus.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,19 @@ from tests.support.hostile_mutations import (
     truncated,
     wrong_charset,
 )
+
+SEED_ENV_VAR = "NEWSARCHIVE_HOSTILE_SEED"
+# CI replays one corpus so a red build is reproducible; locally each run tries a new one.
+CI_SEED = 20261128
+
+
+def corpus_seed() -> int:
+    """The seed of this run's corpus: $NEWSARCHIVE_HOSTILE_SEED, CI's fixed one, or a new one."""
+    if os.environ.get(SEED_ENV_VAR):
+        return int(os.environ[SEED_ENV_VAR])
+    if os.environ.get("CI") or os.environ.get("NEWSARCHIVE_TEST_POSTGRES"):
+        return CI_SEED
+    return random.SystemRandom().randrange(2**31)
 
 
 @dataclass(frozen=True, slots=True)
