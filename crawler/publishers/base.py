@@ -30,6 +30,12 @@ def _no_error_redirect(_location: str | bytes | None, _request_url: str) -> bool
     return False
 
 
+def upper_case_id(text: str) -> str:
+    """`normalize_id` of a publisher whose ids are upper case in every URL form (Newsis's
+    `NISX…`, Yonhap's `AKR…`): `nisx…` and ` akr… ` name the same articles."""
+    return text.strip().upper()
+
+
 @dataclass(frozen=True)
 class Answers:
     """How the publisher's site answers an article fetch. The defaults suit a plain site: 404 and

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from crawler.publishers.base import Answers, Discovery, Publisher
+from crawler.publishers.base import Answers, Discovery, Publisher, upper_case_id
 from crawler.publishers.newsis import answers, discovery, parser, urls
 
 
 def _article_id_from_url(url: str) -> str | None:
     return urls.upper_id(urls.article_id_from_url(url))
-
-
-def _normalize_id(text: str) -> str:
-    # `nisx…` names the same article as `NISX…`: ids are upper case (STRUCTURE.md).
-    return text.strip().upper()
 
 
 NEWSIS = Publisher(
@@ -25,7 +20,7 @@ NEWSIS = Publisher(
     canonical_origin=urls.CANONICAL_ORIGIN,
     article_path=urls.ARTICLE_PATH,
     example_url="https://www.newsis.com/view/NISX20241115_0002960118",
-    normalize_id=_normalize_id,
+    normalize_id=upper_case_id,
     answers=Answers(
         expected_statuses=answers.EXPECTED_STATUSES,
         is_gone=answers.is_gone,

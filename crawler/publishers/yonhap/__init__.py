@@ -3,14 +3,8 @@ layouts and their parsers, as one plug-in."""
 
 from __future__ import annotations
 
-from crawler.publishers.base import Answers, Discovery, Publisher
+from crawler.publishers.base import Answers, Discovery, Publisher, upper_case_id
 from crawler.publishers.yonhap import answers, discovery, parser, urls
-
-
-def _normalize_id(text: str) -> str:
-    # `akr…` names the same article as `AKR…`: CIDs are upper case, as every URL form folds them.
-    return text.strip().upper()
-
 
 YONHAP = Publisher(
     name="yonhap",
@@ -22,7 +16,7 @@ YONHAP = Publisher(
     canonical_origin=urls.CANONICAL_ORIGIN,
     article_path=urls.ARTICLE_PATH,
     example_url="https://www.yna.co.kr/view/AKR20241115000100001",
-    normalize_id=_normalize_id,
+    normalize_id=upper_case_id,
     answers=Answers(is_gone=answers.is_gone),
     discovery=Discovery(
         feed_slugs=discovery.FEED_SLUGS,
